@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Fuzzes the GGUF reader: builds tests/fuzz/gguf_fuzz with clang (libFuzzer + ASan + UBSan) in
+# its own build directory, seeds a corpus from ../shared/models plus hand-made and truncated
+# files, and runs for a bounded time. Exits non-zero when the fuzzer finds a crash, a leak,
+# an out-of-memory or a timeout; the input that triggered it is saved in the artifacts folder.
+#
+#   scripts/fuzz.sh                      # 60 s
+#   FUZZ_SECONDS=600 scripts/fuzz.sh     # longer
+#   scripts/fuzz.sh -runs=0              # extra arguments go to the fuzzer
+#   scripts/fuzz.sh crash-1234abcd       # replay saved inputs (a file argument runs just it)
+#
+# Environment: FUZZ_SECONDS (60), FUZZ_BUILD_DIR (build-fuzz), FUZZ_CORPUS (a folder to keep
+# the corpus in; default: a temporary one), FUZZ_ARTIFACTS (where crashing inputs go; default
+# $FUZZ_BUILD_DIR/fuzz-artifacts), FUZZ_TIMEOUT (seconds per input, 10), FUZZ_RSS_MB (2048),
+# FUZZ_MAX_LEN (bytes; default: libFuzzer's choice from the corpus), CXX (clang++),
+# HEARTH_SHARED_DIR (../shared beside the repository).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
+seconds=${FUZZ_SECONDS:-60}
+shared=${HEARTH_SHARED_DIR:-$root/../shared}
+artifacts=${FUZZ_ARTIFACTS:-$build/fuzz-artifacts}
+cxx=${CXX:-clang++}
+case "$cxx" in *clang*) ;; *) echo "fuzz.sh: CXX=$cxx is not clang; libFuzzer needs clang++" >&2; exit 2 ;; esac
+command -v "$cxx" >/dev/null || { echo "fuzz.sh: $cxx not found (apt-get install clang libclang-rt-dev)" >&2; exit 2; }
+
+# --- build ---------------------------------------------------------------------------------
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \
+      -DHEARTH_FUZZ=ON >/dev/null
+cmake --build "$build" --target gguf_fuzz -j"$(nproc 2>/dev/null || echo 2)"
+fuzzer=$build/bin/gguf_fuzz
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+# Replay mode: every argument is an existing file.
+if [ $# -gt 0 ] && [ -f "$1" ]; then
+    exec "$fuzzer" "$@"
+fi
+
+# --- seed corpus ---------------------------------------------------------------------------
+if [ -n "${FUZZ_CORPUS:-}" ]; then
+    corpus=$FUZZ_CORPUS
+    mkdir -p "$corpus"
+else
+    corpus=$(mktemp -d "${TMPDIR:-/tmp}/hearth-fuzz-corpus.XXXXXX")
+    trap 'rm -rf "$corpus"' EXIT
+fi
+mkdir -p "$artifacts"
+
+# Little-endian writers for hand-made files.
+u32() { printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $((($1 >> 8) & 255)) \
+        $((($1 >> 16) & 255)) $((($1 >> 24) & 255)))"; }
+u64() { u32 $(($1 & 0xffffffff)); u32 $((($1 >> 32) & 0xffffffff)); }
+str() { u64 ${#1}; printf '%s' "$1"; }                    # GGUF string: u64 length + bytes
+header() { printf 'GGUF'; u32 "$1"; u64 "$2"; u64 "$3"; }  # version, n_tensors, n_kv
+pad_to() { local n=$(( ($1 - $2 % $1) % $1 )); [ "$n" -gt 0 ] && head -c "$n" /dev/zero || true; }
+
+# Header only, v3 and v2.
+header 3 0 0 >"$corpus/empty-v3.gguf"
+header 2 0 0 >"$corpus/empty-v2.gguf"
+# One metadata value of every scalar type, a string, a string array and a nested array.
+{
+    header 3 0 14
+    str "u8";  u32 0;  printf '\x7f'
+    str "i8";  u32 1;  printf '\xff'
+    str "u16"; u32 2;  printf '\x34\x12'
+    str "i16"; u32 3;  printf '\xfe\xff'
+    str "u32"; u32 4;  u32 123456
+    str "i32"; u32 5;  u32 0xfffffff0
+    str "f32"; u32 6;  printf '\x00\x00\x80\x3f'
+    str "bool"; u32 7; printf '\x01'
+    str "general.architecture"; u32 8; str "llama"
+    str "tokenizer.ggml.tokens"; u32 9; u32 8; u64 3; str "<s>"; str "a"; str "b"
+    str "u64"; u32 10; u64 4294967296
+    str "i64"; u32 11; u64 0xffffffff; 
+    str "f64"; u32 12; printf '\x00\x00\x00\x00\x00\x00\xf0\x3f'
+    str "nested"; u32 9; u32 9; u64 2; u32 4; u64 1; u32 7; u32 0; u64 0
+} >"$corpus/metadata-types.gguf"
+# Two small tensors (F32 [4] and Q8_0 [32, 2]) after a 64-byte alignment.
+{
+    header 3 2 1
+    str "general.alignment"; u32 4; u32 64
+    str "a"; u32 1; u64 4; u32 0; u64 0
+    str "b"; u32 2; u64 32; u64 2; u32 8; u64 64
+} >"$corpus/tensors.tmp"
+{
+    cat "$corpus/tensors.tmp"
+    pad_to 64 "$(wc -c <"$corpus/tensors.tmp")"
+    head -c 64 /dev/zero          # tensor a (16 bytes) padded to 64
+    head -c 68 /dev/zero          # tensor b: 2 blocks of 34 bytes
+} >"$corpus/tensors.gguf"
+rm -f "$corpus/tensors.tmp"
+
+# Real files from ../shared (small ones), whole and truncated at interesting places.
+n_real=0
+for name in detllm-tiny-qmix.gguf detllm-tiny-f32-misaligned.gguf stories260K.gguf \
+            tinyllamas-stories-260k-q8_0.gguf; do
+    f=$shared/models/$name
+    [ -f "$f" ] || continue
+    n_real=$((n_real + 1))
+    cp "$f" "$corpus/$name"
+    chmod u+w "$corpus/$name"
+    size=$(wc -c <"$f")
+    for n in 4 8 16 24 40 64 256 1024 4096 $((size / 2)) $((size - 1)); do
+        [ "$n" -gt 0 ] && [ "$n" -lt "$size" ] && head -c "$n" "$f" >"$corpus/$name.head$n"
+    done
+done
+for f in "$shared"/golden/synth-*-F32.gguf; do   # other architectures' headers, truncated
+    [ -f "$f" ] && head -c 65536 "$f" >"$corpus/$(basename "$f").head65536"
+done
+[ "$n_real" -gt 0 ] || echo "fuzz.sh: $shared/models not found; seeding with hand-made files only" >&2
+echo "fuzz.sh: corpus $corpus ($(ls "$corpus" | wc -l) seeds), ${seconds}s, artifacts in $artifacts/"
+
+# --- run -----------------------------------------------------------------------------------
+args=(-max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}"
+      -dict="$root/tests/fuzz/gguf.dict" -artifact_prefix="$artifacts/" -print_final_stats=1)
+[ -n "${FUZZ_MAX_LEN:-}" ] && args+=(-max_len="$FUZZ_MAX_LEN")
+set +e
+"$fuzzer" "${args[@]}" "$@" "$corpus"
+rc=$?
+set -e
+if [ "$rc" -ne 0 ]; then
+    echo "fuzz.sh: the fuzzer failed (exit $rc); inputs saved in $artifacts/:" >&2
+    ls -l "$artifacts" >&2 || true
+    echo "fuzz.sh: replay one with: scripts/fuzz.sh $artifacts/<file>" >&2
+    exit "$rc"
+fi
+echo "fuzz.sh: no crash in ${seconds}s"

@@ -1,0 +1,117 @@
+// hearth run: one-shot generation. Streams the continuation to stdout, timings to stderr.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "common/error.h"
+#include "engine/generate.h"
+#include "engine/loader.h"
+
+namespace hearth::cli {
+namespace {
+
+struct RunFlags {
+    ModelFlag model;
+    SessionFlags session;
+    std::string prompt;
+    std::string prompt_file;
+    int n_predict = -1;
+    SamplingParams sampling;
+    int64_t seed = -1;
+    bool no_bos = false;
+    bool quiet = false;
+};
+
+std::string read_prompt_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail("{}: cannot read the prompt file", path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+int run(const RunFlags& f) {
+    std::string prompt = f.prompt;
+    if (!f.prompt_file.empty()) prompt = read_prompt_file(f.prompt_file);
+    SamplingParams sampling = f.sampling;
+    if (f.seed < -1) fail("--seed must be -1 (random) or a non-negative integer (got {})", f.seed);
+    sampling.seed = f.seed == -1 ? SamplingParams::kRandomSeed : static_cast<uint64_t>(f.seed);
+    sampling.validate();
+    SessionOptions session_options = f.session.to_options();
+
+    LoadedModel lm = load_model(f.model.path);
+    Session session(*lm.model, session_options);
+    std::vector<TokenId> tokens = lm.tokenizer->encode(prompt, /*add_special=*/!f.no_bos);
+    if (tokens.empty()) {
+        // An empty prompt starts from BOS when the model has one, even if it does not add it.
+        TokenId bos = lm.tokenizer->vocab().special.bos;
+        if (bos == kNoToken) fail("the prompt is empty and the model has no BOS token to start from");
+        tokens.push_back(bos);
+    }
+
+    GenerateOptions options;
+    options.n_predict = f.n_predict;
+    options.sampling = sampling;
+    StreamDecoder decoder(*lm.tokenizer);
+    GenerateResult r = generate(session, *lm.tokenizer, tokens, options, [&](TokenId id) {
+        std::string text = decoder.push(id);
+        if (!text.empty()) {
+            std::fwrite(text.data(), 1, text.size(), stdout);
+            std::fflush(stdout);
+        }
+        return true;
+    });
+    std::string rest = decoder.flush();
+    std::fwrite(rest.data(), 1, rest.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+
+    if (!f.quiet) {
+        const int n_gen = static_cast<int>(r.tokens.size());
+        std::fprintf(stderr,
+                     "hearth: load %.1f ms | prompt %d tokens, %.1f ms, %.2f t/s | generated %d tokens, "
+                     "%.1f ms, %.2f t/s | stop: %s | seed %llu | threads %d | ctx %d\n",
+                     lm.load_ms, r.n_prompt, r.prompt_ms, r.n_prompt / (r.prompt_ms / 1000.0), n_gen,
+                     r.gen_ms, n_gen > 0 ? n_gen / (r.gen_ms / 1000.0) : 0.0, stop_reason_name(r.stop),
+                     static_cast<unsigned long long>(r.seed), session.n_threads(), session.n_ctx());
+    }
+    return 0;
+}
+
+}  // namespace
+
+CommandRunner add_run_command(CLI::App& app) {
+    auto flags = std::make_shared<RunFlags>();
+    CLI::App* cmd = app.add_subcommand("run", "generate a continuation of a prompt");
+    cmd->footer(
+        "Examples:\n"
+        "  hearth run -m model.gguf -p \"Once upon a time\" -n 64\n"
+        "  hearth run -m model.gguf -p \"\" --temp 0 -n 200      (greedy, from BOS)\n"
+        "The continuation streams to stdout; a timing line goes to stderr.");
+    flags->model.add(*cmd);
+    auto* p = cmd->add_option("-p,--prompt", flags->prompt, "prompt text, taken verbatim");
+    auto* pf = cmd->add_option("-f,--file", flags->prompt_file, "read the prompt from a file (bytes exactly)");
+    p->excludes(pf);
+    cmd->add_option("-n,--n-predict", flags->n_predict, "tokens to generate (-1: until end of text or full context)")
+        ->capture_default_str();
+    flags->session.add(*cmd);
+    auto& s = flags->sampling;
+    cmd->add_option("--temp", s.temperature, "temperature; 0 = greedy (argmax)")->capture_default_str();
+    cmd->add_option("--top-k", s.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
+    cmd->add_option("--top-p", s.top_p, "keep the smallest set with this probability mass (1 = off)")
+        ->capture_default_str();
+    cmd->add_option("--min-p", s.min_p, "drop tokens below this fraction of the top probability (0 = off)")
+        ->capture_default_str();
+    cmd->add_option("--repeat-penalty", s.repeat_penalty, "penalty for recently seen tokens (1 = off)")
+        ->capture_default_str();
+    cmd->add_option("--repeat-last-n", s.repeat_last_n, "how many recent tokens the penalty looks at")
+        ->capture_default_str();
+    cmd->add_option("--seed", flags->seed, "random seed for sampling (-1 = random)")->capture_default_str();
+    cmd->add_flag("--no-bos", flags->no_bos, "do not add the BOS token even if the model asks for it");
+    cmd->add_flag("-q,--quiet", flags->quiet, "no timing line on stderr");
+    return [flags] { return run(*flags); };
+}
+
+}  // namespace hearth::cli

@@ -1,0 +1,17 @@
+#pragma once
+// Each subcommand registers its flags on the app and runs when chosen. Front-end only:
+// parse, validate, call libhearth, print.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace hearth::cli {
+
+// Registers a subcommand; returns the function that runs it after parsing (exit code).
+using CommandRunner = std::function<int()>;
+CommandRunner add_run_command(CLI::App& app);
+CommandRunner add_info_command(CLI::App& app);
+CommandRunner add_tokenize_command(CLI::App& app);
+CommandRunner add_eval_command(CLI::App& app);
+
+}  // namespace hearth::cli

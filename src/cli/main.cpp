@@ -1,0 +1,47 @@
+// hearth: the command-line front-end. Parses flags, dispatches to a subcommand, and turns any
+// hearth::Error into a one-line message and exit code 1.
+#include <cstdio>
+#include <map>
+
+#include "cli/commands.h"
+#include "common/error.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"hearth: a private, local LLM runtime"};
+    app.set_version_flag("--version", "hearth 0.1.0");
+    app.require_subcommand(1);
+    app.fallthrough(false);
+
+    std::map<CLI::App*, hearth::cli::CommandRunner> runners;
+    auto reg = [&](hearth::cli::CommandRunner (*add)(CLI::App&)) {
+        size_t before = app.get_subcommands({}).size();
+        auto runner = add(app);
+        auto subs = app.get_subcommands({});
+        if (subs.size() > before) runners[subs.back()] = runner;
+    };
+    reg(hearth::cli::add_run_command);
+    reg(hearth::cli::add_info_command);
+    reg(hearth::cli::add_tokenize_command);
+    reg(hearth::cli::add_eval_command);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    try {
+        for (auto& [sub, runner] : runners)
+            if (sub->parsed()) return runner();
+    } catch (const hearth::Error& e) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "hearth: error: %s\n", e.what());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "hearth: error: out of memory\n");
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "hearth: error: %s\n", e.what());
+        return 1;
+    }
+    return 1;
+}

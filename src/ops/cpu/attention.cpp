@@ -1,0 +1,81 @@
+// Causal grouped-query attention over the KV cache, one (token, head) pair per work item.
+#include <algorithm>
+#include <vector>
+
+#include "ops/cpu/vec.h"
+#include "ops/ops.h"
+#include "tensor/fp16.h"
+
+namespace hearth::ops {
+
+const char* kv_type_name(KvType t) { return t == KvType::F16 ? "f16" : "f32"; }
+size_t kv_type_bytes(KvType t) { return t == KvType::F16 ? 2 : 4; }
+
+void kv_store(const KvLayerView& kv, const float* k, const float* v, const int32_t* positions,
+              int64_t n_tokens) {
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const int64_t pos = positions[t];
+        if (kv.type == KvType::F32) {
+            auto* kd = static_cast<float*>(const_cast<void*>(kv.k)) + pos * kv.k_width;
+            auto* vd = static_cast<float*>(const_cast<void*>(kv.v)) + pos * kv.v_width;
+            for (int64_t i = 0; i < kv.k_width; ++i) kd[i] = k[t * kv.k_width + i];
+            for (int64_t i = 0; i < kv.v_width; ++i) vd[i] = v[t * kv.v_width + i];
+        } else {
+            auto* kd = static_cast<uint16_t*>(const_cast<void*>(kv.k)) + pos * kv.k_width;
+            auto* vd = static_cast<uint16_t*>(const_cast<void*>(kv.v)) + pos * kv.v_width;
+            for (int64_t i = 0; i < kv.k_width; ++i) kd[i] = fp32_to_fp16(k[t * kv.k_width + i]);
+            for (int64_t i = 0; i < kv.v_width; ++i) vd[i] = fp32_to_fp16(v[t * kv.v_width + i]);
+        }
+    }
+}
+
+namespace {
+
+// Reads `n` cache values starting at element `offset` as floats.
+inline void load_row(KvType type, const void* base, int64_t offset, int n, float* out) {
+    if (type == KvType::F32) {
+        const float* p = static_cast<const float*>(base) + offset;
+        for (int i = 0; i < n; ++i) out[i] = p[i];
+    } else {
+        const uint16_t* p = static_cast<const uint16_t*>(base) + offset;
+        for (int i = 0; i < n; ++i) out[i] = fp16_to_fp32(p[i]);
+    }
+}
+
+}  // namespace
+
+void attention(Context& ctx, const float* q, const int32_t* positions, int64_t n_tokens,
+               const KvLayerView& kv, const AttentionShape& s, float* out) {
+    const int group = s.n_head / s.n_head_kv;
+    auto work = [&](int64_t i0, int64_t i1) {
+        std::vector<float> scores;
+        std::vector<float> row(static_cast<size_t>(std::max(s.head_dim, s.head_dim_v)));
+        std::vector<float> acc(static_cast<size_t>(s.head_dim_v));
+        for (int64_t item = i0; item < i1; ++item) {
+            const int64_t t = item / s.n_head;
+            const int h = static_cast<int>(item % s.n_head);
+            const int kvh = h / group;
+            const int64_t n_keys = static_cast<int64_t>(positions[t]) + 1;
+            const float* qh = q + (t * s.n_head + h) * static_cast<int64_t>(s.head_dim);
+            scores.resize(static_cast<size_t>(n_keys));
+            for (int64_t p = 0; p < n_keys; ++p) {
+                load_row(kv.type, kv.k, p * kv.k_width + kvh * s.head_dim, s.head_dim, row.data());
+                scores[p] = dot_f32(qh, row.data(), s.head_dim) * s.scale;
+            }
+            softmax(scores.data(), n_keys);
+            std::fill(acc.begin(), acc.end(), 0.0f);
+            for (int64_t p = 0; p < n_keys; ++p) {
+                load_row(kv.type, kv.v, p * kv.v_width + kvh * s.head_dim_v, s.head_dim_v, row.data());
+                const float w = scores[p];
+                for (int i = 0; i < s.head_dim_v; ++i) acc[i] += w * row[i];
+            }
+            float* o = out + (t * s.n_head + h) * static_cast<int64_t>(s.head_dim_v);
+            for (int i = 0; i < s.head_dim_v; ++i) o[i] = acc[i];
+        }
+    };
+    const int64_t items = n_tokens * s.n_head;
+    if (ctx.pool) ctx.pool->parallel_for(items, work, 1);
+    else work(0, items);
+}
+
+}  // namespace hearth::ops

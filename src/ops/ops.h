@@ -1,0 +1,108 @@
+#pragma once
+// The contract between the model graph and a compute backend. The model describes *what* to
+// compute (in PyTorch order); implementations in ops/cpu/ decide *how*. A future GPU backend
+// implements the same functions. All activations are float32, row-major [n_tokens][width].
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "common/thread_pool.h"
+#include "tensor/types.h"
+
+namespace hearth::ops {
+
+// A weight matrix in its stored type: `rows` rows of `cols` elements each (ggml's ne1 × ne0),
+// used in place from the mapped file.
+struct Matrix {
+    const TypeTraits* type = nullptr;
+    const uint8_t* data = nullptr;
+    int64_t cols = 0;
+    int64_t rows = 0;
+    size_t row_bytes = 0;
+    std::string name;
+
+    bool empty() const { return data == nullptr; }
+    const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }
+};
+
+// Everything a kernel may use besides its operands: the threads.
+struct Context {
+    ThreadPool* pool = nullptr;
+};
+
+// y[t][r] = Σ_k w[r][k] · x[t][k] for t < n_tokens, r < w.rows. x is [n_tokens][w.cols],
+// y is [n_tokens][w.rows]. Each weight row is converted once for the whole batch.
+void matmul(Context& ctx, const Matrix& w, const float* x, int64_t n_tokens, float* y);
+
+// out[i] = dequantized row `index` of w (an embedding lookup).
+void get_row(const Matrix& w, int64_t index, float* out);
+
+// x[t] ← x[t] / sqrt(mean(x[t]²) + eps) · weight, for each of n_rows rows of width n.
+void rmsnorm(float* x, const float* weight, int64_t n_rows, int64_t n, float eps);
+void rmsnorm(const float* x, float* out, const float* weight, int64_t n_rows, int64_t n, float eps);
+
+// y[i] += b[i % n] over n_rows rows of width n (biases).
+void add_bias(float* y, const float* bias, int64_t n_rows, int64_t n);
+// a[i] += b[i].
+void add(float* a, const float* b, int64_t n);
+// gate[i] ← silu(gate[i]) · up[i].
+void silu_mul(float* gate, const float* up, int64_t n);
+
+enum class RopeStyle {
+    Adjacent,  // rotates pairs (2i, 2i+1): llama.cpp's "NORM", used by `llama`
+    Halves,    // rotates pairs (i, i + n_rot/2): "NEOX", used by qwen2/qwen3
+};
+
+// Rotary position embedding, in place on `n_tokens` rows of `n_heads` heads of `head_dim`.
+// Only the first n_rot dims of each head rotate. θ_i = pos · freq_scale · base^(−2i/n_rot) /
+// freq_factors[i] (freq_factors may be null = all 1).
+struct RopeParams {
+    RopeStyle style = RopeStyle::Adjacent;
+    int n_rot = 0;
+    float freq_base = 10000.0f;
+    float freq_scale = 1.0f;
+    const float* freq_factors = nullptr;  // [n_rot / 2] or null
+};
+void rope(float* x, const int32_t* positions, int64_t n_tokens, int n_heads, int head_dim,
+          const RopeParams& p);
+
+// In-place softmax over n values.
+void softmax(float* x, int64_t n);
+
+}  // namespace hearth::ops
+
+namespace hearth::ops {
+
+enum class KvType { F32, F16 };
+const char* kv_type_name(KvType t);
+size_t kv_type_bytes(KvType t);
+
+// One layer of a KV cache: position p's keys are k + p·k_width elements (all KV heads of
+// head_dim side by side), likewise values.
+struct KvLayerView {
+    KvType type = KvType::F16;
+    const void* k = nullptr;
+    const void* v = nullptr;
+    int64_t k_width = 0;  // n_head_kv · head_dim
+    int64_t v_width = 0;  // n_head_kv · head_dim_v
+};
+
+// Stores n_tokens rows of keys/values at the given positions (converting to the cache type).
+void kv_store(const KvLayerView& kv, const float* k, const float* v, const int32_t* positions,
+              int64_t n_tokens);
+
+// Causal multi-head attention with grouped KV heads: the query of token t (at positions[t])
+// attends to cache positions 0..positions[t]. q is [n_tokens][n_head·head_dim], out is
+// [n_tokens][n_head·head_dim_v]. Query head h reads KV head h / (n_head / n_head_kv).
+struct AttentionShape {
+    int n_head = 0;
+    int n_head_kv = 0;
+    int head_dim = 0;
+    int head_dim_v = 0;
+    float scale = 1.0f;  // usually 1/sqrt(head_dim)
+};
+void attention(Context& ctx, const float* q, const int32_t* positions, int64_t n_tokens,
+               const KvLayerView& kv, const AttentionShape& shape, float* out);
+
+}  // namespace hearth::ops

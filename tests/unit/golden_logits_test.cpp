@@ -1,0 +1,132 @@
+// End-to-end numerics: hearth's logits for the golden synthetic models (every tensor type and
+// architecture) against an exact float64 forward pass over the same weights, with the
+// tolerances ../shared/golden/README.md calls fair.
+#include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/loader.h"
+#include "engine/session.h"
+#include "test_support.h"
+
+namespace hearth {
+namespace {
+
+using nlohmann::json;
+
+struct GoldenCase {
+    const char* model;
+    double max_abs_f32_kv;  // hearth computes with float activations on dequantized weights,
+    double max_abs_f16_kv;  // so every type should sit near the exact reference
+};
+
+std::ostream& operator<<(std::ostream& os, const GoldenCase& c) { return os << c.model; }
+
+class GoldenLogits : public ::testing::TestWithParam<GoldenCase> {};
+
+struct Comparison {
+    double max_abs = 0, rms = 0;
+    std::vector<int> argmax;
+};
+
+Comparison compare(const std::vector<float>& got, const std::vector<float>& want, int n_vocab) {
+    Comparison c;
+    double sum_sq = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+        double d = std::fabs(static_cast<double>(got[i]) - want[i]);
+        c.max_abs = std::max(c.max_abs, d);
+        sum_sq += d * d;
+    }
+    c.rms = std::sqrt(sum_sq / got.size());
+    for (size_t row = 0; row < got.size() / n_vocab; ++row) {
+        const float* r = got.data() + row * n_vocab;
+        c.argmax.push_back(static_cast<int>(std::max_element(r, r + n_vocab) - r));
+    }
+    return c;
+}
+
+int argmax_of(const std::vector<float>& v, size_t row, int n_vocab) {
+    const float* r = v.data() + row * n_vocab;
+    return static_cast<int>(std::max_element(r, r + n_vocab) - r);
+}
+
+TEST_P(GoldenLogits, MatchExactReference) {
+    const GoldenCase& gc = GetParam();
+    const std::string name = gc.model;
+    HEARTH_SHARED_OR_SKIP(gguf_path, "golden/" + name + ".gguf");
+    json tokens_json = json::parse(test::read_file(test::shared_path("golden/" + name + ".tokens.json")));
+    std::vector<float> exact = test::read_f32_file(test::shared_path("golden/" + name + ".logits.exact.f32"));
+    std::vector<int32_t> tokens = tokens_json["tokens"].get<std::vector<int32_t>>();
+    std::vector<double> margins = tokens_json["top1_margin_exact"].get<std::vector<double>>();
+
+    LoadedModel lm = load_model(gguf_path);
+    const int n_vocab = lm.model->hparams().n_vocab;
+    ASSERT_EQ(exact.size(), tokens.size() * n_vocab);
+
+    for (auto kv : {ops::KvType::F32, ops::KvType::F16}) {
+        SCOPED_TRACE(std::string("kv ") + ops::kv_type_name(kv));
+        SessionOptions opt;
+        opt.n_ctx = 256;
+        opt.kv_type = kv;
+        Session session(*lm.model, opt);
+        std::vector<float> got = session.eval(tokens, LogitsFor::All);
+        ASSERT_EQ(got.size(), exact.size());
+        Comparison c = compare(got, exact, n_vocab);
+        const double tol = kv == ops::KvType::F32 ? gc.max_abs_f32_kv : gc.max_abs_f16_kv;
+        EXPECT_LE(c.max_abs, tol) << name << " rms " << c.rms;
+        // Top-1 must agree wherever the reference is not a near-tie.
+        const double margin_floor = kv == ops::KvType::F32 ? 0.05 : 0.5;
+        for (size_t pos = 0; pos < tokens.size(); ++pos) {
+            if (margins[pos] > margin_floor) {
+                EXPECT_EQ(c.argmax[pos], argmax_of(exact, pos, n_vocab)) << "position " << pos;
+            }
+        }
+        std::printf("    %s kv %s: max abs %.6f, rms %.6f (limit %.4f)\n", name.c_str(), ops::kv_type_name(kv),
+                    c.max_abs, c.rms, tol);
+    }
+}
+
+TEST_P(GoldenLogits, GreedyContinuationMatchesExact) {
+    const std::string name = GetParam().model;
+    HEARTH_SHARED_OR_SKIP(gguf_path, "golden/" + name + ".gguf");
+    json tj = json::parse(test::read_file(test::shared_path("golden/" + name + ".tokens.json")));
+    auto prompt = tj["greedy_prompt"].get<std::vector<int32_t>>();
+    auto expected = tj["greedy_ids_exact"].get<std::vector<int32_t>>();
+    auto margins = tj["greedy_margin_exact"].get<std::vector<double>>();
+
+    LoadedModel lm = load_model(gguf_path);
+    SessionOptions opt;
+    opt.n_ctx = 256;
+    opt.kv_type = ops::KvType::F32;
+    Session session(*lm.model, opt);
+    std::vector<float> logits = session.eval(prompt);
+    const int n_vocab = lm.model->hparams().n_vocab;
+    int compared = 0;
+    for (size_t step = 0; step < expected.size(); ++step) {
+        int next = argmax_of(logits, 0, n_vocab);
+        if (margins[step] < 0.05) break;  // a near-tie: either choice is right from here on
+        ASSERT_EQ(next, expected[step]) << "step " << step;
+        ++compared;
+        logits = session.eval({next});
+    }
+    EXPECT_GT(compared, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllTypesAndArchitectures, GoldenLogits,
+    ::testing::Values(GoldenCase{"synth-llama-256-F32", 2e-4, 0.03}, GoldenCase{"synth-llama-256-F16", 2e-4, 0.03},
+                      GoldenCase{"synth-llama-256-BF16", 2e-4, 0.03}, GoldenCase{"synth-llama-256-Q8_0", 2e-4, 0.03},
+                      GoldenCase{"synth-llama-256-Q4_0", 2e-4, 0.03}, GoldenCase{"synth-llama-256-Q4_1", 2e-4, 0.03},
+                      GoldenCase{"synth-llama-256-Q5_0", 2e-4, 0.03}, GoldenCase{"synth-llama-256-Q2_K", 2e-4, 0.03},
+                      GoldenCase{"synth-llama-256-Q4_K_M", 2e-4, 0.03}, GoldenCase{"synth-llama-256-Q6_K", 2e-4, 0.03},
+                      GoldenCase{"synth-qwen2-256-F32", 2e-4, 0.03}, GoldenCase{"synth-qwen3-256-F32", 2e-4, 0.03},
+                      GoldenCase{"synth-llama3-256-F32", 2e-4, 0.06}),
+    [](const ::testing::TestParamInfo<GoldenCase>& info) {
+        std::string s = info.param.model;
+        for (char& c : s) if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+        return s;
+    });
+
+}  // namespace
+}  // namespace hearth

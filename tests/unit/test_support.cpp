@@ -1,0 +1,45 @@
+#include "test_support.h"
+
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace hearth::test {
+
+std::filesystem::path shared_dir() {
+    if (const char* env = std::getenv("HEARTH_SHARED_DIR")) return env;
+    return HEARTH_SHARED_DIR;
+}
+
+std::string shared_path(const std::string& relative) {
+    auto p = shared_dir() / relative;
+    std::error_code ec;
+    return std::filesystem::exists(p, ec) ? p.string() : std::string();
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::vector<float> read_f32_file(const std::filesystem::path& path) {
+    std::string bytes = read_file(path);
+    std::vector<float> out(bytes.size() / sizeof(float));
+    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
+    return out;
+}
+
+std::filesystem::path temp_dir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "hearth";
+    std::random_device rd;
+    auto dir = std::filesystem::temp_directory_path() /
+               ("hearth-test-" + name + "-" + std::to_string(rd()));
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+}  // namespace hearth::test
