@@ -1,5 +1,6 @@
 // hearth run: one-shot generation. Streams the continuation to stdout, timings to stderr.
 #include <cstdio>
+#include <unistd.h>
 #include <fstream>
 #include <sstream>
 
@@ -55,8 +56,16 @@ int run(const RunFlags& f) {
     options.n_predict = f.n_predict;
     options.sampling = sampling;
     StreamDecoder decoder(*lm.tokenizer);
+    // Generating from BOS alone, the first piece carries SentencePiece's dummy-prefix space;
+    // like SentencePiece's own decoder, drop it so the text starts at its first character.
+    bool strip_prefix_space = tokens.size() == 1 && tokens[0] == lm.tokenizer->vocab().special.bos &&
+                              lm.tokenizer->vocab().add_space_prefix;
     GenerateResult r = generate(session, *lm.tokenizer, tokens, options, [&](TokenId id) {
         std::string text = decoder.push(id);
+        if (strip_prefix_space && !text.empty()) {
+            if (text[0] == ' ') text.erase(0, 1);
+            strip_prefix_space = false;
+        }
         if (!text.empty()) {
             std::fwrite(text.data(), 1, text.size(), stdout);
             std::fflush(stdout);
@@ -65,7 +74,9 @@ int run(const RunFlags& f) {
     });
     std::string rest = decoder.flush();
     std::fwrite(rest.data(), 1, rest.size(), stdout);
-    std::fputc('\n', stdout);
+    // On a terminal, end the line so the prompt comes back cleanly; in a pipe, write exactly
+    // the continuation.
+    if (isatty(fileno(stdout))) std::fputc('\n', stdout);
     std::fflush(stdout);
 
     if (!f.quiet) {

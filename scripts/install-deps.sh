@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what hearth needs to build and test on Debian 12, from Debian's own packages.
+# Skips apt entirely when everything is already there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config      # compiler and build
+  nlohmann-json3-dev                    # JSON: info --json, test fixtures
+  libcli11-dev                          # command-line flags
+  libfmt-dev                            # formatting of messages
+  libgtest-dev                          # unit tests (GoogleTest)
+  clang libclang-rt-14-dev              # libFuzzer target for the GGUF reader
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

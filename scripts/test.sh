@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: release build + all tests, the same tests under
+# AddressSanitizer/UndefinedBehaviorSanitizer, then a bounded fuzz run of the GGUF reader.
+# Tests that need ../shared skip with a message when it is absent.
+# Env: JOBS (parallelism, default nproc), SKIP_SANITIZE=1, FUZZ_SECONDS (default 60, 0 = skip).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${JOBS:-$(nproc)}
+
+echo "== release build and tests =="
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build -j"$jobs" --output-on-failure --timeout 900
+
+if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
+  echo "== ASan + UBSan build and tests =="
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHEARTH_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j"$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 1800
+fi
+
+if [ "${FUZZ_SECONDS:-60}" != 0 ] && [ -x scripts/fuzz.sh ]; then
+  echo "== fuzzing the GGUF reader for ${FUZZ_SECONDS:-60} s =="
+  FUZZ_SECONDS=${FUZZ_SECONDS:-60} scripts/fuzz.sh
+fi
+echo "== all tests passed =="
