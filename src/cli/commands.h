@@ -13,5 +13,6 @@ CommandRunner add_run_command(CLI::App& app);
 CommandRunner add_info_command(CLI::App& app);
 CommandRunner add_tokenize_command(CLI::App& app);
 CommandRunner add_eval_command(CLI::App& app);
+CommandRunner add_bench_command(CLI::App& app);
 
 }  // namespace hearth::cli

@@ -23,10 +23,18 @@ int main(int argc, char** argv) {
     reg(hearth::cli::add_info_command);
     reg(hearth::cli::add_tokenize_command);
     reg(hearth::cli::add_eval_command);
+    reg(hearth::cli::add_bench_command);
 
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
+        // `hearth bogus`: CLI11 would only say "A subcommand is required".
+        if (argc > 1 && argv[1][0] != '-' && dynamic_cast<const CLI::RequiredError*>(&e) &&
+            app.get_subcommands().empty()) {
+            std::fprintf(stderr, "hearth: error: unknown command '%s' (commands: run, info, tokenize, eval; "
+                                 "see hearth --help)\n", argv[1]);
+            return e.get_exit_code();
+        }
         return app.exit(e);
     }
     try {
