@@ -125,7 +125,7 @@ CommandRunner add_bench_command(CLI::App& app) {
     cmd->add_option("-p,--n-prompt", flags->n_prompt, "prompt tokens for the pp test (0: skip)")->capture_default_str();
     cmd->add_option("-n,--n-gen", flags->n_gen, "generated tokens for the tg test (0: skip)")->capture_default_str();
     cmd->add_option("-r,--repetitions", flags->repetitions, "timed repetitions per test")->capture_default_str();
-    cmd->add_option("-t,--threads", flags->threads, "thread counts, comma-separated (default: all hardware threads)")
+    cmd->add_option("-t,--threads", flags->threads, "thread counts, comma-separated (default: one per physical core)")
         ->delimiter(',');
     cmd->add_option("--kv-type", flags->kv_type, "KV cache type: f16 or f32")->capture_default_str();
     cmd->add_flag("--json", flags->json, "print a JSON array, one object per test (llama-bench field names)");

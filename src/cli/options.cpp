@@ -3,6 +3,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -16,7 +19,7 @@ void ModelFlag::add(CLI::App& cmd) {
 void SessionFlags::add(CLI::App& cmd) {
     cmd.add_option("-c,--ctx-size", n_ctx,
                    "context size in tokens (default: the model's, at most 4096)");
-    cmd.add_option("-t,--threads", n_threads, "threads to compute with (default: all hardware threads)");
+    cmd.add_option("-t,--threads", n_threads, "threads to compute with (default: one per physical core)");
     cmd.add_option("-b,--batch-size", n_batch, "prompt tokens per forward pass")->capture_default_str();
     cmd.add_option("--kv-type", kv_type, "KV cache element type: f16 or f32")->capture_default_str();
 }
@@ -39,10 +42,21 @@ SessionOptions SessionFlags::to_options() const {
     return o;
 }
 
+std::string read_input_file(const std::string& path, const char* what) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) fail("{}: cannot read the {}: it is a directory", path, what);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail("{}: cannot read the {}: {}", path, what, std::strerror(errno));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) fail("{}: cannot read the {}: {}", path, what, std::strerror(errno));
+    return ss.str();
+}
+
 void write_file_atomically(const std::string& path, const void* bytes, size_t size) {
     std::string tmp = path + ".tmp." + std::to_string(::getpid());
     FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) fail("{}: cannot create: {}", tmp, std::strerror(errno));
+    if (!f) fail("{}: cannot create the output file: {}", path, std::strerror(errno));
     bool ok = std::fwrite(bytes, 1, size, f) == size;
     ok = (std::fflush(f) == 0) && ok;
     int err = errno;

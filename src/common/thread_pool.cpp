@@ -1,6 +1,10 @@
 #include "common/thread_pool.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sched.h>
+#include <set>
+#include <string>
 
 namespace hearth {
 
@@ -18,6 +22,26 @@ ThreadPool::~ThreadPool() {
 }
 
 int ThreadPool::default_threads() {
+    // Physical cores this process may run on: hyperthread siblings share one core's load and
+    // FMA units, so a second thread per core slows matmul down rather than up.
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    int n_allowed = 0;
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) n_allowed = CPU_COUNT(&allowed);
+    std::set<std::pair<std::string, std::string>> cores;
+    for (int cpu = 0; cpu < CPU_SETSIZE && n_allowed > 0; ++cpu) {
+        if (!CPU_ISSET(cpu, &allowed)) continue;
+        std::string base = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+        std::ifstream core(base + "core_id"), package(base + "physical_package_id");
+        std::string core_id, package_id;
+        if (!(core >> core_id) || !(package >> package_id)) {
+            cores.clear();
+            break;
+        }
+        cores.insert({package_id, core_id});
+    }
+    if (!cores.empty()) return static_cast<int>(cores.size());
+    if (n_allowed > 0) return n_allowed;
     unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : static_cast<int>(n);
 }

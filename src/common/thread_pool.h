@@ -25,7 +25,7 @@ public:
     void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn,
                       int64_t min_per_thread = 1);
 
-    // Number of threads to use by default: the hardware's count, at least 1.
+    // Threads to use by default: the physical cores this process may run on, at least 1.
     static int default_threads();
 
 private:
