@@ -115,6 +115,8 @@ int run(const InfoFlags& f) {
     } catch (const Error& e) {
         not_runnable = e.what();
     }
+    if (not_runnable.empty() && file->tensors().empty())
+        not_runnable = "the file has no tensors (a vocabulary-only GGUF)";
     std::unique_ptr<Tokenizer> tok;
     std::string tokenizer_problem;
     try {
@@ -232,7 +234,7 @@ CommandRunner add_info_command(CLI::App& app) {
     cmd->add_flag("--json", flags->json, "print one JSON object with everything, arrays complete");
     cmd->add_option("--max-array", flags->max_array, "array elements shown in the text form")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(1, 1 << 20));
     return [flags] { return run(*flags); };
 }
 

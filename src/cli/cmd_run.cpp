@@ -1,8 +1,7 @@
 // hearth run: one-shot generation. Streams the continuation to stdout, timings to stderr.
+#include <charconv>
 #include <cstdio>
 #include <unistd.h>
-#include <fstream>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -20,25 +19,27 @@ struct RunFlags {
     std::string prompt_file;
     int n_predict = -1;
     SamplingParams sampling;
-    int64_t seed = -1;
+    std::string seed = "-1";
     bool no_bos = false;
     bool quiet = false;
 };
 
-std::string read_prompt_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot read the prompt file", path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+// --seed: -1 (random) or any unsigned 64-bit value but the one that means random. Parsed here
+// rather than by CLI11 2.1, whose integer conversion silently saturates out-of-range values.
+uint64_t parse_seed(const std::string& text) {
+    if (text == "-1") return SamplingParams::kRandomSeed;
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v == SamplingParams::kRandomSeed)
+        fail("--seed must be -1 (random) or an integer in [0, {}], got '{}'", SamplingParams::kRandomSeed - 1, text);
+    return v;
 }
 
 int run(const RunFlags& f) {
     std::string prompt = f.prompt;
-    if (!f.prompt_file.empty()) prompt = read_prompt_file(f.prompt_file);
+    if (!f.prompt_file.empty()) prompt = read_input_file(f.prompt_file, "prompt file");
     SamplingParams sampling = f.sampling;
-    if (f.seed < -1) fail("--seed must be -1 (random) or a non-negative integer (got {})", f.seed);
-    sampling.seed = f.seed == -1 ? SamplingParams::kRandomSeed : static_cast<uint64_t>(f.seed);
+    sampling.seed = parse_seed(f.seed);
     sampling.validate();
     SessionOptions session_options = f.session.to_options();
 

@@ -1,7 +1,5 @@
 // hearth tokenize: text → token ids as a one-line JSON array. Works on vocabulary-only GGUFs.
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -22,11 +20,7 @@ struct TokenizeFlags {
 int run(const TokenizeFlags& f, bool have_text) {
     std::string text = f.text;
     if (!f.file.empty()) {
-        std::ifstream in(f.file, std::ios::binary);
-        if (!in) fail("{}: cannot read the input file", f.file);
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        text = ss.str();
+        text = read_input_file(f.file, "input file");
     } else if (!have_text) {
         fail("give the text with -p TEXT or -f FILE");
     }

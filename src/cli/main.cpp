@@ -2,6 +2,7 @@
 // hearth::Error into a one-line message and exit code 1.
 #include <cstdio>
 #include <map>
+#include <string>
 
 #include "cli/commands.h"
 #include "common/error.h"
@@ -31,8 +32,13 @@ int main(int argc, char** argv) {
         // `hearth bogus`: CLI11 would only say "A subcommand is required".
         if (argc > 1 && argv[1][0] != '-' && dynamic_cast<const CLI::RequiredError*>(&e) &&
             app.get_subcommands().empty()) {
-            std::fprintf(stderr, "hearth: error: unknown command '%s' (commands: run, info, tokenize, eval; "
-                                 "see hearth --help)\n", argv[1]);
+            std::string names;
+            for (const CLI::App* sub : app.get_subcommands({})) {
+                if (!names.empty()) names += ", ";
+                names += sub->get_name();
+            }
+            std::fprintf(stderr, "hearth: error: unknown command '%s' (commands: %s; see hearth --help)\n", argv[1],
+                         names.c_str());
             return e.get_exit_code();
         }
         return app.exit(e);

@@ -26,6 +26,11 @@ struct SessionFlags {
 // Parses "f16" / "f32".
 ops::KvType parse_kv_type(const std::string& name);
 
+// Reads a whole file (prompt or text input) as bytes, exactly. Throws hearth::Error naming the
+// file when it cannot be opened or read, or is a directory (which std::ifstream would
+// otherwise read as empty on Linux).
+std::string read_input_file(const std::string& path, const char* what);
+
 // Writes `bytes` to `path` through a temporary file and a rename, so a failure never leaves
 // a half-written file behind.
 void write_file_atomically(const std::string& path, const void* bytes, size_t size);

@@ -1,0 +1,32 @@
+#pragma once
+// Reference quantizers: float rows → GGUF block layouts, the inverse of dequantize.h.
+// The legacy types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) and F16/BF16 are plain rounding and give
+// the same bytes as ggml's reference quantizer. The K-quants search each group's scale (and
+// min) for the least weighted squared error, then quantize the group scales themselves.
+#include <cstdint>
+
+#include "tensor/types.h"
+
+namespace hearth {
+
+// Converts `n` floats (a multiple of the type's block size) into `dst`.
+using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
+
+// nullptr when hearth cannot produce the type.
+QuantizeRowFn find_quantizer(TensorType type);
+
+void quantize_row_f32(const float* src, void* dst, int64_t n);
+void quantize_row_f16(const float* src, void* dst, int64_t n);
+void quantize_row_bf16(const float* src, void* dst, int64_t n);
+void quantize_row_q4_0(const float* src, void* dst, int64_t n);
+void quantize_row_q4_1(const float* src, void* dst, int64_t n);
+void quantize_row_q5_0(const float* src, void* dst, int64_t n);
+void quantize_row_q5_1(const float* src, void* dst, int64_t n);
+void quantize_row_q8_0(const float* src, void* dst, int64_t n);
+void quantize_row_q2_k(const float* src, void* dst, int64_t n);
+void quantize_row_q3_k(const float* src, void* dst, int64_t n);
+void quantize_row_q4_k(const float* src, void* dst, int64_t n);
+void quantize_row_q5_k(const float* src, void* dst, int64_t n);
+void quantize_row_q6_k(const float* src, void* dst, int64_t n);
+
+}  // namespace hearth
