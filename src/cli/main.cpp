@@ -39,9 +39,13 @@ int main(int argc, char** argv) {
             }
             std::fprintf(stderr, "hearth: error: unknown command '%s' (commands: %s; see hearth --help)\n", argv[1],
                          names.c_str());
-            return e.get_exit_code();
+            return 1;
         }
-        return app.exit(e);
+        // --help and --version are "errors" to CLI11 with exit code 0: print them as it does.
+        if (e.get_exit_code() == 0) return app.exit(e);
+        // Usage errors read like every other error: one line, exit code 1.
+        std::fprintf(stderr, "hearth: error: %s (see --help)\n", e.what());
+        return 1;
     }
     try {
         for (auto& [sub, runner] : runners)
