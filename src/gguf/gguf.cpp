@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <limits>
+#include <unordered_set>
 
 #include "common/error.h"
 
@@ -233,25 +234,29 @@ void File::parse_all() {
     if (n_kv > cur.remaining() / 12) fail("{}: truncated file: header declares {} metadata entries", L, n_kv);
     if (n_tensors > cur.remaining() / 24) fail("{}: truncated file: header declares {} tensors", L, n_tensors);
 
+    // Names seen so far, for the duplicate checks (a linear scan would make a header with many
+    // entries quadratic). The views point into metadata_/tensors_, which never reallocate here.
+    std::unordered_set<std::string_view> seen;
     metadata_.reserve(n_kv);
     for (uint64_t i = 0; i < n_kv; ++i) {
         std::string key = cur.read_string(fmt::format("key of metadata entry {}", i));
         uint32_t t = cur.read<uint32_t>(key);
         if (!known_value_type(t)) fail("{}: metadata '{}' has unknown value type {}", L, key, t);
-        for (const auto& kv : metadata_)
-            if (kv.key == key) fail("{}: metadata key '{}' appears twice", L, key);
+        if (seen.count(key)) fail("{}: metadata key '{}' appears twice", L, key);
         Value v = read_value(cur, L, key, static_cast<ValueType>(t), 0);
         metadata_.push_back({std::move(key), std::move(v)});
+        seen.insert(metadata_.back().key);
     }
 
     if (const Value* a = find("general.alignment")) {
         uint64_t al = a->to_u64(fmt::format("{}: metadata 'general.alignment'", L));
         if (al == 0 || (al & (al - 1)) != 0 || al > (1u << 20))
-            fail("{}: general.alignment = {} is not a power of two", L, al);
+            fail("{}: general.alignment = {} is not a power of two from 1 to {}", L, al, 1u << 20);
         alignment_ = static_cast<size_t>(al);
     }
 
     tensors_.reserve(n_tensors);
+    seen.clear();
     for (uint64_t i = 0; i < n_tensors; ++i) {
         TensorInfo t;
         t.name = cur.read_string(fmt::format("name of tensor {}", i));
@@ -278,9 +283,9 @@ void File::parse_all() {
         if (mul_overflows(count / t.traits->block_size, t.traits->block_bytes, bytes))
             fail("{}: tensor '{}' is too large", L, t.name);
         t.n_bytes = bytes;
-        for (const auto& other : tensors_)
-            if (other.name == t.name) fail("{}: tensor name '{}' appears twice", L, t.name);
+        if (seen.count(t.name)) fail("{}: tensor name '{}' appears twice", L, t.name);
         tensors_.push_back(std::move(t));
+        seen.insert(tensors_.back().name);
     }
 
     // Tensor data starts at the next multiple of the alignment. A file without tensors
