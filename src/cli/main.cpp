@@ -7,6 +7,25 @@
 #include "cli/commands.h"
 #include "common/error.h"
 
+namespace {
+
+// Messages can quote names and values from a file; escape control characters so an error is
+// always exactly one line.
+std::string one_line(const char* message) {
+    std::string out;
+    for (const char* p = message; *p; ++p) {
+        const auto c = static_cast<unsigned char>(*p);
+        if (c == '\n') out += "\\n";
+        else if (c == '\r') out += "\\r";
+        else if (c == '\t') out += "\\t";
+        else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+        else out += static_cast<char>(c);
+    }
+    return out;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     CLI::App app{"hearth: a private, local LLM runtime"};
     app.set_version_flag("--version", "hearth 0.1.0");
@@ -25,6 +44,8 @@ int main(int argc, char** argv) {
     reg(hearth::cli::add_tokenize_command);
     reg(hearth::cli::add_eval_command);
     reg(hearth::cli::add_bench_command);
+    reg(hearth::cli::add_synth_command);
+    reg(hearth::cli::add_quantize_command);
 
     try {
         app.parse(argc, argv);
@@ -52,13 +73,13 @@ int main(int argc, char** argv) {
             if (sub->parsed()) return runner();
     } catch (const hearth::Error& e) {
         std::fflush(stdout);
-        std::fprintf(stderr, "hearth: error: %s\n", e.what());
+        std::fprintf(stderr, "hearth: error: %s\n", one_line(e.what()).c_str());
         return 1;
     } catch (const std::bad_alloc&) {
         std::fprintf(stderr, "hearth: error: out of memory\n");
         return 1;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "hearth: error: %s\n", e.what());
+        std::fprintf(stderr, "hearth: error: %s\n", one_line(e.what()).c_str());
         return 1;
     }
     return 1;

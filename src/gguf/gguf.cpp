@@ -13,6 +13,10 @@ constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as little-endian u32
 constexpr int kMaxArrayDepth = 8;
 constexpr uint32_t kMaxDims = 4;
 constexpr uint64_t kMaxStringBytes = 1ull << 30;
+// Metadata array elements in the whole file. Real vocabularies hold well under a million
+// (tokens + scores + types + merges); each parsed element costs ~80 bytes, so the cap keeps a
+// hostile file from turning a few bytes per element into gigabytes of memory.
+constexpr uint64_t kMaxArrayElements = 1ull << 23;
 
 // Bounds-checked little-endian cursor over the header. Every read names what it was reading,
 // so a truncated file says where it ended.
@@ -66,7 +70,7 @@ size_t scalar_size(ValueType t) {
 bool known_value_type(uint32_t t) { return t <= static_cast<uint32_t>(ValueType::F64); }
 
 Value read_value(Cursor& cur, const std::string& label, const std::string& key, ValueType type,
-                 int depth) {
+                 int depth, uint64_t& elements_read) {
     Value v;
     v.type = type;
     switch (type) {
@@ -102,9 +106,13 @@ Value read_value(Cursor& cur, const std::string& label, const std::string& key, 
             if (n > cur.remaining() / min_elem)
                 fail("{}: truncated file: metadata '{}' declares {} array elements, more than the "
                      "file can hold", label, key, n);
+            elements_read += n;
+            if (elements_read > kMaxArrayElements)
+                fail("{}: metadata '{}': more than {} array elements in the file's metadata", label, key,
+                     kMaxArrayElements);
             v.array.reserve(n);
             for (uint64_t i = 0; i < n; ++i)
-                v.array.push_back(read_value(cur, label, key, v.element_type, depth + 1));
+                v.array.push_back(read_value(cur, label, key, v.element_type, depth + 1, elements_read));
             break;
         }
     }
@@ -238,12 +246,13 @@ void File::parse_all() {
     // entries quadratic). The views point into metadata_/tensors_, which never reallocate here.
     std::unordered_set<std::string_view> seen;
     metadata_.reserve(n_kv);
+    uint64_t array_elements = 0;
     for (uint64_t i = 0; i < n_kv; ++i) {
         std::string key = cur.read_string(fmt::format("key of metadata entry {}", i));
         uint32_t t = cur.read<uint32_t>(key);
         if (!known_value_type(t)) fail("{}: metadata '{}' has unknown value type {}", L, key, t);
         if (seen.count(key)) fail("{}: metadata key '{}' appears twice", L, key);
-        Value v = read_value(cur, L, key, static_cast<ValueType>(t), 0);
+        Value v = read_value(cur, L, key, static_cast<ValueType>(t), 0, array_elements);
         metadata_.push_back({std::move(key), std::move(v)});
         seen.insert(metadata_.back().key);
     }

@@ -76,10 +76,10 @@ private:
 };
 
 // Reads the vocabulary of `file` and returns the tokenizer its `tokenizer.ggml.model` names.
-// Supported: "llama" (SentencePiece). A file without the key whose tokens are exactly the 256
-// byte pieces <0x00>..<0xFF> gets a byte tokenizer (one token per byte, no BOS/EOS unless the
-// file names them); any other file without the key, or an unsupported model, is an error
-// whose message lists the supported models.
+// Supported: "llama" (SentencePiece) and "gpt2" (byte-level BPE). A file without the key whose
+// tokens are exactly the 256 byte pieces <0x00>..<0xFF> gets a byte tokenizer (one token per
+// byte, no BOS/EOS unless the file names them); any other file without the key, or an
+// unsupported model, is an error whose message lists the supported models.
 std::unique_ptr<Tokenizer> load_tokenizer(const gguf::File& file);
 // The same from a vocabulary already read (tests, tools).
 std::unique_ptr<Tokenizer> make_tokenizer(Vocabulary vocab);

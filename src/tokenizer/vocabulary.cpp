@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "gguf/gguf.h"
+#include "tokenizer/pretokenize.h"
 
 namespace hearth {
 
@@ -137,6 +138,9 @@ Vocabulary Vocabulary::from_gguf(const gguf::File& file) {
         v.add_bos = true;
         v.add_eos = false;
         v.add_space_prefix = true;
+    } else if (v.model == "gpt2") {
+        // llama.cpp adds BOS by default for some BPE families (Llama 3, Tekken, Chameleon).
+        if (const PreTokenizerSpec* spec = find_pre_tokenizer(v.pre)) v.add_bos = spec->add_bos;
     }
     v.special.bos = read_special_id(file, "tokenizer.ggml.bos_token_id", defaults.bos);
     v.special.eos = read_special_id(file, "tokenizer.ggml.eos_token_id", defaults.eos);

@@ -58,6 +58,9 @@ struct Vocabulary {
     bool add_bos = false;           // tokenizer.ggml.add_bos_token
     bool add_eos = false;           // tokenizer.ggml.add_eos_token
     bool add_space_prefix = false;  // tokenizer.ggml.add_space_prefix (SentencePiece dummy prefix)
+    // Things a front-end should tell the user about this vocabulary (e.g. a BPE pre-tokenizer
+    // that is not known and was replaced by a fallback). Filled by the tokenizer.
+    std::vector<std::string> warnings;
     // Set by finalize(): every id that ends generation (eos, eot, eom and end-of-turn tokens
     // recognized by their text, as llama.cpp does), sorted.
     std::vector<TokenId> end_of_generation;

@@ -258,3 +258,26 @@ TEST(TokenizerSpm, EncodesTenKilobytesInMilliseconds) {
 
 }  // namespace
 }  // namespace hearth
+
+namespace hearth {
+namespace {
+
+// Other SentencePiece vocabularies in ../shared load and round-trip (no reference ids here).
+TEST(TokenizerSpm, OtherVocabulariesLoad) {
+    const char* files[] = {"tokenizers/ggml-vocab/ggml-vocab-baichuan.gguf",
+                           "models/llama-2-tiny-random.gguf"};
+    int loaded = 0;
+    for (const char* rel : files) {
+        const std::string path = test::shared_path(rel);
+        if (path.empty()) continue;
+        auto tok = load(path);
+        EXPECT_EQ(tok->kind(), "llama") << rel;
+        const std::string text = "Hello world,\n\xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\xA6\x99!";
+        EXPECT_EQ(tok->decode(tok->encode(text, true)), " " + text) << rel;
+        ++loaded;
+    }
+    if (loaded == 0) GTEST_SKIP() << "none of the vocabularies found in ../shared";
+}
+
+}  // namespace
+}  // namespace hearth
