@@ -42,6 +42,7 @@ int run(const EvalFlags& f) {
     std::vector<TokenId> ids = parse_token_list(f.tokens);
     SessionOptions options = f.session.to_options();
     LoadedModel lm = load_model(f.model.path);
+    print_warnings(lm);
     const int n_vocab = lm.model->hparams().n_vocab;
     for (size_t i = 0; i < ids.size(); ++i)
         if (ids[i] >= n_vocab)

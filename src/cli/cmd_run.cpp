@@ -44,6 +44,7 @@ int run(const RunFlags& f) {
     SessionOptions session_options = f.session.to_options();
 
     LoadedModel lm = load_model(f.model.path);
+    print_warnings(lm);
     Session session(*lm.model, session_options);
     std::vector<TokenId> tokens = lm.tokenizer->encode(prompt, /*add_special=*/!f.no_bos);
     if (tokens.empty()) {

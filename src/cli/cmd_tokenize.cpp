@@ -25,6 +25,7 @@ int run(const TokenizeFlags& f, bool have_text) {
         fail("give the text with -p TEXT or -f FILE");
     }
     LoadedModel lm = load_model(f.model.path, LoadWhat::TokenizerOnly);
+    print_warnings(lm);
     std::vector<TokenId> ids = lm.tokenizer->encode(text, !f.no_bos, f.parse_special);
     std::string out = "[";
     for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);

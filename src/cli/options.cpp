@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "engine/loader.h"
 
 namespace hearth::cli {
 
@@ -70,6 +71,10 @@ void write_file_atomically(const std::string& path, const void* bytes, size_t si
         std::remove(tmp.c_str());
         fail("{}: cannot rename the finished file into place: {}", path, std::strerror(err));
     }
+}
+
+void print_warnings(const LoadedModel& model) {
+    for (const auto& w : model.warnings) std::fprintf(stderr, "hearth: warning: %s\n", w.c_str());
 }
 
 }  // namespace hearth::cli

@@ -6,7 +6,14 @@
 
 #include "engine/session.h"
 
+namespace hearth {
+struct LoadedModel;
+}
+
 namespace hearth::cli {
+
+// Prints the loader's warnings to stderr, one line each.
+void print_warnings(const LoadedModel& model);
 
 struct ModelFlag {
     std::string path;

@@ -12,6 +12,7 @@ LoadedModel load_model(const std::string& path, LoadWhat what) {
     lm.file = gguf::File::open(path);
     if (what == LoadWhat::Everything) lm.model = Model::load(lm.file);
     lm.tokenizer = load_tokenizer(*lm.file);
+    lm.warnings = lm.tokenizer->vocab().warnings;
     if (lm.model && lm.tokenizer->n_vocab() != lm.model->hparams().n_vocab)
         fail("{}: the tokenizer has {} tokens but token_embd.weight has {} rows", path,
              lm.tokenizer->n_vocab(), lm.model->hparams().n_vocab);

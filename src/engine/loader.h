@@ -2,6 +2,7 @@
 // Opens a GGUF model file: the map, the weights bound in place, and the tokenizer.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gguf/gguf.h"
 #include "model/model.h"
@@ -14,6 +15,7 @@ struct LoadedModel {
     std::unique_ptr<Model> model;          // null when loaded for tokenizing only
     std::unique_ptr<Tokenizer> tokenizer;
     double load_ms = 0;
+    std::vector<std::string> warnings;  // things a user should know (e.g. a tokenizer fallback)
 };
 
 enum class LoadWhat { Everything, TokenizerOnly };
