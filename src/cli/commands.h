@@ -14,5 +14,7 @@ CommandRunner add_info_command(CLI::App& app);
 CommandRunner add_tokenize_command(CLI::App& app);
 CommandRunner add_eval_command(CLI::App& app);
 CommandRunner add_bench_command(CLI::App& app);
+CommandRunner add_synth_command(CLI::App& app);
+CommandRunner add_quantize_command(CLI::App& app);
 
 }  // namespace hearth::cli

@@ -1,0 +1,388 @@
+// Synthetic models. Weights are N(0, 1/fan_in) (norm weights near 1), but making a 1B model
+// must take seconds, so each (type, row length) gets a small pool of random rows quantized
+// once, and a tensor's rows are copies of pool rows picked by a cheap generator.
+#include "convert/synth.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <numbers>
+
+#include "common/error.h"
+#include "common/thread_pool.h"
+#include "tensor/quantize.h"
+
+namespace hearth::convert {
+namespace {
+
+// clang-format off
+// Values from each model's config.json (hidden_size, num_hidden_layers, num_attention_heads,
+// num_key_value_heads, head_dim, intermediate_size, vocab_size, max_position_embeddings,
+// rope_theta, rms_norm_eps, tie_word_embeddings, rope_scaling).
+constexpr ModelPreset kPresets[] = {
+    {.name = "llama3-1b", .display_name = "Llama 3.2 1B (synthetic)", .arch = "llama",
+     .n_embd = 2048, .n_layer = 16, .n_head = 32, .n_head_kv = 8, .head_dim = 64, .n_ff = 8192,
+     .n_vocab = 128256, .n_ctx = 131072, .rope_base = 500000, .norm_eps = 1e-5, .tied_embeddings = true,
+     .rope_factor = 32},
+    {.name = "llama3-3b", .display_name = "Llama 3.2 3B (synthetic)", .arch = "llama",
+     .n_embd = 3072, .n_layer = 28, .n_head = 24, .n_head_kv = 8, .head_dim = 128, .n_ff = 8192,
+     .n_vocab = 128256, .n_ctx = 131072, .rope_base = 500000, .norm_eps = 1e-5, .tied_embeddings = true,
+     .rope_factor = 32},
+    {.name = "llama3-8b", .display_name = "Llama 3.1 8B (synthetic)", .arch = "llama",
+     .n_embd = 4096, .n_layer = 32, .n_head = 32, .n_head_kv = 8, .head_dim = 128, .n_ff = 14336,
+     .n_vocab = 128256, .n_ctx = 131072, .rope_base = 500000, .norm_eps = 1e-5, .tied_embeddings = false,
+     .rope_factor = 8},
+    {.name = "qwen2.5-0.5b", .display_name = "Qwen2.5 0.5B (synthetic)", .arch = "qwen2",
+     .n_embd = 896, .n_layer = 24, .n_head = 14, .n_head_kv = 2, .head_dim = 64, .n_ff = 4864,
+     .n_vocab = 151936, .n_ctx = 32768, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true},
+    {.name = "qwen2.5-1.5b", .display_name = "Qwen2.5 1.5B (synthetic)", .arch = "qwen2",
+     .n_embd = 1536, .n_layer = 28, .n_head = 12, .n_head_kv = 2, .head_dim = 128, .n_ff = 8960,
+     .n_vocab = 151936, .n_ctx = 32768, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true},
+    {.name = "qwen3-0.6b", .display_name = "Qwen3 0.6B (synthetic)", .arch = "qwen3",
+     .n_embd = 1024, .n_layer = 28, .n_head = 16, .n_head_kv = 8, .head_dim = 128, .n_ff = 3072,
+     .n_vocab = 151936, .n_ctx = 40960, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true},
+    {.name = "smollm2-135m", .display_name = "SmolLM2 135M (synthetic)", .arch = "llama",
+     .n_embd = 576, .n_layer = 30, .n_head = 9, .n_head_kv = 3, .head_dim = 64, .n_ff = 1536,
+     .n_vocab = 49152, .n_ctx = 8192, .rope_base = 100000, .norm_eps = 1e-5, .tied_embeddings = true},
+    {.name = "smollm2-360m", .display_name = "SmolLM2 360M (synthetic)", .arch = "llama",
+     .n_embd = 960, .n_layer = 32, .n_head = 15, .n_head_kv = 5, .head_dim = 64, .n_ff = 2560,
+     .n_vocab = 49152, .n_ctx = 8192, .rope_base = 100000, .norm_eps = 1e-5, .tied_embeddings = true},
+    {.name = "tinyllama-1.1b", .display_name = "TinyLlama 1.1B (synthetic)", .arch = "llama",
+     .n_embd = 2048, .n_layer = 22, .n_head = 32, .n_head_kv = 4, .head_dim = 64, .n_ff = 5632,
+     .n_vocab = 32000, .n_ctx = 2048, .rope_base = 10000, .norm_eps = 1e-5, .tied_embeddings = false},
+    {.name = "mistral-7b", .display_name = "Mistral 7B v0.1 (synthetic)", .arch = "llama",
+     .n_embd = 4096, .n_layer = 32, .n_head = 32, .n_head_kv = 8, .head_dim = 128, .n_ff = 14336,
+     .n_vocab = 32000, .n_ctx = 32768, .rope_base = 10000, .norm_eps = 1e-5, .tied_embeddings = false},
+    // Small shapes for tests and smoke runs (all row lengths multiples of 256).
+    {.name = "tiny", .display_name = "tiny llama (synthetic)", .arch = "llama",
+     .n_embd = 256, .n_layer = 2, .n_head = 8, .n_head_kv = 2, .head_dim = 32, .n_ff = 768,
+     .n_vocab = 512, .n_ctx = 2048, .rope_base = 10000, .norm_eps = 1e-5, .tied_embeddings = false},
+    {.name = "tiny-llama3", .display_name = "tiny llama3 (synthetic)", .arch = "llama",
+     .n_embd = 256, .n_layer = 2, .n_head = 8, .n_head_kv = 2, .head_dim = 32, .n_ff = 768,
+     .n_vocab = 512, .n_ctx = 131072, .rope_base = 500000, .norm_eps = 1e-5, .tied_embeddings = true,
+     .rope_factor = 8},
+    {.name = "tiny-qwen2", .display_name = "tiny qwen2 (synthetic)", .arch = "qwen2",
+     .n_embd = 256, .n_layer = 2, .n_head = 8, .n_head_kv = 2, .head_dim = 32, .n_ff = 768,
+     .n_vocab = 512, .n_ctx = 4096, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true},
+    {.name = "tiny-qwen3", .display_name = "tiny qwen3 (synthetic)", .arch = "qwen3",
+     .n_embd = 256, .n_layer = 2, .n_head = 8, .n_head_kv = 2, .head_dim = 64, .n_ff = 768,
+     .n_vocab = 512, .n_ctx = 4096, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true},
+};
+// clang-format on
+
+uint64_t splitmix64(uint64_t& state) {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t hash_string(std::string_view s) {
+    uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
+    for (char c : s) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ull;
+    return h;
+}
+
+// xoshiro256**: fast, good enough for weights and row picks.
+class Rng {
+public:
+    explicit Rng(uint64_t seed) {
+        for (auto& s : s_) s = splitmix64(seed);
+    }
+    uint64_t next() {
+        const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+        const uint64_t t = s_[1] << 17;
+        s_[2] ^= s_[0];
+        s_[3] ^= s_[1];
+        s_[1] ^= s_[2];
+        s_[0] ^= s_[3];
+        s_[2] ^= t;
+        s_[3] = rotl(s_[3], 45);
+        return result;
+    }
+    // Uniform in (0, 1].
+    double uniform() { return (static_cast<double>(next() >> 11) + 1.0) * 0x1.0p-53; }
+    // Standard normal (Box-Muller; the second value is dropped, simplicity over speed).
+    double normal() {
+        double u1 = uniform(), u2 = uniform();
+        return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+    }
+    uint32_t below(uint32_t n) { return static_cast<uint32_t>(((next() >> 32) * n) >> 32); }
+
+private:
+    static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+    uint64_t s_[4];
+};
+
+uint64_t stream_seed(uint64_t seed, std::string_view what) {
+    uint64_t s = seed ^ hash_string(what);
+    return splitmix64(s);
+}
+
+// Quantized random rows, N(0, 1/row_length), for one (type, row length).
+class RowPool {
+public:
+    RowPool(TensorType type, int64_t row_length, int n_rows, uint64_t seed, ThreadPool& threads)
+        : row_bytes_(hearth::row_bytes(type_traits(type), row_length)), n_rows_(n_rows) {
+        QuantizeRowFn quantize = find_quantizer(type);
+        if (!quantize) fail("hearth cannot produce tensors of type {}", type_traits(type).name);
+        data_.resize(row_bytes_ * static_cast<size_t>(n_rows));
+        const double scale = 1.0 / std::sqrt(static_cast<double>(row_length));
+        threads.parallel_for(n_rows, [&](int64_t begin, int64_t end) {
+            std::vector<float> row(static_cast<size_t>(row_length));
+            for (int64_t r = begin; r < end; ++r) {
+                Rng rng(seed + static_cast<uint64_t>(r) * 0x9e3779b97f4a7c15ull);
+                for (float& v : row) v = static_cast<float>(rng.normal() * scale);
+                quantize(row.data(), data_.data() + static_cast<size_t>(r) * row_bytes_, row_length);
+            }
+        });
+    }
+    size_t row_bytes() const { return row_bytes_; }
+    const uint8_t* row(uint32_t i) const { return data_.data() + static_cast<size_t>(i) * row_bytes_; }
+    int n_rows() const { return n_rows_; }
+
+private:
+    size_t row_bytes_;
+    int n_rows_;
+    std::vector<uint8_t> data_;
+};
+
+// A SentencePiece ("llama") vocabulary: <unk> <s> </s>, the 256 byte tokens, then unique
+// filler pieces with descending scores.
+void add_synthetic_vocab(gguf::Writer& w, int n_vocab) {
+    std::vector<std::string> tokens;
+    std::vector<float> scores;
+    std::vector<int32_t> types;
+    tokens.reserve(static_cast<size_t>(n_vocab));
+    auto add = [&](std::string piece, float score, int32_t type) {
+        tokens.push_back(std::move(piece));
+        scores.push_back(score);
+        types.push_back(type);
+    };
+    constexpr int32_t kNormal = 1, kUnknown = 2, kControl = 3, kByte = 6;
+    add("<unk>", 0, kUnknown);
+    add("<s>", 0, kControl);
+    add("</s>", 0, kControl);
+    for (int b = 0; b < 256; ++b) add(fmt::format("<0x{:02X}>", b), 0, kByte);
+    // Filler: letter strings in bijective base 26 (a..z, aa..zz, …), each also with the
+    // SentencePiece word-start mark "▁", so every piece is distinct.
+    for (int64_t k = 0; static_cast<int>(tokens.size()) < n_vocab; ++k) {
+        std::string letters;
+        for (int64_t v = k / 2 + 1; v > 0; v = (v - 1) / 26) letters.insert(letters.begin(), static_cast<char>('a' + (v - 1) % 26));
+        add(k % 2 == 0 ? "\xe2\x96\x81" + letters : letters, -static_cast<float>(k + 1), kNormal);
+    }
+    w.set("tokenizer.ggml.model", gguf::make::string("llama"));
+    w.set("tokenizer.ggml.tokens", gguf::make::strings(tokens));
+    w.set("tokenizer.ggml.scores", gguf::make::f32s(scores));
+    w.set("tokenizer.ggml.token_type", gguf::make::i32s(types));
+    w.set("tokenizer.ggml.bos_token_id", gguf::make::u32(1));
+    w.set("tokenizer.ggml.eos_token_id", gguf::make::u32(2));
+    w.set("tokenizer.ggml.unknown_token_id", gguf::make::u32(0));
+    w.set("tokenizer.ggml.add_bos_token", gguf::make::boolean(true));
+    w.set("tokenizer.ggml.add_eos_token", gguf::make::boolean(false));
+}
+
+// The size of the vocabulary in a GGUF whose tokenizer.* keys synth copies.
+int vocab_size_of(const gguf::File& file) {
+    const gguf::Value* tokens = file.find("tokenizer.ggml.tokens");
+    if (!tokens || tokens->type != gguf::ValueType::ARRAY || tokens->array.empty())
+        fail("{}: no tokenizer.ggml.tokens array to copy the vocabulary from", file.path());
+    if (tokens->array.size() > (1u << 30)) fail("{}: tokenizer.ggml.tokens is too large", file.path());
+    return static_cast<int>(tokens->array.size());
+}
+
+void check_preset(const ModelPreset& p) {
+    auto positive = [&](int v, const char* what) {
+        if (v <= 0) fail("preset {}: {} must be positive (got {})", p.name, what, v);
+    };
+    positive(p.n_embd, "n_embd");
+    positive(p.n_layer, "the layer count");
+    positive(p.n_head, "n_head");
+    positive(p.n_head_kv, "n_head_kv");
+    positive(p.n_ff, "n_ff");
+    positive(p.n_vocab, "the vocabulary size");
+    positive(p.n_ctx, "the context length");
+    if (p.n_head % p.n_head_kv != 0)
+        fail("preset {}: n_head {} is not a multiple of n_head_kv {}", p.name, p.n_head, p.n_head_kv);
+    if (!p.head_dim && p.n_embd % p.n_head != 0)
+        fail("preset {}: n_embd {} is not a multiple of n_head {}", p.name, p.n_embd, p.n_head);
+    if (p.head_size() % 2 != 0) fail("preset {}: the head size {} must be even", p.name, p.head_size());
+}
+
+}  // namespace
+
+std::span<const ModelPreset> model_presets() { return kPresets; }
+
+std::string model_preset_names() {
+    std::string out;
+    for (const ModelPreset& p : kPresets) {
+        if (!out.empty()) out += ", ";
+        out += p.name;
+    }
+    return out;
+}
+
+const ModelPreset& find_model_preset(std::string_view name) {
+    for (const ModelPreset& p : kPresets)
+        if (p.name == name) return p;
+    fail("unknown preset '{}' (presets: {})", name, model_preset_names());
+}
+
+std::vector<float> llama3_rope_factors(const ModelPreset& p) {
+    // Meta's published llama3 scaling: long wavelengths are slowed by `factor`, short ones kept,
+    // and the band between blends smoothly. rope_freqs holds the divisor of each frequency.
+    const int n_rot = p.head_size();
+    const double low_wavelen = p.rope_original_ctx / p.rope_low_freq_factor;
+    const double high_wavelen = p.rope_original_ctx / p.rope_high_freq_factor;
+    std::vector<float> factors;
+    for (int i = 0; i < n_rot; i += 2) {
+        const double freq = 1.0 / std::pow(p.rope_base, static_cast<double>(i) / n_rot);
+        const double wavelen = 2 * std::numbers::pi / freq;
+        double f = 1.0;
+        if (wavelen > low_wavelen) {
+            f = p.rope_factor;
+        } else if (wavelen >= high_wavelen) {
+            const double smooth = (p.rope_original_ctx / wavelen - p.rope_low_freq_factor) /
+                                  (p.rope_high_freq_factor - p.rope_low_freq_factor);
+            f = 1.0 / ((1 - smooth) / p.rope_factor + smooth);
+        }
+        factors.push_back(static_cast<float>(f));
+    }
+    return factors;
+}
+
+SynthResult synthesize_model(const SynthOptions& options, const std::string& path) {
+    if (!options.mix) fail("synth: no quantization type given");
+    const ModelPreset& p = options.preset;
+    check_preset(p);
+    if (options.pool_rows < 1) fail("synth: the row pool needs at least one row");
+    const QuantMix& mix = *options.mix;
+
+    ModelOutput out(options.progress);
+    gguf::Writer& w = out.writer();
+    const std::string arch(p.arch);
+    const std::string a = arch + ".";
+    w.set("general.architecture", gguf::make::string(arch));
+    w.set("general.name", gguf::make::string(std::string(p.display_name)));
+    w.set("general.file_type", gguf::make::u32(mix.file_type));
+    w.set("general.quantization_version", gguf::make::u32(2));
+
+    // The vocabulary's size shapes token_embd and output.
+    std::unique_ptr<gguf::File> vocab_file;
+    int n_vocab = p.n_vocab;
+    if (!options.vocab_from.empty()) {
+        vocab_file = gguf::File::open(options.vocab_from);
+        n_vocab = vocab_size_of(*vocab_file);
+    } else if (n_vocab < 260) {
+        fail("synth: a vocabulary needs at least 260 tokens (3 special, 256 bytes, 1 more), got {}", n_vocab);
+    }
+
+    const int hd = p.head_size();
+    w.set(a + "vocab_size", gguf::make::u32(static_cast<uint32_t>(n_vocab)));
+    w.set(a + "context_length", gguf::make::u32(static_cast<uint32_t>(p.n_ctx)));
+    w.set(a + "embedding_length", gguf::make::u32(static_cast<uint32_t>(p.n_embd)));
+    w.set(a + "block_count", gguf::make::u32(static_cast<uint32_t>(p.n_layer)));
+    w.set(a + "feed_forward_length", gguf::make::u32(static_cast<uint32_t>(p.n_ff)));
+    w.set(a + "attention.head_count", gguf::make::u32(static_cast<uint32_t>(p.n_head)));
+    w.set(a + "attention.head_count_kv", gguf::make::u32(static_cast<uint32_t>(p.n_head_kv)));
+    if (hd * p.n_head != p.n_embd) {
+        w.set(a + "attention.key_length", gguf::make::u32(static_cast<uint32_t>(hd)));
+        w.set(a + "attention.value_length", gguf::make::u32(static_cast<uint32_t>(hd)));
+    }
+    w.set(a + "rope.dimension_count", gguf::make::u32(static_cast<uint32_t>(hd)));
+    w.set(a + "rope.freq_base", gguf::make::f32(static_cast<float>(p.rope_base)));
+    w.set(a + "attention.layer_norm_rms_epsilon", gguf::make::f32(static_cast<float>(p.norm_eps)));
+    if (vocab_file) {
+        for (const auto& kv : vocab_file->metadata())
+            if (kv.key.rfind("tokenizer.", 0) == 0) w.set(kv.key, kv.value);
+    } else {
+        add_synthetic_vocab(w, n_vocab);
+    }
+
+    ModelShape shape;
+    shape.n_layer = p.n_layer;
+    shape.n_gqa = p.n_head / p.n_head_kv;
+    shape.tied_embeddings = p.tied_embeddings;
+
+    ThreadPool threads(ThreadPool::default_threads());
+    auto pools = std::make_shared<std::map<std::pair<TensorType, int64_t>, std::unique_ptr<RowPool>>>();
+    const uint64_t seed = options.seed;
+    const int pool_rows = options.pool_rows;
+    ThreadPool* tp = &threads;
+
+    // A weight matrix of `rows` rows of `cols` elements, rows copied from the pool.
+    auto matrix = [&](const std::string& name, int64_t cols, int64_t rows) {
+        const TensorType type = choose_tensor_type(mix, name, cols, shape, options.pure);
+        out.add_tensor(name, type, {cols, rows},
+                       [=](uint8_t* dst, size_t n_bytes, const ModelOutput::Tick& tick) {
+                           auto& slot = (*pools)[{type, cols}];
+                           if (!slot)
+                               slot = std::make_unique<RowPool>(
+                                   type, cols, pool_rows,
+                                   stream_seed(seed, fmt::format("pool {} {}", type_traits(type).name, cols)), *tp);
+                           const RowPool& pool = *slot;
+                           Rng rng(stream_seed(seed, name));
+                           const size_t rb = pool.row_bytes();
+                           const size_t n_rows = n_bytes / rb;
+                           for (size_t r = 0; r < n_rows; ++r) {
+                               std::memcpy(dst + r * rb, pool.row(rng.below(static_cast<uint32_t>(pool.n_rows()))), rb);
+                               if ((r & 4095) == 4095) tick(r * rb);
+                           }
+                       });
+    };
+    // A 1-D F32 vector: `center` + N(0, spread²) per element.
+    auto vector = [&](const std::string& name, int64_t n, double center, double spread) {
+        out.add_tensor(name, TensorType::F32, {n}, [=](uint8_t* dst, size_t, const ModelOutput::Tick&) {
+            Rng rng(stream_seed(seed, name));
+            for (int64_t i = 0; i < n; ++i) {
+                float v = static_cast<float>(center + spread * rng.normal());
+                std::memcpy(dst + i * 4, &v, 4);
+            }
+        });
+    };
+
+    const int64_t E = p.n_embd, Q = int64_t{p.n_head} * hd, KV = int64_t{p.n_head_kv} * hd, F = p.n_ff;
+    matrix("token_embd.weight", E, n_vocab);
+    if (p.rope_factor > 0) {
+        std::vector<float> factors = llama3_rope_factors(p);
+        out.add_tensor("rope_freqs.weight", TensorType::F32, {static_cast<int64_t>(factors.size())},
+                       [factors](uint8_t* dst, size_t n, const ModelOutput::Tick&) { std::memcpy(dst, factors.data(), n); });
+    }
+    const bool qkv_bias = p.arch == "qwen2";
+    const bool qk_norm = p.arch == "qwen3";
+    for (int il = 0; il < p.n_layer; ++il) {
+        auto n = [il](const char* part) { return fmt::format("blk.{}.{}", il, part); };
+        vector(n("attn_norm.weight"), E, 1.0, 0.05);
+        matrix(n("attn_q.weight"), E, Q);
+        if (qkv_bias) vector(n("attn_q.bias"), Q, 0.0, 0.02);
+        matrix(n("attn_k.weight"), E, KV);
+        if (qkv_bias) vector(n("attn_k.bias"), KV, 0.0, 0.02);
+        matrix(n("attn_v.weight"), E, KV);
+        if (qkv_bias) vector(n("attn_v.bias"), KV, 0.0, 0.02);
+        if (qk_norm) {
+            vector(n("attn_q_norm.weight"), hd, 1.0, 0.05);
+            vector(n("attn_k_norm.weight"), hd, 1.0, 0.05);
+        }
+        matrix(n("attn_output.weight"), Q, E);
+        vector(n("ffn_norm.weight"), E, 1.0, 0.05);
+        matrix(n("ffn_gate.weight"), E, F);
+        matrix(n("ffn_up.weight"), E, F);
+        matrix(n("ffn_down.weight"), F, E);
+    }
+    vector("output_norm.weight", E, 1.0, 0.05);
+    if (!p.tied_embeddings) matrix("output.weight", E, n_vocab);
+
+    out.write(path);
+
+    SynthResult r;
+    r.n_params = out.n_params();
+    r.tensor_bytes = out.tensor_bytes();
+    r.n_tensors = out.n_tensors();
+    r.n_vocab = n_vocab;
+    r.type_summary = out.type_summary();
+    return r;
+}
+
+}  // namespace hearth::convert

@@ -1,0 +1,71 @@
+#pragma once
+// Synthetic models: GGUF files with random weights in the exact shapes of popular models, for
+// benchmarking (speed does not depend on the values) where real weights cannot be downloaded.
+// Files carry complete tokenizer metadata so llama.cpp loads them as well.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "convert/model_output.h"
+#include "convert/quant_mix.h"
+
+namespace hearth::convert {
+
+// Hyperparameters as the model's published config.json gives them.
+struct ModelPreset {
+    std::string_view name;          // "llama3-1b"
+    std::string_view display_name;  // general.name: "Llama 3.2 1B (synthetic)"
+    std::string_view arch;          // "llama", "qwen2", "qwen3"
+    int n_embd = 0;
+    int n_layer = 0;
+    int n_head = 0;
+    int n_head_kv = 0;
+    int head_dim = 0;               // 0: n_embd / n_head
+    int n_ff = 0;
+    int n_vocab = 0;
+    int n_ctx = 0;                  // max_position_embeddings
+    double rope_base = 10000;
+    double norm_eps = 1e-5;
+    bool tied_embeddings = false;
+    // Llama 3.1-style rope scaling, written as a rope_freqs.weight tensor as llama.cpp's converter
+    // does (factor 0: none).
+    double rope_factor = 0;
+    double rope_low_freq_factor = 1;
+    double rope_high_freq_factor = 4;
+    int rope_original_ctx = 8192;
+
+    int head_size() const { return head_dim ? head_dim : n_embd / n_head; }
+};
+
+std::span<const ModelPreset> model_presets();
+// "llama3-1b, llama3-3b, …".
+std::string model_preset_names();
+// Throws hearth::Error listing the presets.
+const ModelPreset& find_model_preset(std::string_view name);
+
+struct SynthOptions {
+    ModelPreset preset;             // a copy, so callers may override layers, context or vocab
+    const QuantMix* mix = nullptr;  // required
+    bool pure = false;              // every weight matrix the mix's base type (llama-quantize --pure)
+    uint64_t seed = 1;
+    std::string vocab_from;         // copy every tokenizer.* key from this GGUF instead of synthesizing
+    int pool_rows = 64;             // distinct random rows per (type, row length)
+    ProgressFn progress;
+};
+
+struct SynthResult {
+    uint64_t n_params = 0;
+    uint64_t tensor_bytes = 0;
+    size_t n_tensors = 0;
+    int n_vocab = 0;
+    std::string type_summary;       // "Q4_K 96, Q6_K 17, F32 33"
+};
+
+// Writes the model to `path` (through a temporary file and a rename). Throws hearth::Error.
+SynthResult synthesize_model(const SynthOptions& options, const std::string& path);
+
+// The llama3 rope frequency factors for n_rot/2 pairs (what rope_freqs.weight holds).
+std::vector<float> llama3_rope_factors(const ModelPreset& p);
+
+}  // namespace hearth::convert
