@@ -1,0 +1,93 @@
+// Every expected rendering in ../shared/chat_templates/expected.jsonl (15 real templates x the
+// conversations of conversations.json x add_generation_prompt true/false, rendered by Python
+// jinja2 exactly as Hugging Face transformers does) reproduced byte for byte, errors included.
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "chat/template.h"
+#include "test_support.h"
+
+namespace hearth {
+namespace {
+
+using nlohmann::ordered_json;
+
+// Where two strings first differ, for a readable failure.
+std::string first_difference(const std::string& got, const std::string& want) {
+    size_t i = 0;
+    while (i < got.size() && i < want.size() && got[i] == want[i]) ++i;
+    std::ostringstream os;
+    os << "first difference at byte " << i << ": got " << ordered_json(got.substr(i, 40)).dump()
+       << ", expected " << ordered_json(want.substr(i, 40)).dump();
+    return os.str();
+}
+
+TEST(ChatTemplateGolden, ReproducesEveryExpectedRendering) {
+    HEARTH_SHARED_OR_SKIP(expected_path, "chat_templates/expected.jsonl");
+    const std::filesystem::path dir = std::filesystem::path(expected_path).parent_path();
+    const ordered_json conversations = ordered_json::parse(test::read_file(dir / "conversations.json"));
+    std::map<std::string, ordered_json> by_name;
+    for (const auto& c : conversations) by_name[c.at("name").get<std::string>()] = c;
+
+    std::map<std::string, chat::ChatTemplate> templates;
+    std::istringstream lines(test::read_file(expected_path));
+    std::string line;
+    int total = 0, matched = 0, errors = 0;
+    while (std::getline(lines, line)) {
+        if (line.empty()) continue;
+        const ordered_json row = ordered_json::parse(line);
+        ++total;
+        const std::string name = row.at("template").get<std::string>();
+        const std::string conv = row.at("conversation").get<std::string>();
+        const std::string where = name + " / " + conv + " / add_generation_prompt=" +
+                                  (row.at("add_generation_prompt").get<bool>() ? "true" : "false");
+        auto it = templates.find(name);
+        if (it == templates.end())
+            it = templates.emplace(name, chat::ChatTemplate::parse(test::read_file(dir / (name + ".jinja")))).first;
+
+        chat::ChatInputs in = chat::chat_inputs_from_conversation(by_name.at(conv));
+        in.add_generation_prompt = row.at("add_generation_prompt").get<bool>();
+        if (!row.at("bos_token").is_null()) in.bos_token = row.at("bos_token").get<std::string>();
+        if (!row.at("eos_token").is_null()) in.eos_token = row.at("eos_token").get<std::string>();
+
+        const bool want_error = !row.at("error").is_null();
+        try {
+            const std::string got = chat::render_chat(it->second, in);
+            if (want_error) {
+                ADD_FAILURE() << where << ": expected error " << row.at("error") << ", rendered " << ordered_json(got);
+                continue;
+            }
+            const std::string want = row.at("output").get<std::string>();
+            if (got != want) {
+                ADD_FAILURE() << where << ": " << first_difference(got, want);
+                continue;
+            }
+            ++matched;
+        } catch (const chat::TemplateError& e) {
+            if (!want_error) {
+                ADD_FAILURE() << where << ": unexpected error: " << e.what();
+                continue;
+            }
+            if (row.value("error_type", "") == "TemplateError") {
+                if (e.kind() != chat::TemplateError::Kind::Raised || std::string(e.what()) != row.at("error").get<std::string>()) {
+                    ADD_FAILURE() << where << ": error " << ordered_json(std::string(e.what())) << ", expected "
+                                  << row.at("error");
+                    continue;
+                }
+            }
+            ++matched;
+            ++errors;
+        }
+    }
+    std::cout << "[ chat templates ] " << matched << "/" << total << " expected renderings matched (" << errors
+              << " of them errors)\n";
+    EXPECT_EQ(total, 238);
+    EXPECT_EQ(matched, total);
+}
+
+}  // namespace
+}  // namespace hearth
