@@ -9,6 +9,8 @@ packages=(
   libcli11-dev                          # command-line flags
   libfmt-dev                            # formatting of messages
   libgtest-dev                          # unit tests (GoogleTest)
+  libedit-dev                           # line editing and history in `hearth chat`
+  tmux                                  # terminal-driven test of `hearth chat` (tests/tmux)
   clang libclang-rt-14-dev              # libFuzzer target for the GGUF reader
 )
 

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/error.h"
+#include "engine/chat_session.h"
 #include "engine/generate.h"
 #include "engine/loader.h"
 
@@ -22,6 +23,7 @@ struct RunFlags {
     std::string seed = "-1";
     bool no_bos = false;
     bool quiet = false;
+    bool chat = false;
 };
 
 // --seed: -1 (random) or any unsigned 64-bit value but the one that means random. Parsed here
@@ -46,7 +48,24 @@ int run(const RunFlags& f) {
     LoadedModel lm = load_model(f.model.path);
     print_warnings(lm);
     Session session(*lm.model, session_options);
-    std::vector<TokenId> tokens = lm.tokenizer->encode(prompt, /*add_special=*/!f.no_bos);
+    std::vector<TokenId> tokens;
+    if (f.chat) {
+        // One user message through the model's chat template (ChatML when it has none).
+        ChatFormat format = ChatFormat::for_model(*lm.file, *lm.tokenizer);
+        if (format.is_default && !f.quiet)
+            std::fprintf(stderr, "hearth: note: %s has no chat template; using the default (ChatML)\n",
+                         f.model.path.c_str());
+        chat::ChatInputs in;
+        in.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", prompt}}});
+        in.bos_token = format.bos_token;
+        in.eos_token = format.eos_token;
+        in.options.system_clock = true;
+        const std::string rendered = chat::render_chat(format.tmpl, in);
+        if (f.no_bos) tokens = lm.tokenizer->encode(rendered, /*add_special=*/false, /*parse_special=*/true);
+        else tokens = tokenize_chat_prompt(*lm.tokenizer, rendered);
+    } else {
+        tokens = lm.tokenizer->encode(prompt, /*add_special=*/!f.no_bos);
+    }
     if (tokens.empty()) {
         // An empty prompt starts from BOS when the model has one, even if it does not add it.
         TokenId bos = lm.tokenizer->vocab().special.bos;
@@ -124,6 +143,8 @@ CommandRunner add_run_command(CLI::App& app) {
     cmd->add_option("--seed", flags->seed, "random seed for sampling (-1 = random)")->capture_default_str();
     cmd->add_flag("--no-bos", flags->no_bos, "do not add the BOS token even if the model asks for it");
     cmd->add_flag("-q,--quiet", flags->quiet, "no timing line on stderr");
+    cmd->add_flag("--chat", flags->chat,
+                  "treat the prompt as one user message and apply the model's chat template");
     return [flags] { return run(*flags); };
 }
 

@@ -16,5 +16,7 @@ CommandRunner add_eval_command(CLI::App& app);
 CommandRunner add_bench_command(CLI::App& app);
 CommandRunner add_synth_command(CLI::App& app);
 CommandRunner add_quantize_command(CLI::App& app);
+CommandRunner add_template_command(CLI::App& app);
+CommandRunner add_chat_command(CLI::App& app);
 
 }  // namespace hearth::cli

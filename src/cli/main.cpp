@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
     reg(hearth::cli::add_bench_command);
     reg(hearth::cli::add_synth_command);
     reg(hearth::cli::add_quantize_command);
+    reg(hearth::cli::add_template_command);
+    reg(hearth::cli::add_chat_command);
 
     try {
         app.parse(argc, argv);

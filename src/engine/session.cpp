@@ -27,6 +27,11 @@ Session::Session(const Model& model, const SessionOptions& options)
     ctx_.pool = &pool_;
 }
 
+void Session::rewind(int n_past) {
+    if (n_past < 0 || n_past > n_past_) fail("cannot rewind the session to position {} (at {})", n_past, n_past_);
+    n_past_ = n_past;
+}
+
 const std::vector<float>& Session::eval(const std::vector<int32_t>& tokens, LogitsFor which) {
     if (tokens.empty()) fail("nothing to evaluate: empty token list");
     if (n_past_ + static_cast<int64_t>(tokens.size()) > n_ctx())

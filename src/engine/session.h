@@ -29,6 +29,9 @@ public:
     int n_threads() const { return pool_.size(); }
     const KvCache& cache() const { return cache_; }
     void reset() { n_past_ = 0; }
+    // Forgets every position from `n_past` on, keeping the cached ones before it (a chat reuses
+    // the prompt prefix it shares with the previous turn). Throws unless 0 <= n_past <= n_past().
+    void rewind(int n_past);
 
     // Appends `tokens` (in chunks of n_batch) and returns the logits of the last one
     // (n_vocab floats) or, with LogitsFor::All, of every one ([tokens][n_vocab]).

@@ -1,7 +1,12 @@
-// Causal grouped-query attention over the KV cache, one (token, head) pair per work item.
+// Causal grouped-query attention over the KV cache.
+//  - reference (scalar path): one (token, head) pair per work item, exact float code.
+//  - SIMD paths: one (token, KV head) pair per work item, so each cache row is read once for
+//    all the query heads that share it; the dot products and the weighted sum of values are
+//    the kernels of ops/cpu/attention_*.cpp.
 #include <algorithm>
 #include <vector>
 
+#include "ops/cpu/kernels.h"
 #include "ops/cpu/vec.h"
 #include "ops/ops.h"
 #include "tensor/fp16.h"
@@ -42,10 +47,8 @@ inline void load_row(KvType type, const void* base, int64_t offset, int n, float
     }
 }
 
-}  // namespace
-
-void attention(Context& ctx, const float* q, const int32_t* positions, int64_t n_tokens,
-               const KvLayerView& kv, const AttentionShape& s, float* out) {
+void attention_reference(Context& ctx, const float* q, const int32_t* positions, int64_t n_tokens,
+                         const KvLayerView& kv, const AttentionShape& s, float* out) {
     const int group = s.n_head / s.n_head_kv;
     auto work = [&](int64_t i0, int64_t i1) {
         std::vector<float> scores;
@@ -74,6 +77,40 @@ void attention(Context& ctx, const float* q, const int32_t* positions, int64_t n
         }
     };
     const int64_t items = n_tokens * s.n_head;
+    if (ctx.pool) ctx.pool->parallel_for(items, work, 1);
+    else work(0, items);
+}
+
+}  // namespace
+
+void attention(Context& ctx, const float* q, const int32_t* positions, int64_t n_tokens, const KvLayerView& kv,
+               const AttentionShape& s, float* out) {
+    const cpu::KernelTable* table = cpu::active_kernel_table();
+    const bool f16 = kv.type == KvType::F16;
+    const cpu::AttnScoresFn scores_fn = table ? (f16 ? table->attn_scores_f16 : table->attn_scores_f32) : nullptr;
+    const cpu::AttnValuesFn values_fn = table ? (f16 ? table->attn_values_f16 : table->attn_values_f32) : nullptr;
+    if (!scores_fn || !values_fn) {
+        attention_reference(ctx, q, positions, n_tokens, kv, s, out);
+        return;
+    }
+    const int group = s.n_head / s.n_head_kv;
+    const size_t elem = kv_type_bytes(kv.type);
+    auto work = [&](int64_t i0, int64_t i1) {
+        std::vector<float> scores;
+        for (int64_t item = i0; item < i1; ++item) {
+            const int64_t t = item / s.n_head_kv;
+            const int g = static_cast<int>(item % s.n_head_kv);
+            const int64_t n_keys = static_cast<int64_t>(positions[t]) + 1;
+            const int64_t first_head = t * s.n_head + static_cast<int64_t>(g) * group;
+            scores.resize(static_cast<size_t>(group * n_keys));
+            const auto* k = static_cast<const uint8_t*>(kv.k) + static_cast<size_t>(g) * s.head_dim * elem;
+            const auto* v = static_cast<const uint8_t*>(kv.v) + static_cast<size_t>(g) * s.head_dim_v * elem;
+            scores_fn(q + first_head * s.head_dim, group, s.head_dim, k, kv.k_width, n_keys, s.scale, scores.data());
+            for (int h = 0; h < group; ++h) softmax(scores.data() + h * n_keys, n_keys);
+            values_fn(scores.data(), group, n_keys, v, kv.v_width, s.head_dim_v, out + first_head * s.head_dim_v);
+        }
+    };
+    const int64_t items = n_tokens * s.n_head_kv;
     if (ctx.pool) ctx.pool->parallel_for(items, work, 1);
     else work(0, items);
 }

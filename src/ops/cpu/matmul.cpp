@@ -1,18 +1,40 @@
-// Reference-quality CPU matmul: each weight row is converted to float once and multiplied
-// with every token of the batch, rows split across threads. Exact float accumulation; the
-// fast quantized-activation kernels come later behind the same interface.
+// Matrix multiplication. Two implementations behind ops::matmul:
+//  - the scalar reference (CpuPath::Scalar): each weight row is dequantized to float once and
+//    multiplied with every token of the batch; exact float accumulation.
+//  - the SIMD kernels (kernels.h): the activations are converted once per call to the format
+//    the weight type's kernel wants (float, or 8-bit blocks for quantized weights), then the
+//    kernel computes the output in register tiles.
+// Both split the output rows across the thread pool.
 #include <algorithm>
+#include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "common/error.h"
+#include "ops/cpu/kernels.h"
 #include "ops/cpu/vec.h"
 #include "ops/ops.h"
+#include "tensor/quantize_activations.h"
 
 namespace hearth::ops {
+namespace {
 
-void matmul(Context& ctx, const Matrix& w, const float* x, int64_t n_tokens, float* y) {
-    if (!w.type || !w.type->supported())
-        fail("tensor '{}': type {} is not supported for computation", w.name, w.type ? w.type->name : "?");
+namespace tid = cpu::type_id;
+static_assert(tid::F32 == static_cast<uint32_t>(TensorType::F32) &&
+              tid::F16 == static_cast<uint32_t>(TensorType::F16) &&
+              tid::Q4_0 == static_cast<uint32_t>(TensorType::Q4_0) &&
+              tid::Q4_1 == static_cast<uint32_t>(TensorType::Q4_1) &&
+              tid::Q5_0 == static_cast<uint32_t>(TensorType::Q5_0) &&
+              tid::Q5_1 == static_cast<uint32_t>(TensorType::Q5_1) &&
+              tid::Q8_0 == static_cast<uint32_t>(TensorType::Q8_0) &&
+              tid::Q2_K == static_cast<uint32_t>(TensorType::Q2_K) &&
+              tid::Q3_K == static_cast<uint32_t>(TensorType::Q3_K) &&
+              tid::Q4_K == static_cast<uint32_t>(TensorType::Q4_K) &&
+              tid::Q5_K == static_cast<uint32_t>(TensorType::Q5_K) &&
+              tid::Q6_K == static_cast<uint32_t>(TensorType::Q6_K) &&
+              tid::BF16 == static_cast<uint32_t>(TensorType::BF16));
+
+void matmul_reference(Context& ctx, const Matrix& w, const float* x, int64_t n_tokens, float* y) {
     const int64_t cols = w.cols;
     const int64_t rows = w.rows;
     const bool is_f32 = w.type->type == TensorType::F32;
@@ -33,6 +55,86 @@ void matmul(Context& ctx, const Matrix& w, const float* x, int64_t n_tokens, flo
     int64_t min_rows = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, cols * n_tokens));
     if (ctx.pool) ctx.pool->parallel_for(rows, work, min_rows);
     else work(0, rows);
+}
+
+// Per-thread scratch for quantized activations, 64-byte aligned, grown on demand.
+uint8_t* activation_scratch(size_t bytes) {
+    struct Free {
+        void operator()(uint8_t* p) const { std::free(p); }
+    };
+    thread_local std::unique_ptr<uint8_t, Free> buffer;
+    thread_local size_t capacity = 0;
+    if (bytes > capacity) {
+        const size_t want = (std::max(bytes, capacity * 2) + 63) & ~size_t{63};
+        buffer.reset(static_cast<uint8_t*>(std::aligned_alloc(64, want)));
+        if (!buffer) fail("out of memory allocating {} bytes of activation scratch", want);
+        capacity = want;
+    }
+    return buffer.get();
+}
+
+void run_parallel(Context& ctx, int64_t n, int64_t min_per_thread, const std::function<void(int64_t, int64_t)>& fn) {
+    if (ctx.pool) ctx.pool->parallel_for(n, fn, min_per_thread);
+    else fn(0, n);
+}
+
+}  // namespace
+
+void matmul(Context& ctx, const Matrix& w, const float* x, int64_t n_tokens, float* y) {
+    if (!w.type || !w.type->supported())
+        fail("tensor '{}': type {} is not supported for computation", w.name, w.type ? w.type->name : "?");
+    if (w.rows <= 0 || n_tokens <= 0) return;
+
+    const cpu::KernelTable* table = cpu::active_kernel_table();
+    const uint32_t id = static_cast<uint32_t>(w.type->type);
+    const cpu::Kernel* kernel = table && id < cpu::KernelTable::kTypes && table->by_type[id].gemm
+                                    ? &table->by_type[id]
+                                    : nullptr;
+    if (!kernel) {
+        matmul_reference(ctx, w, x, n_tokens, y);
+        return;
+    }
+
+    const int64_t cols = w.cols;
+    cpu::GemmArgs a{};
+    a.w = w.data;
+    a.w_stride = w.row_bytes;
+    a.cols = cols;
+    a.n_tokens = n_tokens;
+    a.y = y;
+    a.y_stride = w.rows;
+    if (kernel->act == cpu::ActFormat::F32) {
+        a.x = reinterpret_cast<const uint8_t*>(x);
+        a.x_stride = static_cast<size_t>(cols) * sizeof(float);
+    } else {
+        const bool q32 = kernel->act == cpu::ActFormat::Q8_32;
+        const ActQuant format = q32 ? ActQuant::Q8_32 : ActQuant::Q8_256;
+        const ActRowLayout layout = act_row_layout(format, cols);
+        uint8_t* buf = activation_scratch(static_cast<size_t>(n_tokens) * layout.row_bytes);
+        const cpu::QuantizeRowFn fast = q32 ? table->quantize_q8_32 : table->quantize_q8_256;
+        auto quantize = [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) {
+                uint8_t* dst = buf + static_cast<size_t>(t) * layout.row_bytes;
+                if (fast) fast(x + t * cols, dst, cols, layout.scale_offset, layout.sum_offset);
+                else quantize_act_row(format, x + t * cols, dst, cols);
+            }
+        };
+        run_parallel(ctx, n_tokens, 4, quantize);
+        a.x = buf;
+        a.x_stride = layout.row_bytes;
+        a.x_scale_offset = layout.scale_offset;
+        a.x_sum_offset = layout.sum_offset;
+    }
+
+    // Rows go to threads in chunks of kRowChunk (a multiple of every kernel's row tile), and
+    // each thread should get enough multiply-adds to be worth waking.
+    constexpr int64_t kRowChunk = 16;
+    const int64_t n_chunks = (w.rows + kRowChunk - 1) / kRowChunk;
+    const int64_t macs_per_chunk = kRowChunk * cols * n_tokens;
+    const int64_t min_chunks = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, macs_per_chunk));
+    run_parallel(ctx, n_chunks, min_chunks, [&](int64_t c0, int64_t c1) {
+        kernel->gemm(a, c0 * kRowChunk, std::min(w.rows, c1 * kRowChunk));
+    });
 }
 
 void get_row(const Matrix& w, int64_t index, float* out) {

@@ -1,0 +1,290 @@
+// Q2_K, Q3_K, Q4_K, Q5_K, Q6_K weights (super-blocks of 256) against Q8_256 activations, AVX2.
+//
+// Every K-quant value is (d_a · scale_g) · code − d_b · coef_g, where the code is unsigned
+// and g is the element's group (16 or 32 elements):
+//   Q2_K: code 0..3,  d_a = d, scale 4-bit,  d_b = dmin, coef = 4-bit min
+//   Q3_K: code 0..7 (the signed −4..3 plus 4), d_a = d, scale −32..31, d_b = 4·d, coef = scale
+//   Q4_K: code 0..15, d_a = d, scale 6-bit, d_b = dmin, coef = 6-bit min
+//   Q5_K: code 0..31, as Q4_K
+//   Q6_K: code 0..63 (the signed −32..31 plus 32), d_a = d, scale int8, d_b = 32·d, coef = scale
+// so with activations d_x · q_x and the activation sums over each run of 16 (bsums):
+//   Σ w·x = d_x · (d_a · Σ_g scale_g · Σ code·q_x  −  d_b · Σ_16 coef · bsum)
+// The inner sums are integer: maddubs (code × q_x, pairs to int16), then madd with the
+// group's scale (pairs to int32). A super-block of one weight row is decoded once (codes,
+// per-chunk scale vectors) and then used for every token of the tile.
+#if defined(__x86_64__)  // the build adds this file's -m flags on x86-64 only (CMakeLists.txt)
+#include "ops/cpu/avx2_common.h"
+
+namespace hearth::ops::cpu {
+namespace {
+
+// Everything the dot of one weight super-block with any activation super-block needs.
+struct Decoded {
+    __m256i q[8];      // codes of elements 32c .. 32c + 31
+    __m256i scale[8];  // int16 multiplier of each maddubs pair of chunk c
+    __m256i coef;      // int16 coefficient of each of the 16 activation bsums
+    float da, db;
+};
+
+alignas(32) constexpr uint8_t kMasks32[8][32] = {
+#define HEARTH_M(c) {c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, \
+                      c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80}
+    HEARTH_M(0), HEARTH_M(1), HEARTH_M(2), HEARTH_M(3), HEARTH_M(4), HEARTH_M(5), HEARTH_M(6), HEARTH_M(7),
+#undef HEARTH_M
+};
+
+// Chunk c covers groups 2c (low 128 bits of the pairs) and 2c + 1 (high 128 bits); the scale
+// byte goes to the high byte of each int16 so an arithmetic shift sign-extends it.
+alignas(32) constexpr uint8_t kMasks16[8][32] = {
+#define HEARTH_M(a, b) {0x80, a, 0x80, a, 0x80, a, 0x80, a, 0x80, a, 0x80, a, 0x80, a, 0x80, a, \
+                         0x80, b, 0x80, b, 0x80, b, 0x80, b, 0x80, b, 0x80, b, 0x80, b, 0x80, b}
+    HEARTH_M(0, 1), HEARTH_M(2, 3), HEARTH_M(4, 5), HEARTH_M(6, 7),
+    HEARTH_M(8, 9), HEARTH_M(10, 11), HEARTH_M(12, 13), HEARTH_M(14, 15),
+#undef HEARTH_M
+};
+
+// Scale vectors for eight 32-element groups with unsigned scales s[0..7] (bytes of `packed`).
+inline void scales_per_32(uint64_t packed, __m256i* out) {
+    const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(packed));
+    for (int c = 0; c < 8; ++c) out[c] = _mm256_shuffle_epi8(v, loadu256(kMasks32[c]));
+}
+
+// Scale vectors for sixteen 16-element groups with signed scales (int8 lanes of `s`).
+inline void scales_per_16(__m128i s, __m256i* out) {
+    const __m256i v = _mm256_broadcastsi128_si256(s);
+    for (int c = 0; c < 8; ++c) out[c] = _mm256_srai_epi16(_mm256_shuffle_epi8(v, loadu256(kMasks16[c])), 8);
+}
+
+inline __m256i mask8(int v) { return _mm256_set1_epi8(static_cast<char>(v)); }
+
+// Moves bit `from` of every byte to bit `to` (other bits are garbage; mask afterwards).
+template <int From, int To>
+inline __m256i move_bit(__m256i v) {
+    if constexpr (From > To) return _mm256_srli_epi16(v, From - To);
+    else if constexpr (From < To) return _mm256_slli_epi16(v, To - From);
+    else return v;
+}
+
+// The 8 six-bit scales and 8 six-bit mins of Q4_K / Q5_K, as bytes of two u64.
+inline void unpack_k4_scales(const uint8_t* s, uint64_t* scales, uint64_t* mins) {
+    const uint32_t a = load_u32(s), b = load_u32(s + 4), c = load_u32(s + 8);
+    const uint32_t sc_lo = a & 0x3F3F3F3Fu;
+    const uint32_t sc_hi = (c & 0x0F0F0F0Fu) | ((a >> 2) & 0x30303030u);
+    const uint32_t m_lo = b & 0x3F3F3F3Fu;
+    const uint32_t m_hi = ((c >> 4) & 0x0F0F0F0Fu) | ((b >> 2) & 0x30303030u);
+    *scales = sc_lo | (static_cast<uint64_t>(sc_hi) << 32);
+    *mins = m_lo | (static_cast<uint64_t>(m_hi) << 32);
+}
+
+// Each min applies to a 32-group, i.e. to two consecutive bsums.
+inline __m256i coef_per_32(uint64_t mins) {
+    const __m128i m = _mm_cvtsi64_si128(static_cast<int64_t>(mins));
+    return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m));
+}
+
+struct Q2K {
+    static constexpr size_t kBytes = 84;  // scales[16] | qs[64] | d | dmin
+    static void decode(const uint8_t* b, Decoded& o) {
+        const __m128i packed = loadu128(b);
+        const __m128i lo4 = _mm_set1_epi8(0x0F);
+        scales_per_16(_mm_and_si128(packed, lo4), o.scale);
+        o.coef = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), lo4));
+        for (int h = 0; h < 2; ++h) {
+            const __m256i v = loadu256(b + 16 + 32 * h);
+            o.q[4 * h + 0] = _mm256_and_si256(v, mask8(3));
+            o.q[4 * h + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 2), mask8(3));
+            o.q[4 * h + 2] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask8(3));
+            o.q[4 * h + 3] = _mm256_and_si256(_mm256_srli_epi16(v, 6), mask8(3));
+        }
+        o.da = load_half(b + 80);
+        o.db = load_half(b + 82);
+    }
+};
+
+struct Q3K {
+    static constexpr size_t kBytes = 110;  // hmask[32] | qs[64] | scales[12] | d
+    static void decode(const uint8_t* b, Decoded& o) {
+        const uint8_t* s = b + 96;
+        const uint32_t a0 = load_u32(s), a1 = load_u32(s + 4), t = load_u32(s + 8);
+        const uint32_t s0 = (a0 & 0x0F0F0F0Fu) | ((t << 4) & 0x30303030u);
+        const uint32_t s1 = (a1 & 0x0F0F0F0Fu) | ((t << 2) & 0x30303030u);
+        const uint32_t s2 = ((a0 >> 4) & 0x0F0F0F0Fu) | (t & 0x30303030u);
+        const uint32_t s3 = ((a1 >> 4) & 0x0F0F0F0Fu) | ((t >> 2) & 0x30303030u);
+        const __m128i scales = _mm_sub_epi8(
+            _mm_setr_epi32(static_cast<int>(s0), static_cast<int>(s1), static_cast<int>(s2), static_cast<int>(s3)),
+            _mm_set1_epi8(32));
+        scales_per_16(scales, o.scale);
+        o.coef = _mm256_cvtepi8_epi16(scales);
+        const __m256i hm = loadu256(b);
+        const __m256i third = mask8(4);
+        // code = 2-bit field + 4 · (bit c of hmask): the signed −4..3 plus 4.
+        const __m256i v0 = loadu256(b + 32), v1 = loadu256(b + 64);
+        o.q[0] = _mm256_or_si256(_mm256_and_si256(v0, mask8(3)), _mm256_and_si256(move_bit<0, 2>(hm), third));
+        o.q[1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v0, 2), mask8(3)),
+                                 _mm256_and_si256(move_bit<1, 2>(hm), third));
+        o.q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v0, 4), mask8(3)),
+                                 _mm256_and_si256(move_bit<2, 2>(hm), third));
+        o.q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v0, 6), mask8(3)),
+                                 _mm256_and_si256(move_bit<3, 2>(hm), third));
+        o.q[4] = _mm256_or_si256(_mm256_and_si256(v1, mask8(3)), _mm256_and_si256(move_bit<4, 2>(hm), third));
+        o.q[5] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v1, 2), mask8(3)),
+                                 _mm256_and_si256(move_bit<5, 2>(hm), third));
+        o.q[6] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v1, 4), mask8(3)),
+                                 _mm256_and_si256(move_bit<6, 2>(hm), third));
+        o.q[7] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v1, 6), mask8(3)),
+                                 _mm256_and_si256(move_bit<7, 2>(hm), third));
+        const float d = load_half(b + 108);
+        o.da = d;
+        o.db = 4.0f * d;
+    }
+};
+
+struct Q4K {
+    static constexpr size_t kBytes = 144;  // d | dmin | scales[12] | qs[128]
+    static void decode(const uint8_t* b, Decoded& o) {
+        uint64_t scales, mins;
+        unpack_k4_scales(b + 4, &scales, &mins);
+        scales_per_32(scales, o.scale);
+        o.coef = coef_per_32(mins);
+        for (int p = 0; p < 4; ++p) {
+            const __m256i v = loadu256(b + 16 + 32 * p);
+            o.q[2 * p] = _mm256_and_si256(v, mask8(0x0F));
+            o.q[2 * p + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask8(0x0F));
+        }
+        o.da = load_half(b);
+        o.db = load_half(b + 2);
+    }
+};
+
+struct Q5K {
+    static constexpr size_t kBytes = 176;  // d | dmin | scales[12] | qh[32] | qs[128]
+    static void decode(const uint8_t* b, Decoded& o) {
+        uint64_t scales, mins;
+        unpack_k4_scales(b + 4, &scales, &mins);
+        scales_per_32(scales, o.scale);
+        o.coef = coef_per_32(mins);
+        const __m256i hb = loadu256(b + 16);
+        const __m256i fifth = mask8(0x10);
+        __m256i high[8];
+        high[0] = move_bit<0, 4>(hb);
+        high[1] = move_bit<1, 4>(hb);
+        high[2] = move_bit<2, 4>(hb);
+        high[3] = move_bit<3, 4>(hb);
+        high[4] = move_bit<4, 4>(hb);
+        high[5] = move_bit<5, 4>(hb);
+        high[6] = move_bit<6, 4>(hb);
+        high[7] = move_bit<7, 4>(hb);
+        for (int p = 0; p < 4; ++p) {
+            const __m256i v = loadu256(b + 48 + 32 * p);
+            o.q[2 * p] = _mm256_or_si256(_mm256_and_si256(v, mask8(0x0F)), _mm256_and_si256(high[2 * p], fifth));
+            o.q[2 * p + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask8(0x0F)),
+                                             _mm256_and_si256(high[2 * p + 1], fifth));
+        }
+        o.da = load_half(b);
+        o.db = load_half(b + 2);
+    }
+};
+
+struct Q6K {
+    static constexpr size_t kBytes = 210;  // ql[128] | qh[64] | scales[16] | d
+    static void decode(const uint8_t* b, Decoded& o) {
+        const __m128i scales = loadu128(b + 192);
+        scales_per_16(scales, o.scale);
+        o.coef = _mm256_cvtepi8_epi16(scales);
+        const __m256i top = mask8(0x30);
+        for (int h = 0; h < 2; ++h) {
+            const __m256i l0 = loadu256(b + 64 * h), l1 = loadu256(b + 64 * h + 32);
+            const __m256i hb = loadu256(b + 128 + 32 * h);
+            // Chunk k of the half: low 4 bits from l[k % 2] (low nibble for k < 2), high 2 bits
+            // from bits 2k..2k+1 of hb, moved to bits 4..5.
+            o.q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, mask8(0x0F)),
+                                             _mm256_and_si256(move_bit<0, 4>(hb), top));
+            o.q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, mask8(0x0F)),
+                                             _mm256_and_si256(move_bit<2, 4>(hb), top));
+            o.q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), mask8(0x0F)),
+                                             _mm256_and_si256(move_bit<4, 4>(hb), top));
+            o.q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), mask8(0x0F)),
+                                             _mm256_and_si256(move_bit<6, 4>(hb), top));
+        }
+        const float d = load_half(b + 208);
+        o.da = d;
+        o.db = 32.0f * d;
+    }
+};
+
+template <class K>
+struct KQuantKernel {
+    template <int R, int T>
+    static void tile(const GemmArgs& a, int64_t r, int64_t t) {
+        const int64_t nsb = a.cols / 256;
+        const uint8_t* w[R];
+        const int8_t* xq[T];
+        const float* xd[T];
+        const int16_t* xs[T];
+        for (int i = 0; i < R; ++i) w[i] = a.w + static_cast<size_t>(r + i) * a.w_stride;
+        for (int j = 0; j < T; ++j) {
+            const uint8_t* row = a.x + static_cast<size_t>(t + j) * a.x_stride;
+            xq[j] = reinterpret_cast<const int8_t*>(row);
+            xd[j] = reinterpret_cast<const float*>(row + a.x_scale_offset);
+            xs[j] = reinterpret_cast<const int16_t*>(row + a.x_sum_offset);
+        }
+        __m256 acc[R][T];
+        for (int i = 0; i < R; ++i)
+            for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
+        const size_t ahead = R * a.w_stride;
+        for (int64_t sb = 0; sb < nsb; ++sb) {
+            Decoded dec[R];
+            for (int i = 0; i < R; ++i) {
+                const uint8_t* blk = w[i] + sb * K::kBytes;
+                // Prefetch the same place in the next row tile (see legacy_quant_avx512.cpp).
+                for (size_t line = 0; line < K::kBytes; line += 64)
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + ahead + line, _MM_HINT_T0);
+                K::decode(blk, dec[i]);
+            }
+            for (int j = 0; j < T; ++j) {
+                const int8_t* x = xq[j] + 256 * sb;
+                // Two accumulators per row halve the chain of dependent additions.
+                __m256i isum[R], isum2[R];
+                for (int i = 0; i < R; ++i) isum[i] = isum2[i] = _mm256_setzero_si256();
+                for (int c = 0; c < 8; c += 2) {
+                    const __m256i xv = loadu256(x + 32 * c), xv2 = loadu256(x + 32 * c + 32);
+                    for (int i = 0; i < R; ++i) {
+                        isum[i] = _mm256_add_epi32(
+                            isum[i], _mm256_madd_epi16(_mm256_maddubs_epi16(dec[i].q[c], xv), dec[i].scale[c]));
+                        isum2[i] = _mm256_add_epi32(
+                            isum2[i], _mm256_madd_epi16(_mm256_maddubs_epi16(dec[i].q[c + 1], xv2), dec[i].scale[c + 1]));
+                    }
+                }
+                for (int i = 0; i < R; ++i) isum[i] = _mm256_add_epi32(isum[i], isum2[i]);
+                const __m256i bsums = loadu256(xs[j] + 16 * sb);
+                const float dx = xd[j][sb];
+                for (int i = 0; i < R; ++i) {
+                    const __m256i bias = _mm256_madd_epi16(bsums, dec[i].coef);
+                    acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_set1_ps(dec[i].da * dx), acc[i][j]);
+                    acc[i][j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(bias), _mm256_set1_ps(dec[i].db * dx), acc[i][j]);
+                }
+            }
+        }
+        for (int i = 0; i < R; ++i)
+            for (int j = 0; j < T; ++j) a.y[(t + j) * a.y_stride + r + i] = hsum(acc[i][j]);
+    }
+};
+
+template <class K>
+void gemm_k(const GemmArgs& a, int64_t r0, int64_t r1) {
+    gemm_entry<KQuantKernel<K>, 1, 1, 4>(a, r0, r1);
+}
+
+}  // namespace
+
+void add_k_quant_kernels_avx2(KernelTable& table) {
+    table.by_type[type_id::Q2_K] = Kernel{ActFormat::Q8_256, gemm_k<Q2K>};
+    table.by_type[type_id::Q3_K] = Kernel{ActFormat::Q8_256, gemm_k<Q3K>};
+    table.by_type[type_id::Q4_K] = Kernel{ActFormat::Q8_256, gemm_k<Q4K>};
+    table.by_type[type_id::Q5_K] = Kernel{ActFormat::Q8_256, gemm_k<Q5K>};
+    table.by_type[type_id::Q6_K] = Kernel{ActFormat::Q8_256, gemm_k<Q6K>};
+}
+
+}  // namespace hearth::ops::cpu
+
+#endif  // __x86_64__

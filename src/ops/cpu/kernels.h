@@ -1,0 +1,87 @@
+#pragma once
+// The interface between the matmul driver (matmul.cpp, portable) and the SIMD kernel files
+// (*_avx2.cpp, *_avx512.cpp, compiled with their instruction set's flags).
+//
+// Plain declarations only. This header is included by files compiled with -mavx2 / -mavx512*,
+// so it must not define any inline function, template or include a header that does (see
+// dispatch.h): a copy compiled with AVX instructions could be the one the linker keeps.
+#include <cstddef>
+#include <cstdint>
+
+namespace hearth::ops::cpu {
+
+// ggml type ids of the types with kernels (TensorType's values; matmul.cpp checks they agree).
+namespace type_id {
+constexpr uint32_t F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q2_K = 10,
+                   Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, BF16 = 30;
+}
+
+// What a kernel wants the activations converted to before it runs.
+enum class ActFormat : int {
+    F32,     // the float rows as they are
+    Q8_32,   // tensor/quantize_activations.h, ActQuant::Q8_32
+    Q8_256,  // ActQuant::Q8_256
+};
+
+// One matmul: y[t][r] = Σ_k w[r][k] · x[t][k].
+struct GemmArgs {
+    const uint8_t* w;       // weight row 0, in its stored block layout
+    size_t w_stride;        // bytes between weight rows
+    int64_t cols;           // elements per row (a multiple of the type's block size)
+    const uint8_t* x;       // token 0's activations in the kernel's ActFormat
+    size_t x_stride;        // bytes between token rows (a multiple of 64 for Q8 formats)
+    size_t x_scale_offset;  // ActRowLayout::scale_offset (Q8 formats)
+    size_t x_sum_offset;    // ActRowLayout::sum_offset (Q8 formats)
+    int64_t n_tokens;
+    float* y;               // y[t * y_stride + r]
+    int64_t y_stride;
+};
+
+// Computes rows [r0, r1) of y for every token.
+using GemmFn = void (*)(const GemmArgs& args, int64_t r0, int64_t r1);
+
+// Quantizes one activation row (bit-identical to tensor/quantize_activations.cpp).
+using QuantizeRowFn = void (*)(const float* x, uint8_t* dst, int64_t n, size_t scale_offset,
+                               size_t sum_offset);
+
+struct Kernel {
+    ActFormat act = ActFormat::F32;
+    GemmFn gemm = nullptr;  // nullptr: no kernel for this type on this path
+};
+
+// Attention for one token and one KV head, over cache rows 0..n_keys-1 (`stride` elements
+// apart, float or fp16 by the function's KV type). The n_q query heads that share the KV head
+// are contiguous: q and out are [n_q][dim], scores is [n_q][n_keys].
+//   scores[h][p] = scale · q[h] · k[p]
+using AttnScoresFn = void (*)(const float* q, int n_q, int dim, const void* k, int64_t stride, int64_t n_keys,
+                              float scale, float* scores);
+//   out[h] = Σ_p weights[h][p] · v[p]
+using AttnValuesFn = void (*)(const float* weights, int n_q, int64_t n_keys, const void* v, int64_t stride, int dim,
+                              float* out);
+
+// Kernels of one path, indexed by ggml type id.
+struct KernelTable {
+    static constexpr int kTypes = 40;
+    Kernel by_type[kTypes];
+    QuantizeRowFn quantize_q8_32 = nullptr;   // nullptr: use the portable quantizer
+    QuantizeRowFn quantize_q8_256 = nullptr;
+    AttnScoresFn attn_scores_f32 = nullptr, attn_scores_f16 = nullptr;  // nullptr: reference attention
+    AttnValuesFn attn_values_f32 = nullptr, attn_values_f16 = nullptr;
+};
+
+// The table of the active dispatch path; nullptr on the scalar path (the reference code).
+const KernelTable* active_kernel_table();
+
+// Each SIMD file adds its kernels to a path's table (called once, only on CPUs with that path).
+void add_float_kernels_avx2(KernelTable& table);
+void add_legacy_quant_kernels_avx2(KernelTable& table);
+void add_k_quant_kernels_avx2(KernelTable& table);
+void add_quantizers_avx2(KernelTable& table);
+void add_attention_kernels_avx2(KernelTable& table);
+void add_float_kernels_avx512(KernelTable& table);
+void add_legacy_quant_kernels_avx512(KernelTable& table);
+void add_k_quant_kernels_avx512(KernelTable& table);
+void add_quantizers_avx512(KernelTable& table);
+void add_attention_kernels_avx512(KernelTable& table);
+
+}  // namespace hearth::ops::cpu

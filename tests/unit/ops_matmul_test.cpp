@@ -1,0 +1,301 @@
+// The SIMD matmul kernels against the scalar reference, for every compute type and every
+// dispatch path this CPU has, on random data with awkward sizes (rows not a multiple of any
+// tile, 1..9 tokens, 1..3 threads).
+//
+// Two checks per output:
+//  - against the exact reference (dequantized weights · float activations): within
+//    1e-2 · Σ|w·x| for kernels that quantize activations to 8 bits, 1e-5 for float kernels;
+//  - against the same products with the activations quantized exactly as the kernel does:
+//    within float rounding (1e-5 · Σ|w·x|), so a wrong block, scale or offset cannot hide
+//    inside the quantization tolerance.
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "common/thread_pool.h"
+#include "ops/cpu/dispatch.h"
+#include "ops/ops.h"
+#include "tensor/dequantize.h"
+#include "tensor/fp16.h"
+#include "tensor/quantize_activations.h"
+#include "tensor/types.h"
+#include "process.h"
+#include "test_support.h"
+
+namespace hearth {
+namespace {
+
+using ops::CpuPath;
+
+// Restores the dispatch path a test started with.
+class PathGuard {
+public:
+    PathGuard() : saved_(ops::active_cpu_path()) {}
+    ~PathGuard() { ops::set_cpu_path(saved_); }
+
+private:
+    CpuPath saved_;
+};
+
+std::vector<CpuPath> simd_paths() {
+    std::vector<CpuPath> out;
+    for (CpuPath p : ops::supported_cpu_paths())
+        if (p != CpuPath::Scalar) out.push_back(p);
+    return out;
+}
+
+// Offsets of the fp16 fields inside a block, which must hold sane numbers (random bytes
+// elsewhere are valid codes and 6-bit scales).
+std::vector<size_t> half_fields(TensorType t) {
+    switch (t) {
+        case TensorType::Q4_0: case TensorType::Q5_0: case TensorType::Q8_0: return {0};
+        case TensorType::Q4_1: case TensorType::Q5_1: case TensorType::Q4_K: case TensorType::Q5_K: return {0, 2};
+        case TensorType::Q2_K: return {80, 82};
+        case TensorType::Q3_K: return {108};
+        case TensorType::Q6_K: return {208};
+        default: return {};
+    }
+}
+
+bool quantizes_activations(TensorType t) {
+    return t != TensorType::F32 && t != TensorType::F16 && t != TensorType::BF16;
+}
+
+bool is_k_quant(TensorType t) {
+    return t == TensorType::Q2_K || t == TensorType::Q3_K || t == TensorType::Q4_K || t == TensorType::Q5_K ||
+           t == TensorType::Q6_K;
+}
+
+std::vector<uint8_t> random_weights(const TypeTraits& tt, int64_t rows, int64_t cols, std::mt19937& rng) {
+    const size_t rb = row_bytes(tt, cols);
+    std::vector<uint8_t> data(rb * static_cast<size_t>(rows));
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::uniform_int_distribution<int> byte(0, 255);
+    auto put16 = [&](size_t at, uint16_t v) { std::memcpy(&data[at], &v, 2); };
+    if (tt.type == TensorType::F32) {
+        for (size_t i = 0; i < data.size() / 4; ++i) {
+            const float v = normal(rng);
+            std::memcpy(&data[4 * i], &v, 4);
+        }
+    } else if (tt.type == TensorType::F16 || tt.type == TensorType::BF16) {
+        for (size_t i = 0; i < data.size() / 2; ++i)
+            put16(2 * i, tt.type == TensorType::F16 ? fp32_to_fp16(normal(rng)) : fp32_to_bf16(normal(rng)));
+    } else {
+        for (auto& b : data) b = static_cast<uint8_t>(byte(rng));
+        std::uniform_real_distribution<float> mag(0.002f, 0.05f);
+        const std::vector<size_t> halves = half_fields(tt.type);
+        for (size_t blk = 0; blk < data.size() / tt.block_bytes; ++blk)
+            for (size_t off : halves) {
+                const float v = mag(rng) * (byte(rng) < 128 ? -1.0f : 1.0f);
+                put16(blk * tt.block_bytes + off, fp32_to_fp16(v));
+            }
+    }
+    return data;
+}
+
+std::vector<float> random_activations(int64_t n_tokens, int64_t cols, std::mt19937& rng) {
+    std::vector<float> x(static_cast<size_t>(n_tokens * cols));
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (auto& v : x) v = normal(rng);
+    // An outlier (6σ: it sets its block's scale, so the block's other values get coarse
+    // steps; only in rows long enough that one block cannot dominate the dot product, as in
+    // real models) and an all-zero token (scale 0).
+    if (cols >= 256) x[static_cast<size_t>(cols / 3)] = 6.0f;
+    if (n_tokens > 2)
+        for (int64_t k = 0; k < cols; ++k) x[static_cast<size_t>(2 * cols + k)] = 0.0f;
+    return x;
+}
+
+struct Shape {
+    int64_t rows, cols, n_tokens;
+    int threads;
+};
+
+void check_matmul(TensorType type, const Shape& s, uint32_t seed) {
+    const TypeTraits& tt = type_traits(type);
+    std::mt19937 rng(seed);
+    std::vector<uint8_t> wdata = random_weights(tt, s.rows, s.cols, rng);
+    std::vector<float> x = random_activations(s.n_tokens, s.cols, rng);
+    ops::Matrix w{&tt, wdata.data(), s.cols, s.rows, row_bytes(tt, s.cols), "w"};
+    ThreadPool pool(s.threads);
+    ops::Context ctx{&pool};
+
+    // Dequantized weights; activations as float and as the kernel quantizes them.
+    std::vector<float> wf(static_cast<size_t>(s.rows * s.cols));
+    for (int64_t r = 0; r < s.rows; ++r) tt.dequantize_row(w.row(r), &wf[r * s.cols], s.cols);
+    std::vector<float> xq = x;
+    if (quantizes_activations(type)) {
+        const ActQuant f = is_k_quant(type) ? ActQuant::Q8_256 : ActQuant::Q8_32;
+        const ActRowLayout l = act_row_layout(f, s.cols);
+        std::vector<uint8_t> buf(l.row_bytes);
+        for (int64_t t = 0; t < s.n_tokens; ++t) {
+            quantize_act_row(f, &x[t * s.cols], buf.data(), s.cols);
+            for (int64_t k = 0; k < s.cols; ++k) xq[t * s.cols + k] = act_row_value(f, buf.data(), s.cols, k);
+        }
+    }
+
+    PathGuard guard;
+    ops::set_cpu_path(CpuPath::Scalar);
+    std::vector<float> ref(static_cast<size_t>(s.rows * s.n_tokens));
+    ops::matmul(ctx, w, x.data(), s.n_tokens, ref.data());
+
+    const double tol_ref = quantizes_activations(type) ? 1e-2 : 1e-5;
+    for (CpuPath path : simd_paths()) {
+        SCOPED_TRACE(std::string(ops::cpu_path_name(path)) + " " + tt.name + " rows " + std::to_string(s.rows) +
+                     " cols " + std::to_string(s.cols) + " tokens " + std::to_string(s.n_tokens) + " threads " +
+                     std::to_string(s.threads));
+        ops::set_cpu_path(path);
+        std::vector<float> got(ref.size(), std::nanf(""));
+        ops::matmul(ctx, w, x.data(), s.n_tokens, got.data());
+        int failures = 0;
+        for (int64_t t = 0; t < s.n_tokens && failures < 5; ++t) {
+            for (int64_t r = 0; r < s.rows && failures < 5; ++r) {
+                double exact_q = 0, mag = 0, mag_q = 0;
+                for (int64_t k = 0; k < s.cols; ++k) {
+                    const double wv = wf[r * s.cols + k];
+                    exact_q += wv * xq[t * s.cols + k];
+                    mag += std::fabs(wv * x[t * s.cols + k]);
+                    mag_q += std::fabs(wv * xq[t * s.cols + k]);
+                }
+                const double g = got[t * s.rows + r];
+                const double want = ref[t * s.rows + r];
+                const bool ok_ref = std::fabs(g - want) <= tol_ref * mag + 1e-6;
+                const bool ok_q = std::fabs(g - exact_q) <= 1e-5 * mag_q + 1e-6;
+                if (!ok_ref || !ok_q) {
+                    ++failures;
+                    ADD_FAILURE() << "token " << t << " row " << r << ": got " << g << ", reference " << want
+                                  << ", with quantized activations " << exact_q << " (Σ|w·x| " << mag << ")";
+                }
+            }
+        }
+    }
+}
+
+class OpsMatmul : public ::testing::TestWithParam<TensorType> {};
+
+TEST_P(OpsMatmul, SimdMatchesScalarReference) {
+    if (simd_paths().empty()) GTEST_SKIP() << "this CPU has no SIMD path";
+    const TensorType type = GetParam();
+    const int64_t block = type_traits(type).block_size;
+    // Row lengths: one block, a few blocks (odd counts), and for float types sizes that leave
+    // a tail after the vector width.
+    std::vector<int64_t> cols_list;
+    if (block == 1) cols_list = {1, 7, 37, 100, 256, 515};
+    else if (block == 32) cols_list = {32, 96, 160, 544, 1056};
+    else cols_list = {256, 768, 1280};
+    uint32_t seed = 1;
+    for (int64_t cols : cols_list)
+        for (int64_t rows : {1, 3, 17, 37})
+            for (int64_t n_tokens : {1, 2, 3, 4, 5, 7, 9})
+                check_matmul(type, {rows, cols, n_tokens, 1 + static_cast<int>(seed % 3)}, seed++);
+}
+
+TEST_P(OpsMatmul, LargeBatchesAndThreads) {
+    if (simd_paths().empty()) GTEST_SKIP() << "this CPU has no SIMD path";
+    const TensorType type = GetParam();
+    const int64_t cols = type_traits(type).block_size == 256 ? 512 : 320;
+    for (int threads : {1, 2, 3}) check_matmul(type, {133, cols, 70, threads}, 1000 + threads);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllComputeTypes, OpsMatmul,
+                         ::testing::Values(TensorType::F32, TensorType::F16, TensorType::BF16, TensorType::Q4_0,
+                                           TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
+                                           TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K,
+                                           TensorType::Q6_K),
+                         [](const ::testing::TestParamInfo<TensorType>& info) {
+                             return std::string(type_traits(info.param).name);
+                         });
+
+TEST(OpsDispatch, NamesParseAndScalarIsAlwaysThere) {
+    const std::vector<CpuPath> paths = ops::supported_cpu_paths();
+    ASSERT_FALSE(paths.empty());
+    EXPECT_EQ(paths[0], CpuPath::Scalar);
+    for (CpuPath p : {CpuPath::Scalar, CpuPath::Avx2, CpuPath::Avx512})
+        EXPECT_EQ(ops::parse_cpu_path(ops::cpu_path_name(p)), p);
+    EXPECT_THROW(ops::parse_cpu_path("sse9"), Error);
+    PathGuard guard;
+    for (CpuPath p : paths) {
+        ops::set_cpu_path(p);
+        EXPECT_EQ(ops::active_cpu_path(), p);
+    }
+    for (CpuPath p : {CpuPath::Avx2, CpuPath::Avx512}) {
+        if (!ops::cpu_path_supported(p)) {
+            EXPECT_THROW(ops::set_cpu_path(p), Error);
+        }
+    }
+}
+
+TEST(OpsDispatch, EnvironmentForcesAPath) {
+    // The variable is read once per process, so run the CLI under it.
+    HEARTH_SHARED_OR_SKIP(model, "golden/synth-llama-256-Q4_0.gguf");
+    auto run_with = [&](const char* value) {
+        ::setenv("HEARTH_CPU", value, 1);
+        test::ProcessResult r = test::run_process(
+            {HEARTH_BINARY, "run", "-m", model, "-p", "Once", "-n", "4", "--temp", "0"});
+        ::unsetenv("HEARTH_CPU");
+        return r;
+    };
+    std::string first_output;
+    for (CpuPath p : ops::supported_cpu_paths()) {
+        test::ProcessResult r = run_with(ops::cpu_path_name(p));
+        EXPECT_EQ(r.exit_code, 0) << ops::cpu_path_name(p) << ": " << r.err;
+    }
+    test::ProcessResult bad = run_with("sse9");
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_NE(bad.err.find("sse9"), std::string::npos) << bad.err;
+    for (CpuPath p : {CpuPath::Avx2, CpuPath::Avx512}) {
+        if (ops::cpu_path_supported(p)) continue;
+        test::ProcessResult r = run_with(ops::cpu_path_name(p));
+        EXPECT_EQ(r.exit_code, 1);
+        EXPECT_NE(r.err.find("does not support"), std::string::npos) << r.err;
+    }
+}
+
+TEST(QuantizeActivations, RoundTripWithinHalfAStep) {
+    std::mt19937 rng(7);
+    std::vector<float> x = random_activations(1, 512, rng);
+    for (ActQuant f : {ActQuant::Q8_32, ActQuant::Q8_256}) {
+        const int64_t block = f == ActQuant::Q8_32 ? 32 : 256;
+        const ActRowLayout l = act_row_layout(f, 512);
+        EXPECT_EQ(l.row_bytes % 64, 0u);
+        std::vector<uint8_t> buf(l.row_bytes);
+        quantize_act_row(f, x.data(), buf.data(), 512);
+        for (int64_t b = 0; b < 512 / block; ++b) {
+            float amax = 0;
+            for (int64_t i = 0; i < block; ++i) amax = std::max(amax, std::fabs(x[b * block + i]));
+            for (int64_t i = 0; i < block; ++i) {
+                const float v = act_row_value(f, buf.data(), 512, b * block + i);
+                EXPECT_LE(std::fabs(v - x[b * block + i]), 0.5f * amax / 127.0f * 1.0001f);
+            }
+        }
+        // The sums stored beside the codes.
+        const auto* qs = reinterpret_cast<const int8_t*>(buf.data());
+        if (f == ActQuant::Q8_32) {
+            const auto* d = reinterpret_cast<const float*>(buf.data() + l.scale_offset);
+            const auto* s = reinterpret_cast<const float*>(buf.data() + l.sum_offset);
+            for (int b = 0; b < 16; ++b) {
+                int sum = 0;
+                for (int i = 0; i < 32; ++i) sum += qs[32 * b + i];
+                EXPECT_EQ(s[b], d[b] * static_cast<float>(sum));
+            }
+        } else {
+            const auto* bs = reinterpret_cast<const int16_t*>(buf.data() + l.sum_offset);
+            for (int g = 0; g < 32; ++g) {
+                int sum = 0;
+                for (int i = 0; i < 16; ++i) sum += qs[16 * g + i];
+                EXPECT_EQ(bs[g], sum);
+            }
+        }
+    }
+    EXPECT_THROW(act_row_layout(ActQuant::Q8_32, 48), Error);
+    EXPECT_THROW(act_row_layout(ActQuant::Q8_256, 512 + 32), Error);
+}
+
+}  // namespace
+}  // namespace hearth
