@@ -129,18 +129,7 @@ CommandRunner add_run_command(CLI::App& app) {
     cmd->add_option("-n,--n-predict", flags->n_predict, "tokens to generate (-1: until end of text or full context)")
         ->capture_default_str();
     flags->session.add(*cmd);
-    auto& s = flags->sampling;
-    cmd->add_option("--temp", s.temperature, "temperature; 0 = greedy (argmax)")->capture_default_str();
-    cmd->add_option("--top-k", s.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
-    cmd->add_option("--top-p", s.top_p, "keep the smallest set with this probability mass (1 = off)")
-        ->capture_default_str();
-    cmd->add_option("--min-p", s.min_p, "drop tokens below this fraction of the top probability (0 = off)")
-        ->capture_default_str();
-    cmd->add_option("--repeat-penalty", s.repeat_penalty, "penalty for recently seen tokens (1 = off)")
-        ->capture_default_str();
-    cmd->add_option("--repeat-last-n", s.repeat_last_n, "how many recent tokens the penalty looks at")
-        ->capture_default_str();
-    cmd->add_option("--seed", flags->seed, "random seed for sampling (-1 = random)")->capture_default_str();
+    add_sampling_flags(*cmd, flags->sampling, flags->seed);
     cmd->add_flag("--no-bos", flags->no_bos, "do not add the BOS token even if the model asks for it");
     cmd->add_flag("-q,--quiet", flags->quiet, "no timing line on stderr");
     cmd->add_flag("--chat", flags->chat,

@@ -25,6 +25,20 @@ void SessionFlags::add(CLI::App& cmd) {
     cmd.add_option("--kv-type", kv_type, "KV cache element type: f16 or f32")->capture_default_str();
 }
 
+void add_sampling_flags(CLI::App& cmd, SamplingParams& s, std::string& seed) {
+    cmd.add_option("--temp", s.temperature, "temperature; 0 = greedy (argmax)")->capture_default_str();
+    cmd.add_option("--top-k", s.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
+    cmd.add_option("--top-p", s.top_p, "keep the smallest set with this probability mass (1 = off)")
+        ->capture_default_str();
+    cmd.add_option("--min-p", s.min_p, "drop tokens below this fraction of the top probability (0 = off)")
+        ->capture_default_str();
+    cmd.add_option("--repeat-penalty", s.repeat_penalty, "penalty for recently seen tokens (1 = off)")
+        ->capture_default_str();
+    cmd.add_option("--repeat-last-n", s.repeat_last_n, "how many recent tokens the penalty looks at")
+        ->capture_default_str();
+    cmd.add_option("--seed", seed, "random seed for sampling (-1 = random)")->capture_default_str();
+}
+
 ops::KvType parse_kv_type(const std::string& name) {
     if (name == "f16") return ops::KvType::F16;
     if (name == "f32") return ops::KvType::F32;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/session.h"
+#include "sample/sampler.h"
 
 namespace hearth {
 struct LoadedModel;
@@ -29,6 +30,10 @@ struct SessionFlags {
     // Throws hearth::Error for a bad --kv-type.
     SessionOptions to_options() const;
 };
+
+// --temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n and --seed (kept as
+// text so the command can check its range), the same for every generating command.
+void add_sampling_flags(CLI::App& cmd, SamplingParams& sampling, std::string& seed);
 
 // Parses "f16" / "f32".
 ops::KvType parse_kv_type(const std::string& name);
