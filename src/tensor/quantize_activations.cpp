@@ -45,7 +45,7 @@ ActRowLayout act_row_layout(ActQuant format, int64_t n) {
     } else {
         l.scale_offset = static_cast<size_t>(n);  // a multiple of 256
         l.sum_offset = l.scale_offset + nb * sizeof(float);
-        l.row_bytes = align64(l.sum_offset + nb * 16 * sizeof(int16_t));
+        l.row_bytes = align64(l.sum_offset + nb * 16 * sizeof(float));
     }
     return l;
 }
@@ -65,14 +65,14 @@ void quantize_act_row(ActQuant format, const float* x, void* dst, int64_t n) {
             s[b] = d[b] * static_cast<float>(sum);
         }
     } else {
-        auto* bsums = reinterpret_cast<int16_t*>(base + l.sum_offset);
+        auto* s = reinterpret_cast<float*>(base + l.sum_offset);
         for (int64_t b = 0; b < n / 256; ++b) {
             int unused = 0;
             d[b] = quantize_block(x + 256 * b, qs + 256 * b, 256, &unused);
             for (int g = 0; g < 16; ++g) {
                 int sum = 0;
                 for (int i = 0; i < 16; ++i) sum += qs[256 * b + 16 * g + i];
-                bsums[16 * b + g] = static_cast<int16_t>(sum);
+                s[16 * b + g] = d[b] * static_cast<float>(sum);
             }
         }
     }

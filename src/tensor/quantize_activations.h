@@ -11,7 +11,8 @@
 //           qs[n] int8 | pad to 64 | d[n/32] float | s[n/32] float, s = d · Σ qs of the block
 //           (s carries the block's sum for weight formats with an offset or a minimum)
 //   Q8_256  partner of Q2_K .. Q6_K (super-blocks of 256)
-//           qs[n] int8 | d[n/256] float | bsums[n/256 · 16] int16, the sums of each run of 16 qs
+//           qs[n] int8 | d[n/256] float | s[n/16] float, s = d · Σ qs of each run of 16
+//           (the K-quant offset and min terms apply per group of 16 or 32)
 //
 // Every row starts 64-byte aligned when the buffer does (row_bytes is a multiple of 64).
 #include <cstddef>
@@ -23,7 +24,7 @@ enum class ActQuant { Q8_32, Q8_256 };
 
 struct ActRowLayout {
     size_t scale_offset;  // byte offset of d[]
-    size_t sum_offset;    // byte offset of s[] (Q8_32) or bsums[] (Q8_256)
+    size_t sum_offset;    // byte offset of s[]
     size_t row_bytes;     // stride between token rows, a multiple of 64
 };
 

@@ -7,8 +7,8 @@
 //   Q4_K: code 0..15, d_a = d, scale 6-bit, d_b = dmin, coef = 6-bit min
 //   Q5_K: code 0..31, as Q4_K
 //   Q6_K: code 0..63 (the signed −32..31 plus 32), d_a = d, scale int8, d_b = 32·d, coef = scale
-// so with activations d_x · q_x and the activation sums over each run of 16 (bsums):
-//   Σ w·x = d_x · (d_a · Σ_g scale_g · Σ code·q_x  −  d_b · Σ_16 coef · bsum)
+// so with activations d_x · q_x and the activation sums s_16 = d_x · Σ q_x over each run of 16:
+//   Σ w·x = d_x · d_a · Σ_g scale_g · Σ code·q_x  −  d_b · Σ_16 coef · s_16
 // The inner sums are integer: maddubs (code × q_x, pairs to int16), then madd with the
 // group's scale (pairs to int32). A super-block of one weight row is decoded once (codes,
 // per-chunk scale vectors) and then used for every token of the tile.
@@ -22,37 +22,51 @@ namespace {
 struct Decoded {
     __m256i q[8];      // codes of elements 32c .. 32c + 31
     __m256i scale[8];  // int16 multiplier of each maddubs pair of chunk c
-    __m256i coef;      // int16 coefficient of each of the 16 activation bsums
+    __m256i coef;      // int16 coefficient of each group of 16 (times d_b: the offset/min term)
     float da, db;
 };
 
-alignas(32) constexpr uint8_t kMasks32[8][32] = {
-#define HEARTH_M(c) {c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, \
-                      c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80, c, 0x80}
-    HEARTH_M(0), HEARTH_M(1), HEARTH_M(2), HEARTH_M(3), HEARTH_M(4), HEARTH_M(5), HEARTH_M(6), HEARTH_M(7),
-#undef HEARTH_M
+// vpshufb masks that spread scale bytes over int16 lanes (0x80 selects zero).
+struct ShuffleMasks {
+    alignas(32) uint8_t m[8][32];
 };
+
+// Chunk c is group c: every int16 lane gets scale byte c, zero-extended.
+constexpr ShuffleMasks masks_per_32() {
+    ShuffleMasks s{};
+    for (int c = 0; c < 8; ++c)
+        for (int i = 0; i < 32; i += 2) {
+            s.m[c][i] = static_cast<uint8_t>(c);
+            s.m[c][i + 1] = 0x80;
+        }
+    return s;
+}
 
 // Chunk c covers groups 2c (low 128 bits of the pairs) and 2c + 1 (high 128 bits); the scale
 // byte goes to the high byte of each int16 so an arithmetic shift sign-extends it.
-alignas(32) constexpr uint8_t kMasks16[8][32] = {
-#define HEARTH_M(a, b) {0x80, a, 0x80, a, 0x80, a, 0x80, a, 0x80, a, 0x80, a, 0x80, a, 0x80, a, \
-                         0x80, b, 0x80, b, 0x80, b, 0x80, b, 0x80, b, 0x80, b, 0x80, b, 0x80, b}
-    HEARTH_M(0, 1), HEARTH_M(2, 3), HEARTH_M(4, 5), HEARTH_M(6, 7),
-    HEARTH_M(8, 9), HEARTH_M(10, 11), HEARTH_M(12, 13), HEARTH_M(14, 15),
-#undef HEARTH_M
-};
+constexpr ShuffleMasks masks_per_16() {
+    ShuffleMasks s{};
+    for (int c = 0; c < 8; ++c)
+        for (int i = 0; i < 32; i += 2) {
+            s.m[c][i] = 0x80;
+            s.m[c][i + 1] = static_cast<uint8_t>(i < 16 ? 2 * c : 2 * c + 1);
+        }
+    return s;
+}
+
+constexpr ShuffleMasks kMasks32 = masks_per_32();
+constexpr ShuffleMasks kMasks16 = masks_per_16();
 
 // Scale vectors for eight 32-element groups with unsigned scales s[0..7] (bytes of `packed`).
 inline void scales_per_32(uint64_t packed, __m256i* out) {
     const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(packed));
-    for (int c = 0; c < 8; ++c) out[c] = _mm256_shuffle_epi8(v, loadu256(kMasks32[c]));
+    for (int c = 0; c < 8; ++c) out[c] = _mm256_shuffle_epi8(v, loadu256(kMasks32.m[c]));
 }
 
 // Scale vectors for sixteen 16-element groups with signed scales (int8 lanes of `s`).
 inline void scales_per_16(__m128i s, __m256i* out) {
     const __m256i v = _mm256_broadcastsi128_si256(s);
-    for (int c = 0; c < 8; ++c) out[c] = _mm256_srai_epi16(_mm256_shuffle_epi8(v, loadu256(kMasks16[c])), 8);
+    for (int c = 0; c < 8; ++c) out[c] = _mm256_srai_epi16(_mm256_shuffle_epi8(v, loadu256(kMasks16.m[c])), 8);
 }
 
 inline __m256i mask8(int v) { return _mm256_set1_epi8(static_cast<char>(v)); }
@@ -76,7 +90,7 @@ inline void unpack_k4_scales(const uint8_t* s, uint64_t* scales, uint64_t* mins)
     *mins = m_lo | (static_cast<uint64_t>(m_hi) << 32);
 }
 
-// Each min applies to a 32-group, i.e. to two consecutive bsums.
+// Each min applies to a 32-group, i.e. to two consecutive runs of 16.
 inline __m256i coef_per_32(uint64_t mins) {
     const __m128i m = _mm_cvtsi64_si128(static_cast<int64_t>(mins));
     return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m));
@@ -220,13 +234,13 @@ struct KQuantKernel {
         const uint8_t* w[R];
         const int8_t* xq[T];
         const float* xd[T];
-        const int16_t* xs[T];
+        const float* xs[T];
         for (int i = 0; i < R; ++i) w[i] = a.w + static_cast<size_t>(r + i) * a.w_stride;
         for (int j = 0; j < T; ++j) {
             const uint8_t* row = a.x + static_cast<size_t>(t + j) * a.x_stride;
             xq[j] = reinterpret_cast<const int8_t*>(row);
             xd[j] = reinterpret_cast<const float*>(row + a.x_scale_offset);
-            xs[j] = reinterpret_cast<const int16_t*>(row + a.x_sum_offset);
+            xs[j] = reinterpret_cast<const float*>(row + a.x_sum_offset);
         }
         __m256 acc[R][T];
         for (int i = 0; i < R; ++i)
@@ -234,12 +248,19 @@ struct KQuantKernel {
         const size_t ahead = R * a.w_stride;
         for (int64_t sb = 0; sb < nsb; ++sb) {
             Decoded dec[R];
+            __m256 da[R], coef_lo[R], coef_hi[R];
             for (int i = 0; i < R; ++i) {
                 const uint8_t* blk = w[i] + sb * K::kBytes;
                 // Prefetch the same place in the next row tile (see legacy_quant_avx512.cpp).
                 for (size_t line = 0; line < K::kBytes; line += 64)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + ahead + line, _MM_HINT_T0);
                 K::decode(blk, dec[i]);
+                da[i] = _mm256_set1_ps(dec[i].da);
+                // d_b · coef of each group of 16, dotted with the activation sums d_x · Σ q_x.
+                const __m256 db = _mm256_set1_ps(dec[i].db);
+                coef_lo[i] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(dec[i].coef))), db);
+                coef_hi[i] =
+                    _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(dec[i].coef, 1))), db);
             }
             for (int j = 0; j < T; ++j) {
                 const int8_t* x = xq[j] + 256 * sb;
@@ -255,13 +276,13 @@ struct KQuantKernel {
                             isum2[i], _mm256_madd_epi16(_mm256_maddubs_epi16(dec[i].q[c + 1], xv2), dec[i].scale[c + 1]));
                     }
                 }
-                for (int i = 0; i < R; ++i) isum[i] = _mm256_add_epi32(isum[i], isum2[i]);
-                const __m256i bsums = loadu256(xs[j] + 16 * sb);
-                const float dx = xd[j][sb];
+                const __m256 dx = _mm256_broadcast_ss(xd[j] + sb);
+                const __m256 sums_lo = _mm256_loadu_ps(xs[j] + 16 * sb), sums_hi = _mm256_loadu_ps(xs[j] + 16 * sb + 8);
                 for (int i = 0; i < R; ++i) {
-                    const __m256i bias = _mm256_madd_epi16(bsums, dec[i].coef);
-                    acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_set1_ps(dec[i].da * dx), acc[i][j]);
-                    acc[i][j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(bias), _mm256_set1_ps(dec[i].db * dx), acc[i][j]);
+                    const __m256 dot = _mm256_cvtepi32_ps(_mm256_add_epi32(isum[i], isum2[i]));
+                    acc[i][j] = _mm256_fmadd_ps(dot, _mm256_mul_ps(da[i], dx), acc[i][j]);
+                    acc[i][j] = _mm256_fnmadd_ps(coef_lo[i], sums_lo, acc[i][j]);
+                    acc[i][j] = _mm256_fnmadd_ps(coef_hi[i], sums_hi, acc[i][j]);
                 }
             }
         }

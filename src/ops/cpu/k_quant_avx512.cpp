@@ -11,7 +11,7 @@ namespace {
 struct Decoded {
     __m512i q[4];      // codes of elements 64p .. 64p + 63
     __m512i scale[4];  // int16 multiplier of each maddubs pair of chunk p
-    __m256i coef;      // int16 coefficient of each of the 16 activation bsums
+    __m256i coef;      // int16 coefficient of each group of 16 (times d_b: the offset/min term)
     float da, db;
 };
 
@@ -164,13 +164,13 @@ struct KQuantKernel {
         const uint8_t* w[R];
         const int8_t* xq[T];
         const float* xd[T];
-        const int16_t* xs[T];
+        const float* xs[T];
         for (int i = 0; i < R; ++i) w[i] = a.w + static_cast<size_t>(r + i) * a.w_stride;
         for (int j = 0; j < T; ++j) {
             const uint8_t* row = a.x + static_cast<size_t>(t + j) * a.x_stride;
             xq[j] = reinterpret_cast<const int8_t*>(row);
             xd[j] = reinterpret_cast<const float*>(row + a.x_scale_offset);
-            xs[j] = reinterpret_cast<const int16_t*>(row + a.x_sum_offset);
+            xs[j] = reinterpret_cast<const float*>(row + a.x_sum_offset);
         }
         __m512 acc[R][T];
         for (int i = 0; i < R; ++i)
@@ -178,12 +178,16 @@ struct KQuantKernel {
         const size_t ahead = R * a.w_stride;
         for (int64_t sb = 0; sb < nsb; ++sb) {
             Decoded dec[R];
+            __m512 da[R], coef[R];
             for (int i = 0; i < R; ++i) {
                 const uint8_t* blk = w[i] + sb * K::kBytes;
                 // Prefetch the same place in the next row tile (see legacy_quant_avx512.cpp).
                 for (size_t line = 0; line < K::kBytes; line += 64)
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + ahead + line, _MM_HINT_T0);
                 K::decode(blk, dec[i]);
+                da[i] = _mm512_set1_ps(dec[i].da);
+                // d_b · coef of each group of 16, dotted with the activation sums d_x · Σ q_x.
+                coef[i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(dec[i].coef)), _mm512_set1_ps(dec[i].db));
             }
             for (int j = 0; j < T; ++j) {
                 const int8_t* x = xq[j] + 256 * sb;
@@ -198,13 +202,12 @@ struct KQuantKernel {
                                                        dec[i].scale[p + 1]);
                     }
                 }
-                for (int i = 0; i < R; ++i) isum[i] = _mm512_add_epi32(isum[i], isum2[i]);
-                const __m256i bsums = loadu256(xs[j] + 16 * sb);
-                const float dx = xd[j][sb];
+                const __m512 dx = _mm512_set1_ps(xd[j][sb]);
+                const __m512 sums = _mm512_loadu_ps(xs[j] + 16 * sb);
                 for (int i = 0; i < R; ++i) {
-                    const __m512i bias = _mm512_zextsi256_si512(_mm256_madd_epi16(bsums, dec[i].coef));
-                    acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), _mm512_set1_ps(dec[i].da * dx), acc[i][j]);
-                    acc[i][j] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(bias), _mm512_set1_ps(dec[i].db * dx), acc[i][j]);
+                    const __m512 dot = _mm512_cvtepi32_ps(_mm512_add_epi32(isum[i], isum2[i]));
+                    acc[i][j] = _mm512_fmadd_ps(dot, _mm512_mul_ps(da[i], dx), acc[i][j]);
+                    acc[i][j] = _mm512_fnmadd_ps(coef[i], sums, acc[i][j]);
                 }
             }
         }

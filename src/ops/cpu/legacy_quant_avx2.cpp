@@ -26,7 +26,7 @@ inline __m256i first_lanes(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// The fp16 at byte `offset` of each of the first n (<= 8) blocks from `blocks`, as floats.
+// The fp16 at byte kOffset of each of the first n (<= 8) blocks from `blocks`, as floats.
 template <size_t kBytes, size_t kOffset>
 inline __m256 gather_halves(const uint8_t* blocks, int n) {
     const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),

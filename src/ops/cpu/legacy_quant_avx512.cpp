@@ -36,7 +36,7 @@ inline __mmask16 first_lanes(int n) {
     return n >= 16 ? static_cast<__mmask16>(0xFFFF) : n <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << n) - 1);
 }
 
-// The fp16 at byte `offset` of each of the first n (<= 16) blocks from `blocks`, as floats.
+// The fp16 at byte kOffset of each of the first n (<= 16) blocks from `blocks`, as floats.
 template <size_t kBytes, size_t kOffset>
 inline __m512 gather_halves(const uint8_t* blocks, int n) {
     const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),

@@ -7,6 +7,7 @@
 // Both split the output rows across the thread pool.
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <vector>
 

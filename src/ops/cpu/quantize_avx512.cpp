@@ -37,11 +37,11 @@ void quantize_q8_32(const float* x, uint8_t* dst, int64_t n, size_t scale_offset
 void quantize_q8_256(const float* x, uint8_t* dst, int64_t n, size_t scale_offset, size_t sum_offset) {
     auto* q = reinterpret_cast<int8_t*>(dst);
     auto* d = reinterpret_cast<float*>(dst + scale_offset);
-    auto* bsums = reinterpret_cast<int16_t*>(dst + sum_offset);
+    auto* s = reinterpret_cast<float*>(dst + sum_offset);
     for (int64_t b = 0; b < n / 256; ++b) {
         __m512i codes[16];
         d[b] = quantize_run(x + 256 * b, 16, q + 256 * b, codes);
-        for (int g = 0; g < 16; ++g) bsums[16 * b + g] = static_cast<int16_t>(_mm512_reduce_add_epi32(codes[g]));
+        for (int g = 0; g < 16; ++g) s[16 * b + g] = d[b] * static_cast<float>(_mm512_reduce_add_epi32(codes[g]));
     }
 }
 
