@@ -12,6 +12,7 @@
 #include "cli/options.h"
 #include "common/error.h"
 #include "common/thread_pool.h"
+#include "ops/cpu/dispatch.h"
 
 namespace hearth::cli {
 namespace {
@@ -39,6 +40,8 @@ int run(const BenchFlags& f) {
     for (int t : cfg.threads)
         if (t < 1 || t > 1024) fail("-t/--threads: {} is not a thread count (1..1024)", t);
 
+    // Resolved first so a bad HEARTH_CPU fails before a long load.
+    const char* kernels = ops::cpu_path_name(ops::active_cpu_path());
     LoadedModel lm = load_model(f.model.path);
     const auto& file = *lm.file;
     // Progress rewrites one status line on a terminal and stays silent in logs.
@@ -74,7 +77,7 @@ int run(const BenchFlags& f) {
                                 {"avg_ts", r.ts.mean}, {"stddev_ts", r.ts.stddev}, {"median_ts", r.ts.median},
                                 {"min_ts", r.ts.min}, {"max_ts", r.ts.max}, {"samples_ts", r.samples_ts},
                                 {"samples_ns", r.samples_ns}, {"avg_ns", summarize(r.samples_ns).mean},
-                                {"load_ms", lm.load_ms}, {"peak_rss", rss}};
+                                {"load_ms", lm.load_ms}, {"peak_rss", rss}, {"cpu_path", kernels}};
             if (r.n_gen > 0) {
                 j["bytes_per_token"] = r.bytes_per_token;
                 j["gbps"] = r.gbps;
@@ -104,8 +107,9 @@ int run(const BenchFlags& f) {
                     fmt::format("{:.2f} ± {:.2f}", r.ts.mean, r.ts.stddev).c_str(), r.ts.median,
                     fmt::format("{:.1f} … {:.1f}", r.ts.min, r.ts.max).c_str(), gbps.c_str(), pct_s.c_str());
     }
-    std::printf("\nweights read per generated token: %.2f MiB; load %.1f ms; peak RSS %.1f MiB; %d repetitions\n",
-                lm.model->bytes_per_token() / 1048576.0, lm.load_ms, rss / 1048576.0, cfg.repetitions);
+    std::printf("\nweights read per generated token: %.2f MiB; load %.1f ms; peak RSS %.1f MiB; %d repetitions; "
+                "kernels %s\n",
+                lm.model->bytes_per_token() / 1048576.0, lm.load_ms, rss / 1048576.0, cfg.repetitions, kernels);
     for (const auto& [t, bw] : bandwidth)
         std::printf("memory read bandwidth, %d threads: %.2f GB/s (%s)\n", t, bw.gbps,
                     bw.from_cache ? "cached measurement" : "measured now");

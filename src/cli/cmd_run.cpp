@@ -9,6 +9,7 @@
 #include "engine/chat_session.h"
 #include "engine/generate.h"
 #include "engine/loader.h"
+#include "ops/cpu/dispatch.h"
 
 namespace hearth::cli {
 namespace {
@@ -45,6 +46,8 @@ int run(const RunFlags& f) {
     sampling.validate();
     SessionOptions session_options = f.session.to_options();
 
+    // Resolved first so a bad HEARTH_CPU fails before a long load.
+    const char* kernels = ops::cpu_path_name(ops::active_cpu_path());
     LoadedModel lm = load_model(f.model.path);
     print_warnings(lm);
     Session session(*lm.model, session_options);
@@ -104,10 +107,10 @@ int run(const RunFlags& f) {
         const int n_gen = static_cast<int>(r.tokens.size());
         std::fprintf(stderr,
                      "hearth: load %.1f ms | prompt %d tokens, %.1f ms, %.2f t/s | generated %d tokens, "
-                     "%.1f ms, %.2f t/s | stop: %s | seed %llu | threads %d | ctx %d\n",
+                     "%.1f ms, %.2f t/s | stop: %s | seed %llu | threads %d | ctx %d | kernels %s\n",
                      lm.load_ms, r.n_prompt, r.prompt_ms, r.n_prompt / (r.prompt_ms / 1000.0), n_gen,
                      r.gen_ms, n_gen > 0 ? n_gen / (r.gen_ms / 1000.0) : 0.0, stop_reason_name(r.stop),
-                     static_cast<unsigned long long>(r.seed), session.n_threads(), session.n_ctx());
+                     static_cast<unsigned long long>(r.seed), session.n_threads(), session.n_ctx(), kernels);
     }
     return 0;
 }
