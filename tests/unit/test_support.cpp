@@ -1,9 +1,11 @@
 #include "test_support.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <vector>
 
 namespace hearth::test {
 
@@ -32,6 +34,29 @@ std::vector<float> read_f32_file(const std::filesystem::path& path) {
     return out;
 }
 
+namespace {
+
+// Removes the directories temp_dir() made when the test process exits (ctest runs one test
+// per process); HEARTH_KEEP_TEST_DIRS=1 keeps them for a post-mortem.
+struct TempDirCleaner {
+    std::vector<std::filesystem::path> dirs;
+    ~TempDirCleaner() {
+        const char* keep = std::getenv("HEARTH_KEEP_TEST_DIRS");
+        if (keep != nullptr && std::string(keep) == "1") return;
+        for (const auto& d : dirs) {
+            std::error_code ec;
+            std::filesystem::remove_all(d, ec);
+        }
+    }
+};
+
+TempDirCleaner& cleaner() {
+    static TempDirCleaner instance;
+    return instance;
+}
+
+}  // namespace
+
 std::filesystem::path temp_dir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "hearth";
@@ -39,6 +64,7 @@ std::filesystem::path temp_dir() {
     auto dir = std::filesystem::temp_directory_path() /
                ("hearth-test-" + name + "-" + std::to_string(rd()));
     std::filesystem::create_directories(dir);
+    cleaner().dirs.push_back(dir);
     return dir;
 }
 
