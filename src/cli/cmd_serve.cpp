@@ -79,13 +79,21 @@ int run(const ServeFlags& f) {
     serve::Server server(std::move(lm), o);
     const int port = server.bind();
 
+    // First SIGINT/SIGTERM: stop (in-flight requests may finish); a second: cancel them now.
+    std::thread stopper;
     std::thread signals([&] {
-        int sig = 0;
-        sigwait(&set, &sig);
-        if (sig != SIGUSR1) {
-            std::fprintf(stderr, "hearth serve: %s: finishing in-flight requests and stopping\n",
-                         sig == SIGINT ? "SIGINT" : "SIGTERM");
-            server.stop();
+        for (;;) {
+            int sig = 0;
+            sigwait(&set, &sig);
+            if (sig == SIGUSR1) return;
+            if (!stopper.joinable()) {
+                std::fprintf(stderr, "hearth serve: %s: finishing in-flight requests and stopping "
+                                     "(again to cancel them)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+                stopper = std::thread([&] { server.stop(); });
+            } else {
+                std::fprintf(stderr, "hearth serve: cancelling in-flight requests\n");
+                server.hurry();
+            }
         }
     });
     if (f.json) {
@@ -100,6 +108,7 @@ int run(const ServeFlags& f) {
     server.listen();
     pthread_kill(signals.native_handle(), SIGUSR1);
     signals.join();
+    if (stopper.joinable()) stopper.join();
     return 0;
 }
 
@@ -114,7 +123,8 @@ CommandRunner add_serve_command(CLI::App& app) {
         "        GET /api/version (Ollama); GET /health (never needs the key).\n"
         "Up to --parallel requests decode together in one batched forward pass per step; up to\n"
         "--max-queue more wait, beyond that requests get 503. -c is the context of EACH slot.\n"
-        "SIGINT/SIGTERM: stop accepting, let running requests finish (10 s), exit 0.\n"
+        "SIGINT/SIGTERM: stop accepting, let running requests finish (10 s; a second signal\n"
+        "cancels them), exit 0.\n"
         "Examples:\n"
         "  hearth serve -m model.gguf\n"
         "  hearth serve -m model.gguf --port 0 --json --parallel 8 -c 2048 --api-key secret\n"

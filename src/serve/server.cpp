@@ -444,7 +444,7 @@ void Server::stop() {
     if (stopping_.exchange(true)) return;
     scheduler_->stop(/*cancel_running=*/false);
     const auto deadline = Clock::now() + std::chrono::duration<double>(options_.shutdown_grace_s);
-    while (Clock::now() < deadline && (scheduler_->active() > 0 || scheduler_->queued() > 0))
+    while (!hurry_ && Clock::now() < deadline && (scheduler_->active() > 0 || scheduler_->queued() > 0))
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     scheduler_->stop(/*cancel_running=*/true);
     http_->stop();

@@ -46,6 +46,8 @@ public:
     // Stops accepting work, lets in-flight requests finish for shutdown_grace_s, cancels the
     // rest and closes the listener. Safe from any thread; idempotent.
     void stop();
+    // Makes a running stop() cancel in-flight requests now instead of waiting (a second Ctrl-C).
+    void hurry() { hurry_ = true; }
 
 private:
     void routes();
@@ -58,6 +60,7 @@ private:
     std::unique_ptr<httplib::Server> http_;
     int port_ = 0;
     std::atomic<bool> stopping_{false};
+    std::atomic<bool> hurry_{false};
 
     struct Impl;
     friend struct Impl;
