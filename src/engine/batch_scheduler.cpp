@@ -38,15 +38,6 @@ bool Job::next(std::string& out) {
     return true;
 }
 
-bool Job::next_for(std::string& out, std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    cv_.wait_for(lock, timeout, [&] { return !pending_.empty() || done_; });
-    if (pending_.empty()) return !done_;
-    out += pending_;
-    pending_.clear();
-    return true;
-}
-
 const JobResult& Job::wait() {
     std::unique_lock lock(mutex_);
     cv_.wait(lock, [&] { return done_; });

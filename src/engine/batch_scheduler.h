@@ -68,8 +68,6 @@ public:
     // Blocks until text is ready (appended to `out`, returns true) or the job is finished
     // (returns false; result() is then final).
     bool next(std::string& out);
-    // Like next() but gives up after `timeout` (returns true with nothing appended).
-    bool next_for(std::string& out, std::chrono::milliseconds timeout);
     // Asks the scheduler to stop this job at its next step; frees its slot.
     void cancel() { cancel_.store(true); }
     bool cancelled() const { return cancel_.load(); }
