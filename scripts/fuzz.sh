@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Fuzzes the GGUF reader: builds tests/fuzz/gguf_fuzz with clang (libFuzzer + ASan + UBSan) in
-# its own build directory, seeds a corpus from ../shared/models plus hand-made and truncated
-# files, and runs for a bounded time. Exits non-zero when the fuzzer finds a crash, a leak,
+# Fuzzes the GGUF reader (gguf_fuzz) and the request parsers of `hearth serve`
+# (serve_request_fuzz): builds them with clang (libFuzzer + ASan + UBSan) in its own build
+# directory, seeds corpora (GGUF: ../shared/models plus hand-made and truncated files; serve:
+# hand-made request bodies), and runs each for a bounded time. Exits non-zero when the fuzzer finds a crash, a leak,
 # an out-of-memory or a timeout; the input that triggered it is saved in the artifacts folder.
 #
-#   scripts/fuzz.sh                      # 60 s
+#   scripts/fuzz.sh                      # 60 s per target
 #   FUZZ_SECONDS=600 scripts/fuzz.sh     # longer
+#   FUZZ_TARGETS=serve_request_fuzz scripts/fuzz.sh   # one target only
 #   scripts/fuzz.sh -runs=0              # extra arguments go to the fuzzer
-#   scripts/fuzz.sh crash-1234abcd       # replay saved inputs (a file argument runs just it)
+#   scripts/fuzz.sh crash-1234abcd       # replay saved inputs (a file argument runs just it;
+#                                        # FUZZ_TARGETS names the target, default gguf_fuzz)
 #
 # Environment: FUZZ_SECONDS (60), FUZZ_BUILD_DIR (build-fuzz), FUZZ_CORPUS (a folder to keep
 # the corpus in; default: a temporary one), FUZZ_ARTIFACTS (where crashing inputs go; default
@@ -28,8 +31,9 @@ command -v "$cxx" >/dev/null || { echo "fuzz.sh: $cxx not found (apt-get install
 # --- build ---------------------------------------------------------------------------------
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \
       -DHEARTH_FUZZ=ON >/dev/null
-cmake --build "$build" --target gguf_fuzz -j"$(nproc 2>/dev/null || echo 2)"
-fuzzer=$build/bin/gguf_fuzz
+targets=(${FUZZ_TARGETS:-gguf_fuzz serve_request_fuzz})
+cmake --build "$build" --target "${targets[@]}" -j"$(nproc 2>/dev/null || echo 2)"
+fuzzer=$build/bin/${targets[0]}
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -41,13 +45,27 @@ fi
 
 # --- seed corpus ---------------------------------------------------------------------------
 if [ -n "${FUZZ_CORPUS:-}" ]; then
-    corpus=$FUZZ_CORPUS
-    mkdir -p "$corpus"
+    corpus_root=$FUZZ_CORPUS
+    mkdir -p "$corpus_root"
 else
-    corpus=$(mktemp -d "${TMPDIR:-/tmp}/hearth-fuzz-corpus.XXXXXX")
-    trap 'rm -rf "$corpus"' EXIT
+    corpus_root=$(mktemp -d "${TMPDIR:-/tmp}/hearth-fuzz-corpus.XXXXXX")
+    trap 'rm -rf "$corpus_root"' EXIT
 fi
 mkdir -p "$artifacts"
+
+# serve_request_fuzz: the first byte picks the API (0 OpenAI chat, 1 completions, 2 Ollama
+# generate, 3 Ollama chat), the rest is the body.
+serve_corpus=$corpus_root/serve_request_fuzz
+mkdir -p "$serve_corpus"
+printf '\x00{"model":"m","messages":[{"role":"user","content":"Hi"}],"max_tokens":8,"stop":["\\n"],"stream":true,"stream_options":{"include_usage":true}}' >"$serve_corpus/chat.json"
+printf '\x00{"messages":[{"role":"system","content":[{"type":"text","text":"a"}]},{"role":"user","content":null}],"temperature":0.5,"top_p":0.9,"seed":-1,"presence_penalty":1,"frequency_penalty":-1,"n":1}' >"$serve_corpus/chat-parts.json"
+printf '\x01{"prompt":["Once upon"],"max_tokens":16,"stop":"x","seed":42}' >"$serve_corpus/completion.json"
+printf '\x02{"model":"m:latest","prompt":"Hi","system":"s","raw":false,"stream":false,"options":{"temperature":0,"num_predict":-2,"num_ctx":256,"top_k":40,"top_p":0.9,"min_p":0.05,"repeat_penalty":1.1,"repeat_last_n":-1,"seed":1,"stop":["a"]}}' >"$serve_corpus/generate.json"
+printf '\x03{"model":"m","messages":[{"role":"user","content":"Hi"}],"format":""}' >"$serve_corpus/ollama-chat.json"
+printf '\x00{"name":"m"}' >"$serve_corpus/show.json"
+
+corpus=$corpus_root/gguf_fuzz
+mkdir -p "$corpus"
 
 # Little-endian writers for hand-made files.
 u32() { printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $((($1 >> 8) & 255)) \
@@ -114,17 +132,25 @@ done
 echo "fuzz.sh: corpus $corpus ($(ls "$corpus" | wc -l) seeds), ${seconds}s, artifacts in $artifacts/"
 
 # --- run -----------------------------------------------------------------------------------
-args=(-max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}"
-      -dict="$root/tests/fuzz/gguf.dict" -artifact_prefix="$artifacts/" -print_final_stats=1)
-[ -n "${FUZZ_MAX_LEN:-}" ] && args+=(-max_len="$FUZZ_MAX_LEN")
-set +e
-"$fuzzer" "${args[@]}" "$@" "$corpus"
-rc=$?
-set -e
-if [ "$rc" -ne 0 ]; then
-    echo "fuzz.sh: the fuzzer failed (exit $rc); inputs saved in $artifacts/:" >&2
-    ls -l "$artifacts" >&2 || true
-    echo "fuzz.sh: replay one with: scripts/fuzz.sh $artifacts/<file>" >&2
-    exit "$rc"
-fi
-echo "fuzz.sh: no crash in ${seconds}s"
+for target in "${targets[@]}"; do
+    case "$target" in
+        gguf_fuzz) dir=$corpus; dict=$root/tests/fuzz/gguf.dict ;;
+        serve_request_fuzz) dir=$serve_corpus; dict=$root/tests/fuzz/serve_request.dict ;;
+        *) echo "fuzz.sh: unknown target $target" >&2; exit 2 ;;
+    esac
+    echo "fuzz.sh: $target for ${seconds}s"
+    args=(-max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}"
+          -dict="$dict" -artifact_prefix="$artifacts/$target-" -print_final_stats=1)
+    [ -n "${FUZZ_MAX_LEN:-}" ] && args+=(-max_len="$FUZZ_MAX_LEN")
+    set +e
+    "$build/bin/$target" "${args[@]}" "$@" "$dir"
+    rc=$?
+    set -e
+    if [ "$rc" -ne 0 ]; then
+        echo "fuzz.sh: $target failed (exit $rc); inputs saved in $artifacts/:" >&2
+        ls -l "$artifacts" >&2 || true
+        echo "fuzz.sh: replay one with: FUZZ_TARGETS=$target scripts/fuzz.sh $artifacts/<file>" >&2
+        exit "$rc"
+    fi
+done
+echo "fuzz.sh: no crash in ${seconds}s per target (${targets[*]})"

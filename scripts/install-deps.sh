@@ -10,6 +10,8 @@ packages=(
   libfmt-dev                            # formatting of messages
   libgtest-dev                          # unit tests (GoogleTest)
   libedit-dev                           # line editing and history in `hearth chat`
+  libcpp-httplib-dev                    # HTTP server of `hearth serve`
+  curl nodejs npm                       # integration tests of `hearth serve` (curl, openai/ollama npm clients)
   tmux                                  # terminal-driven test of `hearth chat` (tests/tmux)
   clang libclang-rt-14-dev              # libFuzzer target for the GGUF reader
 )

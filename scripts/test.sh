@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: release build + all tests, the same tests under
-# AddressSanitizer/UndefinedBehaviorSanitizer, then a bounded fuzz run of the GGUF reader.
+# AddressSanitizer/UndefinedBehaviorSanitizer, then bounded fuzz runs of the GGUF reader and
+# the serve request parsers.
 # Tests that need ../shared skip with a message when it is absent.
-# Env: JOBS (parallelism, default nproc), SKIP_SANITIZE=1, FUZZ_SECONDS (default 60, 0 = skip).
+# Env: JOBS (parallelism, default nproc), SKIP_SANITIZE=1, FUZZ_SECONDS (per fuzz target,
+# default 30, 0 = skip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-$(nproc)}
@@ -20,8 +22,8 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
     ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 1800
 fi
 
-if [ "${FUZZ_SECONDS:-60}" != 0 ] && [ -x scripts/fuzz.sh ]; then
-  echo "== fuzzing the GGUF reader for ${FUZZ_SECONDS:-60} s =="
-  FUZZ_SECONDS=${FUZZ_SECONDS:-60} scripts/fuzz.sh
+if [ "${FUZZ_SECONDS:-30}" != 0 ] && [ -x scripts/fuzz.sh ]; then
+  echo "== fuzzing the GGUF reader and the serve request parsers for ${FUZZ_SECONDS:-30} s each =="
+  FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
 fi
 echo "== all tests passed =="

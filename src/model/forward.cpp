@@ -13,26 +13,60 @@ namespace hearth {
 
 void Model::forward(ops::Context& ctx, const std::vector<int32_t>& tokens, int n_past, KvCache& cache,
                     LogitsFor which, std::vector<float>& logits) const {
-    const HParams& hp = hp_;
     const int64_t T = static_cast<int64_t>(tokens.size());
     if (T == 0) fail("forward: empty batch");
-    if (n_past < 0 || n_past + T > cache.n_ctx())
-        fail("forward: positions {}..{} exceed the context size {}", n_past, n_past + T - 1, cache.n_ctx());
+    SequenceBatch seq{std::span<const int32_t>(tokens), n_past, &cache};
+    std::vector<int64_t> out_rows;
+    for (int64_t t = which == LogitsFor::All ? 0 : T - 1; t < T; ++t) out_rows.push_back(t);
+    run(ctx, std::span<const SequenceBatch>(&seq, 1), out_rows, logits);
+}
+
+void Model::forward_batch(ops::Context& ctx, std::span<const SequenceBatch> seqs, std::vector<float>& logits) const {
+    if (seqs.empty()) fail("forward: empty batch");
+    std::vector<int64_t> out_rows;
+    int64_t row = 0;
+    for (const SequenceBatch& s : seqs) {
+        if (s.tokens.empty()) fail("forward: a sequence of the batch has no tokens");
+        row += static_cast<int64_t>(s.tokens.size());
+        out_rows.push_back(row - 1);
+    }
+    for (size_t i = 0; i < seqs.size(); ++i)
+        for (size_t j = i + 1; j < seqs.size(); ++j)
+            if (seqs[i].cache == seqs[j].cache) fail("forward: two sequences of a batch share a KV cache");
+    run(ctx, seqs, out_rows, logits);
+}
+
+void Model::run(ops::Context& ctx, std::span<const SequenceBatch> seqs, const std::vector<int64_t>& out_rows,
+                std::vector<float>& logits) const {
+    const HParams& hp = hp_;
+    int64_t T = 0;
+    for (const SequenceBatch& s : seqs) {
+        const auto n = static_cast<int64_t>(s.tokens.size());
+        if (!s.cache) fail("forward: a sequence of the batch has no KV cache");
+        if (s.n_past < 0 || s.n_past + n > s.cache->n_ctx())
+            fail("forward: positions {}..{} exceed the context size {}", s.n_past, s.n_past + n - 1, s.cache->n_ctx());
+        T += n;
+    }
     const int64_t E = hp.n_embd, Q = hp.q_width(), K = hp.kv_width(), V = hp.v_width(), F = hp.n_ff;
     const int64_t attn_out_width = static_cast<int64_t>(hp.n_head) * hp.head_dim_v;
 
+    // Rows of the batch: every sequence's tokens back to back, each with its own position.
     std::vector<int32_t> pos(T);
-    for (int64_t t = 0; t < T; ++t) pos[t] = n_past + static_cast<int32_t>(t);
-
+    std::vector<int64_t> first_row(seqs.size());
     // Activations for the whole batch: [T][width] each.
     std::vector<float> x(T * E), h(T * E), q(T * Q), k(T * K), v(T * V), attn(T * attn_out_width),
         gate(T * F), up(T * F);
-
-    for (int64_t t = 0; t < T; ++t) {
-        if (tokens[t] < 0 || tokens[t] >= hp.n_vocab)
-            fail("token id {} at position {} is out of range (vocabulary has {} tokens)", tokens[t],
-                 n_past + t, hp.n_vocab);
-        ops::get_row(w_.token_embd, tokens[t], &x[t * E]);
+    int64_t row = 0;
+    for (size_t s = 0; s < seqs.size(); ++s) {
+        first_row[s] = row;
+        for (size_t t = 0; t < seqs[s].tokens.size(); ++t, ++row) {
+            const int32_t tok = seqs[s].tokens[t];
+            pos[row] = seqs[s].n_past + static_cast<int32_t>(t);
+            if (tok < 0 || tok >= hp.n_vocab)
+                fail("token id {} at position {} is out of range (vocabulary has {} tokens)", tok, pos[row],
+                     hp.n_vocab);
+            ops::get_row(w_.token_embd, tok, &x[row * E]);
+        }
     }
 
     ops::AttentionShape shape{hp.n_head, hp.n_head_kv, hp.head_dim, hp.head_dim_v,
@@ -53,9 +87,13 @@ void Model::forward(ops::Context& ctx, const std::vector<int32_t>& tokens, int n
         if (!L.k_norm.empty()) ops::rmsnorm(k.data(), L.k_norm.data(), T * hp.n_head_kv, hp.head_dim, hp.norm_eps);
         ops::rope(q.data(), pos.data(), T, hp.n_head, hp.head_dim, hp.rope);
         ops::rope(k.data(), pos.data(), T, hp.n_head_kv, hp.head_dim, hp.rope);
-        const ops::KvLayerView kv = cache.layer(il);
-        ops::kv_store(kv, k.data(), v.data(), pos.data(), T);
-        ops::attention(ctx, q.data(), pos.data(), T, kv, shape, attn.data());
+        // Each sequence stores into and attends over its own cache only.
+        for (size_t s = 0; s < seqs.size(); ++s) {
+            const int64_t r = first_row[s], n = static_cast<int64_t>(seqs[s].tokens.size());
+            const ops::KvLayerView kv = seqs[s].cache->layer(il);
+            ops::kv_store(kv, &k[r * K], &v[r * V], &pos[r], n);
+            ops::attention(ctx, &q[r * Q], &pos[r], n, kv, shape, &attn[r * attn_out_width]);
+        }
         ops::matmul(ctx, L.wo, attn.data(), T, h.data());
         ops::add(x.data(), h.data(), T * E);
 
@@ -69,9 +107,9 @@ void Model::forward(ops::Context& ctx, const std::vector<int32_t>& tokens, int n
     }
 
     // Only the rows that need logits go through the (large) output matrix.
-    const int64_t first = which == LogitsFor::All ? 0 : T - 1;
-    const int64_t n_out = T - first;
-    ops::rmsnorm(x.data() + first * E, h.data(), w_.output_norm.data(), n_out, E, hp.norm_eps);
+    const auto n_out = static_cast<int64_t>(out_rows.size());
+    for (int64_t i = 0; i < n_out; ++i)
+        ops::rmsnorm(&x[out_rows[i] * E], &h[i * E], w_.output_norm.data(), 1, E, hp.norm_eps);
     logits.resize(static_cast<size_t>(n_out) * hp.n_vocab);
     ops::matmul(ctx, w_.output, h.data(), n_out, logits.data());
 }

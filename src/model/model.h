@@ -2,6 +2,7 @@
 // A loaded llama-family model: hyperparameters, weights viewed in place from the GGUF map,
 // and the forward pass. No CPU details here: the math goes through ops/.
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,14 @@ struct ModelWeights {
 // Which positions of a batch need logits.
 enum class LogitsFor { Last, All };
 
+// One sequence's share of a batched forward pass: `tokens` go at consecutive positions from
+// `n_past` of that sequence's own cache. Decoding sequences bring one token, a new prompt a chunk.
+struct SequenceBatch {
+    std::span<const int32_t> tokens;
+    int n_past = 0;
+    KvCache* cache = nullptr;
+};
+
 class Model {
 public:
     // Loads and checks every tensor's presence, type and shape against the hyperparameters.
@@ -46,10 +55,21 @@ public:
 
     // Runs `tokens` at consecutive positions starting at `n_past`, writing their K/V into
     // `cache`. Fills logits with n_vocab floats per requested position (1 or tokens.size()).
+    // The 1-sequence case of forward_batch().
     void forward(ops::Context& ctx, const std::vector<int32_t>& tokens, int n_past, KvCache& cache,
                  LogitsFor which, std::vector<float>& logits) const;
 
+    // Continuous batching: runs the tokens of several sequences in one pass. Every matmul goes
+    // over all rows together (each weight is read once per step: decode is bandwidth-bound);
+    // attention runs per sequence against its own cache. Fills logits with n_vocab floats for the
+    // last token of each sequence, in order ([seqs.size()][n_vocab]). Caches must be distinct.
+    void forward_batch(ops::Context& ctx, std::span<const SequenceBatch> seqs, std::vector<float>& logits) const;
+
 private:
+    // The pass itself: rows are the sequences' tokens back to back; logits for `out_rows`.
+    void run(ops::Context& ctx, std::span<const SequenceBatch> seqs, const std::vector<int64_t>& out_rows,
+             std::vector<float>& logits) const;
+
     std::shared_ptr<const gguf::File> file_;
     HParams hp_;
     ModelWeights w_;

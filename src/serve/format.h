@@ -1,0 +1,68 @@
+#pragma once
+// Response bodies of the OpenAI and Ollama APIs, and their streaming framing: Server-Sent
+// Events for OpenAI (`data: {json}\n\n` ... `data: [DONE]\n\n`), newline-delimited JSON for
+// Ollama. Pure functions, so the exact bytes are unit-tested.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "serve/request.h"
+
+namespace hearth::serve {
+
+using ordered_json = nlohmann::ordered_json;
+
+// JSON text that never throws on invalid UTF-8 (a model may emit any bytes): replaced by U+FFFD.
+std::string dump_json(const ordered_json& j);
+// One SSE event carrying `j`, and the terminating event.
+std::string sse_event(const ordered_json& j);
+std::string sse_done();
+// One NDJSON line.
+std::string ndjson_line(const ordered_json& j);
+
+// Error bodies: OpenAI's {"error": {"message", "type", "code"}} and Ollama's {"error": "..."}.
+ordered_json openai_error(const std::string& message, const std::string& type, const std::string& code);
+ordered_json ollama_error(const std::string& message);
+
+// What a finished generation reports.
+struct Usage {
+    int prompt_tokens = 0;
+    int completion_tokens = 0;
+};
+struct Timings {  // nanoseconds, for Ollama
+    int64_t total = 0, load = 0, prompt_eval = 0, eval = 0;
+};
+
+// Identity of one response (the same in all its chunks).
+struct ResponseMeta {
+    std::string id;       // "chatcmpl-..." / "cmpl-..."
+    std::string model;
+    int64_t created = 0;  // Unix seconds
+};
+
+ordered_json usage_json(const Usage& u);
+
+// OpenAI /v1/chat/completions.
+ordered_json chat_completion(const ResponseMeta& m, const std::string& text, const std::string& finish, const Usage& u);
+// A chunk: `role` is sent in the first one, `content` when non-null, finish_reason in the last.
+ordered_json chat_chunk(const ResponseMeta& m, const std::string* role, const std::string* content,
+                        const std::string* finish, bool with_usage_null);
+// The usage-only chunk (choices: []) sent last with stream_options.include_usage.
+ordered_json usage_chunk(const ResponseMeta& m, const std::string& object, const Usage& u);
+
+// OpenAI /v1/completions.
+ordered_json text_completion(const ResponseMeta& m, const std::string& text, const std::string& finish, const Usage& u);
+ordered_json text_chunk(const ResponseMeta& m, const std::string& text, const std::string* finish, bool with_usage_null);
+
+// Ollama /api/generate and /api/chat: a streamed piece, and the final object (done: true).
+// `created_at` is RFC 3339.
+ordered_json ollama_piece(Api api, const std::string& model, const std::string& created_at, const std::string& text);
+ordered_json ollama_final(Api api, const std::string& model, const std::string& created_at, const std::string& text,
+                          const std::string& done_reason, const Usage& u, const Timings& t);
+
+// Time as RFC 3339 with nanoseconds, UTC ("2026-11-22T04:21:25.123456789Z").
+std::string rfc3339_now();
+
+}  // namespace hearth::serve

@@ -1,0 +1,251 @@
+#include "serve/request.h"
+
+#include <cmath>
+#include <cstdint>
+#include <fmt/format.h>
+
+namespace hearth::serve {
+
+using json = nlohmann::json;
+using ordered_json = nlohmann::ordered_json;
+
+bool is_ollama(Api api) { return api == Api::OllamaGenerate || api == Api::OllamaChat; }
+
+namespace {
+
+[[noreturn]] void bad(const std::string& message, const std::string& code = "invalid_value") {
+    throw ApiError(400, message, "invalid_request_error", code);
+}
+
+const char* kind_of(const json& v) {
+    if (v.is_null()) return "null";
+    if (v.is_boolean()) return "a boolean";
+    if (v.is_number()) return "a number";
+    if (v.is_string()) return "a string";
+    if (v.is_array()) return "an array";
+    return "an object";
+}
+
+// The field, or null when absent or JSON null (both mean "use the default").
+const json* field(const json& obj, const char* key) {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return nullptr;
+    return &*it;
+}
+
+void read_bool(const json& obj, const char* key, bool& out) {
+    const json* v = field(obj, key);
+    if (!v) return;
+    if (!v->is_boolean()) bad(fmt::format("'{}' must be a boolean, got {}", key, kind_of(*v)), "invalid_type");
+    out = v->get<bool>();
+}
+
+std::optional<double> read_number(const json& obj, const char* key, double lo, double hi) {
+    const json* v = field(obj, key);
+    if (!v) return std::nullopt;
+    if (!v->is_number()) bad(fmt::format("'{}' must be a number, got {}", key, kind_of(*v)), "invalid_type");
+    const double d = v->get<double>();
+    if (!std::isfinite(d) || d < lo || d > hi) bad(fmt::format("'{}' must be in [{}, {}], got {}", key, lo, hi, d));
+    return d;
+}
+
+std::optional<int64_t> read_int(const json& obj, const char* key, int64_t lo, int64_t hi) {
+    const json* v = field(obj, key);
+    if (!v) return std::nullopt;
+    int64_t i = 0;
+    if (v->is_number_unsigned()) {
+        const uint64_t u = v->get<uint64_t>();
+        if (u > static_cast<uint64_t>(hi)) bad(fmt::format("'{}' must be in [{}, {}], got {}", key, lo, hi, u));
+        i = static_cast<int64_t>(u);
+    } else if (v->is_number_integer()) {
+        i = v->get<int64_t>();
+    } else if (v->is_number_float()) {
+        // 100.0 from a client that only has doubles is still an integer.
+        const double d = v->get<double>();
+        if (!std::isfinite(d) || d != std::floor(d) || d < -9.2e18 || d > 9.2e18)
+            bad(fmt::format("'{}' must be an integer, got {}", key, d), "invalid_type");
+        i = static_cast<int64_t>(d);
+    } else {
+        bad(fmt::format("'{}' must be an integer, got {}", key, kind_of(*v)), "invalid_type");
+    }
+    if (i < lo || i > hi) bad(fmt::format("'{}' must be in [{}, {}], got {}", key, lo, hi, i));
+    return i;
+}
+
+// A seed: any integer; negative values (-1 in llama.cpp and Ollama) ask for a random one.
+std::optional<uint64_t> read_seed(const json& obj, const char* key) {
+    const json* v = field(obj, key);
+    if (!v) return std::nullopt;
+    if (v->is_number_unsigned()) {
+        const uint64_t u = v->get<uint64_t>();
+        return u == SamplingParams::kRandomSeed ? u - 1 : u;
+    }
+    const std::optional<int64_t> i = read_int(obj, key, INT64_MIN, INT64_MAX);
+    if (*i < 0) return SamplingParams::kRandomSeed;
+    return static_cast<uint64_t>(*i);
+}
+
+std::string read_string(const json& obj, const char* key) {
+    const json* v = field(obj, key);
+    if (!v) return "";
+    if (!v->is_string()) bad(fmt::format("'{}' must be a string, got {}", key, kind_of(*v)), "invalid_type");
+    return v->get<std::string>();
+}
+
+std::vector<std::string> read_stop(const json& obj, const char* key) {
+    const json* v = field(obj, key);
+    std::vector<std::string> out;
+    if (!v) return out;
+    auto add = [&](const json& s) {
+        if (!s.is_string()) bad(fmt::format("'{}' must be a string or an array of strings", key), "invalid_type");
+        std::string text = s.get<std::string>();
+        if (text.size() > kMaxStopLength)
+            bad(fmt::format("a stop string is {} bytes, more than {}", text.size(), kMaxStopLength));
+        if (!text.empty()) out.push_back(std::move(text));
+    };
+    if (v->is_array()) {
+        if (v->size() > static_cast<size_t>(kMaxStopStrings))
+            bad(fmt::format("'{}' has {} strings, more than {}", key, v->size(), kMaxStopStrings));
+        for (const json& s : *v) add(s);
+    } else {
+        add(*v);
+    }
+    return out;
+}
+
+// Message content: a string, null, or an array of {"type": "text", "text": ...} parts (joined).
+std::string read_content(const json& m, size_t index) {
+    const json* c = field(m, "content");
+    if (!c) return "";
+    if (c->is_string()) return c->get<std::string>();
+    if (!c->is_array()) bad(fmt::format("messages[{}].content must be a string or an array of parts", index), "invalid_type");
+    std::string text;
+    for (const json& part : *c) {
+        if (!part.is_object() || read_string(part, "type") != "text")
+            bad(fmt::format("messages[{}].content: only parts of type \"text\" are supported", index));
+        const json* t = field(part, "text");
+        if (!t || !t->is_string()) bad(fmt::format("messages[{}].content: a text part needs a string \"text\"", index), "invalid_type");
+        text += t->get<std::string>();
+    }
+    return text;
+}
+
+ordered_json read_messages(const json& body) {
+    const json* v = field(body, "messages");
+    if (!v) bad("'messages' is required", "missing_field");
+    if (!v->is_array()) bad(fmt::format("'messages' must be an array, got {}", kind_of(*v)), "invalid_type");
+    if (v->empty()) bad("'messages' must not be empty");
+    ordered_json out = ordered_json::array();
+    for (size_t i = 0; i < v->size(); ++i) {
+        const json& m = (*v)[i];
+        if (!m.is_object()) bad(fmt::format("messages[{}] must be an object", i), "invalid_type");
+        const json* role = field(m, "role");
+        if (!role || !role->is_string()) bad(fmt::format("messages[{}].role must be a string", i), "invalid_type");
+        std::string r = role->get<std::string>();
+        if (r == "developer") r = "system";  // OpenAI's newer name for the system role
+        if (r != "system" && r != "user" && r != "assistant" && r != "tool")
+            bad(fmt::format("messages[{}].role '{}' is not one of system, developer, user, assistant, tool", i, r));
+        out.push_back({{"role", r}, {"content", read_content(m, i)}});
+    }
+    return out;
+}
+
+void read_openai(const json& body, GenerationRequest& req) {
+    read_bool(body, "stream", req.stream);
+    if (const json* so = field(body, "stream_options")) {
+        if (!so->is_object()) bad("'stream_options' must be an object", "invalid_type");
+        read_bool(*so, "include_usage", req.include_usage);
+    }
+    std::optional<int64_t> max_tokens = read_int(body, "max_completion_tokens", 0, kMaxPredict);
+    if (!max_tokens) max_tokens = read_int(body, "max_tokens", 0, kMaxPredict);
+    if (max_tokens) req.n_predict = static_cast<int>(*max_tokens);
+    if (auto t = read_number(body, "temperature", 0, 2)) req.sampling.temperature = static_cast<float>(*t);
+    if (auto p = read_number(body, "top_p", 0, 1)) {
+        if (*p == 0) req.sampling.temperature = 0;  // nothing but the most likely token
+        else req.sampling.top_p = static_cast<float>(*p);
+    }
+    // Extensions llama.cpp's server also takes.
+    if (auto k = read_int(body, "top_k", 0, 1 << 30)) req.sampling.top_k = static_cast<int>(*k);
+    if (auto m = read_number(body, "min_p", 0, 1)) req.sampling.min_p = static_cast<float>(*m);
+    if (auto r = read_number(body, "repeat_penalty", 1e-6, 100)) req.sampling.repeat_penalty = static_cast<float>(*r);
+    if (auto s = read_seed(body, "seed")) req.sampling.seed = *s;
+    if (auto p = read_number(body, "presence_penalty", -2, 2)) req.presence_penalty = static_cast<float>(*p);
+    if (auto f = read_number(body, "frequency_penalty", -2, 2)) req.frequency_penalty = static_cast<float>(*f);
+    if (auto n = read_int(body, "n", 1, INT64_MAX); n && *n != 1) bad("only n = 1 is supported");
+    req.stop = read_stop(body, "stop");
+}
+
+void read_ollama(const json& body, GenerationRequest& req) {
+    req.stream = true;  // Ollama streams unless told not to
+    read_bool(body, "stream", req.stream);
+    if (const json* f = field(body, "format"); f && !(f->is_string() && f->get<std::string>().empty()))
+        bad("'format' (structured output) is not supported");
+    const json* opts = field(body, "options");
+    if (!opts) return;
+    if (!opts->is_object()) bad("'options' must be an object", "invalid_type");
+    const json& o = *opts;
+    if (auto t = read_number(o, "temperature", 0, 100)) req.sampling.temperature = static_cast<float>(*t);
+    if (auto k = read_int(o, "top_k", 0, 1 << 30)) req.sampling.top_k = static_cast<int>(*k);
+    if (auto p = read_number(o, "top_p", 0, 1)) {
+        if (*p == 0) req.sampling.temperature = 0;
+        else req.sampling.top_p = static_cast<float>(*p);
+    }
+    if (auto m = read_number(o, "min_p", 0, 1)) req.sampling.min_p = static_cast<float>(*m);
+    if (auto r = read_number(o, "repeat_penalty", 1e-6, 100)) req.sampling.repeat_penalty = static_cast<float>(*r);
+    // repeat_last_n -1 means "the whole context"; ours is at most 4096 by default.
+    if (auto n = read_int(o, "repeat_last_n", -1, 1 << 24)) req.sampling.repeat_last_n = *n < 0 ? 4096 : static_cast<int>(*n);
+    if (auto s = read_seed(o, "seed")) req.sampling.seed = *s;
+    if (auto n = read_int(o, "num_predict", -2, kMaxPredict)) req.n_predict = *n < 0 ? -1 : static_cast<int>(*n);
+    if (auto c = read_int(o, "num_ctx", 1, 1 << 24)) req.num_ctx = static_cast<int>(*c);
+    if (auto p = read_number(o, "presence_penalty", -2, 2)) req.presence_penalty = static_cast<float>(*p);
+    if (auto f = read_number(o, "frequency_penalty", -2, 2)) req.frequency_penalty = static_cast<float>(*f);
+    req.stop = read_stop(o, "stop");
+}
+
+json parse_object(std::string_view body) {
+    json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) bad("the request body is not valid JSON", "invalid_json");
+    if (!j.is_object()) bad(fmt::format("the request body must be a JSON object, got {}", kind_of(j)), "invalid_type");
+    return j;
+}
+
+}  // namespace
+
+GenerationRequest parse_generation_request(Api api, std::string_view body, const SamplingParams& defaults) {
+    const json j = parse_object(body);
+    GenerationRequest req;
+    req.sampling = defaults;
+    req.api = api;
+    req.model = read_string(j, "model");
+    if (is_ollama(api)) read_ollama(j, req);
+    else read_openai(j, req);
+
+    switch (api) {
+        case Api::OpenAIChat:
+        case Api::OllamaChat: req.messages = read_messages(j); break;
+        case Api::OpenAICompletion: {
+            const json* p = field(j, "prompt");
+            if (!p) bad("'prompt' is required", "missing_field");
+            if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) req.prompt = (*p)[0].get<std::string>();
+            else if (p->is_string()) req.prompt = p->get<std::string>();
+            else bad("'prompt' must be a string (or an array of one string)", "invalid_type");
+            break;
+        }
+        case Api::OllamaGenerate:
+            req.prompt = read_string(j, "prompt");
+            req.system = read_string(j, "system");
+            read_bool(j, "raw", req.raw);
+            break;
+    }
+    return req;
+}
+
+std::string parse_show_request(std::string_view body) {
+    const json j = parse_object(body);
+    std::string name = read_string(j, "model");
+    if (name.empty()) name = read_string(j, "name");
+    if (name.empty()) bad("'model' is required", "missing_field");
+    return name;
+}
+
+}  // namespace hearth::serve

@@ -1,0 +1,64 @@
+#pragma once
+// Request bodies of the OpenAI and Ollama APIs -> one validated GenerationRequest. Pure
+// functions (no model, no sockets) so they can be unit-tested and fuzzed: anything wrong in a
+// body becomes an ApiError with the HTTP status and the OpenAI error type/code to answer with.
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sample/sampler.h"
+
+namespace hearth::serve {
+
+enum class Api { OpenAIChat, OpenAICompletion, OllamaGenerate, OllamaChat };
+bool is_ollama(Api api);
+
+// An error to answer with: status 4xx/5xx, OpenAI's `type` and `code` (Ollama routes send
+// just the message).
+struct ApiError : std::runtime_error {
+    ApiError(int status, std::string message, std::string type = "invalid_request_error", std::string code = "")
+        : std::runtime_error(message), status(status), type(std::move(type)), code(std::move(code)) {}
+    int status;
+    std::string type;
+    std::string code;
+};
+
+struct GenerationRequest {
+    Api api = Api::OpenAIChat;
+    std::string model;  // as sent; "" when absent
+    // Chat APIs: the validated messages ({"role", "content": string} objects, content parts joined).
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+    // Completion APIs: the prompt text. OllamaGenerate: `system` and `raw` (no chat template).
+    std::string prompt;
+    std::string system;
+    bool raw = false;
+
+    bool stream = false;
+    bool include_usage = false;  // OpenAI stream_options.include_usage
+    int n_predict = -1;          // -1: until end of generation or the context is full
+    int num_ctx = 0;             // Ollama options.num_ctx (0: not given)
+    SamplingParams sampling;
+    float presence_penalty = 0.0f;
+    float frequency_penalty = 0.0f;
+    std::vector<std::string> stop;
+};
+
+// Largest limits a request may ask for.
+inline constexpr int kMaxStopStrings = 16;
+inline constexpr size_t kMaxStopLength = 256;
+inline constexpr int64_t kMaxPredict = 1 << 20;
+
+// Parses and validates `body` for `api`; sampling values the body does not set come from
+// `defaults` (the server's flags, llama.cpp's defaults unless changed). Throws ApiError (status 400) for malformed JSON, a
+// body that is not an object, wrong field types and out-of-range values.
+GenerationRequest parse_generation_request(Api api, std::string_view body, const SamplingParams& defaults = {});
+
+// POST /api/show: the model name from {"model": ...} or {"name": ...}. Throws ApiError.
+std::string parse_show_request(std::string_view body);
+
+}  // namespace hearth::serve

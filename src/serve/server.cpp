@@ -1,0 +1,453 @@
+#include "serve/server.h"
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include "common/error.h"
+#include "serve/format.h"
+#include "serve/request.h"
+#include "tensor/types.h"
+
+namespace hearth::serve {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+bool is_ollama_path(const std::string& path) { return path.rfind("/api/", 0) == 0; }
+
+void send_json(httplib::Response& res, int status, const ordered_json& body) {
+    res.status = status;
+    res.set_content(dump_json(body), "application/json");
+}
+
+void send_error(httplib::Response& res, bool ollama, const ApiError& e) {
+    send_json(res, e.status, ollama ? ollama_error(e.what()) : openai_error(e.what(), e.type, e.code));
+}
+
+const char* status_type(int status) {
+    switch (status) {
+        case 401: return "authentication_error";
+        case 404: return "not_found_error";
+        case 413: return "invalid_request_error";
+        case 503: return "server_error";
+        default: return status >= 500 ? "server_error" : "invalid_request_error";
+    }
+}
+
+std::string random_id(const char* prefix) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    return fmt::format("{}{:016x}", prefix, rng());
+}
+
+int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Constant-time comparison, so a wrong key's timing says nothing about the right one.
+bool same_secret(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
+    return diff == 0 && !b.empty();
+}
+
+std::string human_count(uint64_t n) {
+    if (n >= 1000000000) return fmt::format("{:.1f}B", n / 1e9);
+    if (n >= 1000000) return fmt::format("{:.1f}M", n / 1e6);
+    if (n >= 1000) return fmt::format("{:.1f}K", n / 1e3);
+    return std::to_string(n);
+}
+
+const char* finish_name(FinishReason r) { return r == FinishReason::Length ? "length" : "stop"; }
+
+// Keeps a request's job alive while its response streams; cancels it when the response goes
+// away (finished, or the client disconnected and the write failed).
+struct StreamState {
+    std::shared_ptr<Job> job;
+    Api api;
+    ResponseMeta meta;
+    std::string created_at;
+    bool include_usage = false;
+    bool started = false;
+    Clock::time_point t0;
+    ~StreamState() { job->cancel(); }
+};
+
+}  // namespace
+
+// Everything that touches httplib types lives here.
+struct Server::Impl {
+    static std::vector<TokenId> prompt_tokens(Server& s, const GenerationRequest& g) {
+        const Tokenizer& tok = *s.model_.tokenizer;
+        std::vector<TokenId> tokens;
+        if (g.api == Api::OpenAIChat || g.api == Api::OllamaChat || (g.api == Api::OllamaGenerate && !g.raw)) {
+            chat::ChatInputs in;
+            if (g.api == Api::OllamaGenerate) {
+                if (!g.system.empty()) in.messages.push_back({{"role", "system"}, {"content", g.system}});
+                in.messages.push_back({{"role", "user"}, {"content", g.prompt}});
+            } else {
+                in.messages = g.messages;
+            }
+            in.bos_token = s.chat_format_->bos_token;
+            in.eos_token = s.chat_format_->eos_token;
+            in.options.system_clock = true;
+            std::string rendered;
+            try {
+                rendered = chat::render_chat(s.chat_format_->tmpl, in);
+            } catch (const std::exception& e) {
+                throw ApiError(400, fmt::format("the chat template rejected the messages: {}", e.what()),
+                               "invalid_request_error", "invalid_messages");
+            }
+            tokens = tokenize_chat_prompt(tok, rendered);
+        } else {
+            tokens = tok.encode(g.prompt, /*add_special=*/true, /*parse_special=*/false);
+        }
+        if (tokens.empty()) throw ApiError(400, "the prompt is empty", "invalid_request_error", "empty_prompt");
+        const int n_ctx = s.scheduler_->n_ctx();
+        if (static_cast<int64_t>(tokens.size()) >= n_ctx)
+            throw ApiError(400,
+                           fmt::format("the prompt has {} tokens; the context holds {} (with room for at least one "
+                                       "generated token: at most {} prompt tokens)",
+                                       tokens.size(), n_ctx, n_ctx - 1),
+                           "invalid_request_error", "context_length_exceeded");
+        return tokens;
+    }
+
+    static void check_model(Server& s, const std::string& requested, bool ollama) {
+        if (requested.empty() || requested == s.name_ || requested == s.name_ + ":latest") return;
+        const std::string stem = std::filesystem::path(s.model_.file->path()).filename().string();
+        if (requested == stem) return;
+        throw ApiError(404,
+                       ollama ? fmt::format("model '{}' not found", requested)
+                              : fmt::format("The model '{}' does not exist (this server has '{}')", requested, s.name_),
+                       "invalid_request_error", "model_not_found");
+    }
+
+    static void generate(Server& s, Api api, const httplib::Request& req, httplib::Response& res) {
+        const bool ollama = is_ollama(api);
+        const Clock::time_point t0 = Clock::now();
+        GenerationRequest g;
+        std::shared_ptr<Job> job;
+        try {
+            g = parse_generation_request(api, req.body, s.options_.sampling);
+            check_model(s, g.model, ollama);
+            if (api == Api::OllamaGenerate && g.prompt.empty() && g.system.empty()) {
+                // Ollama's "load the model" request: nothing to generate.
+                ordered_json j = {{"model", s.name_}, {"created_at", rfc3339_now()}, {"response", ""},
+                                  {"done", true}, {"done_reason", "load"}};
+                send_json(res, 200, j);
+                return;
+            }
+            BatchRequest br;
+            br.prompt = prompt_tokens(s, g);
+            br.n_predict = g.n_predict;
+            br.sampling = g.sampling;
+            br.presence_penalty = g.presence_penalty;
+            br.frequency_penalty = g.frequency_penalty;
+            br.stop = g.stop;
+            try {
+                job = s.scheduler_->submit(std::move(br));
+            } catch (const Error& e) {
+                throw ApiError(400, e.what());
+            }
+            if (!job)
+                throw ApiError(503,
+                               s.stopping_ ? "the server is shutting down"
+                                           : fmt::format("the server is busy: all {} slots are in use and the queue "
+                                                         "is full; retry later",
+                                                         s.scheduler_->n_slots()),
+                               "server_error", "queue_full");
+        } catch (const ApiError& e) {
+            send_error(res, ollama, e);
+            return;
+        }
+
+        auto st = std::make_shared<StreamState>();
+        st->job = job;
+        st->api = api;
+        st->meta = {random_id(api == Api::OpenAICompletion ? "cmpl-" : "chatcmpl-"), s.name_, unix_now()};
+        st->created_at = rfc3339_now();
+        st->include_usage = g.include_usage;
+        st->t0 = t0;
+
+        if (!g.stream) {
+            const JobResult& r = job->wait();
+            if (r.finish == FinishReason::Error) {
+                send_error(res, ollama, ApiError(500, "generation failed: " + r.error, "server_error", "internal_error"));
+                return;
+            }
+            send_json(res, 200, final_body(*st, r));
+            return;
+        }
+        const char* type = ollama ? "application/x-ndjson" : "text/event-stream";
+        if (!ollama) res.set_header("Cache-Control", "no-cache");
+        res.set_chunked_content_provider(type, [st](size_t, httplib::DataSink& sink) { return stream_step(*st, sink); });
+    }
+
+    static Usage usage_of(const JobResult& r) { return {r.n_prompt, r.n_generated}; }
+
+    static Timings timings_of(const StreamState& st, const JobResult& r) {
+        Timings t;
+        t.total = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - st.t0).count();
+        t.load = 0;  // the model is loaded once, at startup
+        t.prompt_eval = static_cast<int64_t>(r.prompt_ms * 1e6);
+        t.eval = static_cast<int64_t>(r.gen_ms * 1e6);
+        return t;
+    }
+
+    // The whole (non-streamed) answer.
+    static ordered_json final_body(const StreamState& st, const JobResult& r) {
+        const std::string finish = finish_name(r.finish);
+        switch (st.api) {
+            case Api::OpenAIChat: return chat_completion(st.meta, r.text, finish, usage_of(r));
+            case Api::OpenAICompletion: return text_completion(st.meta, r.text, finish, usage_of(r));
+            default:
+                return ollama_final(st.api, st.meta.model, rfc3339_now(), r.text, finish, usage_of(r), timings_of(st, r));
+        }
+    }
+
+    // One call of the chunked content provider: waits for the next text and writes it.
+    static bool stream_step(StreamState& st, httplib::DataSink& sink) {
+        const bool ollama = is_ollama(st.api);
+        std::string out;
+        if (!st.started) {
+            st.started = true;
+            if (st.api == Api::OpenAIChat) {
+                const std::string role = "assistant", empty;
+                out = sse_event(chat_chunk(st.meta, &role, &empty, nullptr, st.include_usage));
+                if (!sink.write(out.data(), out.size())) return false;
+                out.clear();
+            }
+        }
+        std::string text;
+        const bool more = st.job->next(text);
+        if (!text.empty()) {
+            switch (st.api) {
+                case Api::OpenAIChat: out += sse_event(chat_chunk(st.meta, nullptr, &text, nullptr, st.include_usage)); break;
+                case Api::OpenAICompletion: out += sse_event(text_chunk(st.meta, text, nullptr, st.include_usage)); break;
+                default: out += ndjson_line(ollama_piece(st.api, st.meta.model, rfc3339_now(), text)); break;
+            }
+        }
+        if (!more) {
+            const JobResult& r = st.job->result();
+            const std::string finish = finish_name(r.finish);
+            if (r.finish == FinishReason::Error) {
+                out += ollama ? ndjson_line(ollama_error("generation failed: " + r.error))
+                              : sse_event(openai_error("generation failed: " + r.error, "server_error", "internal_error"));
+            } else if (ollama) {
+                out += ndjson_line(ollama_final(st.api, st.meta.model, rfc3339_now(), "", finish, usage_of(r), timings_of(st, r)));
+            } else {
+                if (st.api == Api::OpenAIChat) out += sse_event(chat_chunk(st.meta, nullptr, nullptr, &finish, st.include_usage));
+                else out += sse_event(text_chunk(st.meta, "", &finish, st.include_usage));
+                if (st.include_usage)
+                    out += sse_event(usage_chunk(st.meta, st.api == Api::OpenAIChat ? "chat.completion.chunk" : "text_completion",
+                                                 usage_of(r)));
+                out += sse_done();
+            }
+        }
+        if (!out.empty() && !sink.write(out.data(), out.size())) return false;
+        if (!more) sink.done();
+        return true;
+    }
+
+    static ordered_json details(const Server& s) {
+        const gguf::File& f = *s.model_.file;
+        uint64_t n_params = 0;
+        std::map<std::string, uint64_t> bytes_by_type;
+        for (const auto& t : f.tensors()) {
+            n_params += t.n_elements;
+            bytes_by_type[t.traits->name] += t.n_bytes;
+        }
+        std::string quant = "unknown";
+        uint64_t most = 0;
+        for (const auto& [name, bytes] : bytes_by_type)
+            if (bytes > most) most = bytes, quant = name;
+        const std::string arch = f.get_string("general.architecture").value_or("unknown");
+        return {{"parent_model", ""},
+                {"format", "gguf"},
+                {"family", arch},
+                {"families", ordered_json::array({arch})},
+                {"parameter_size", human_count(n_params)},
+                {"quantization_level", quant}};
+    }
+
+    static ordered_json model_entry(const Server& s, bool running) {
+        const gguf::File& f = *s.model_.file;
+        const std::string name = s.name_ + ":latest";
+        ordered_json m = {{"name", name},
+                          {"model", name},
+                          {"modified_at", rfc3339_now()},
+                          {"size", f.file_size()},
+                          {"digest", fmt::format("{:064x}", std::hash<std::string>{}(f.path()))},
+                          {"details", details(s)}};
+        if (running) {
+            m["expires_at"] = "2999-01-01T00:00:00Z";
+            m["size_vram"] = 0;
+        }
+        return m;
+    }
+
+    static ordered_json show(const Server& s) {
+        const gguf::File& f = *s.model_.file;
+        ordered_json info = ordered_json::object();
+        for (const auto& kv : f.metadata()) {
+            if (kv.key.rfind("tokenizer.", 0) == 0) continue;  // large arrays; Ollama leaves them out too
+            const gguf::Value& v = kv.value;
+            if (v.type == gguf::ValueType::STRING) info[kv.key] = v.str;
+            else if (v.type == gguf::ValueType::BOOL) info[kv.key] = v.bits != 0;
+            else if (v.is_float()) info[kv.key] = v.real;
+            else if (v.is_integer()) {
+                const bool is_signed = v.type == gguf::ValueType::I8 || v.type == gguf::ValueType::I16 ||
+                                       v.type == gguf::ValueType::I32 || v.type == gguf::ValueType::I64;
+                if (is_signed) info[kv.key] = static_cast<int64_t>(v.bits);
+                else info[kv.key] = v.bits;
+            }
+        }
+        return {{"modelfile", ""},
+                {"parameters", ""},
+                {"template", s.chat_format_->tmpl.source()},
+                {"details", details(s)},
+                {"model_info", info},
+                {"capabilities", ordered_json::array({"completion"})},
+                {"modified_at", rfc3339_now()}};
+    }
+};
+
+Server::Server(LoadedModel model, ServerOptions options) : model_(std::move(model)), options_(std::move(options)) {
+    if (!model_.model || !model_.tokenizer) fail("serve: the model was not fully loaded");
+    name_ = options_.alias;
+    if (name_.empty()) name_ = model_.file->get_string("general.name").value_or("");
+    if (name_.empty()) name_ = std::filesystem::path(model_.file->path()).stem().string();
+    chat_format_ = std::make_unique<ChatFormat>(
+        options_.chat_template.empty() ? ChatFormat::for_model(*model_.file, *model_.tokenizer)
+                                       : ChatFormat::with_template(options_.chat_template, *model_.tokenizer));
+    scheduler_ = std::make_unique<BatchScheduler>(*model_.model, *model_.tokenizer, options_.scheduler);
+    http_ = std::make_unique<httplib::Server>();
+    routes();
+}
+
+Server::~Server() {
+    stop();
+    http_.reset();
+    scheduler_.reset();
+}
+
+void Server::routes() {
+    httplib::Server& h = *http_;
+    // Enough connection threads for every slot, every queued request and a few more, so a
+    // request beyond the queue is still read and answered 503 rather than left waiting.
+    const size_t threads = static_cast<size_t>(options_.scheduler.n_slots + options_.scheduler.max_queue + 8);
+    h.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    h.set_payload_max_length(options_.max_body_bytes);
+    h.set_keep_alive_timeout(5);
+
+    h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        if (options_.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+        const std::string auth = req.get_header_value("Authorization");
+        const std::string prefix = "Bearer ";
+        if (auth.rfind(prefix, 0) == 0 && same_secret(std::string_view(auth).substr(prefix.size()), options_.api_key))
+            return httplib::Server::HandlerResponse::Unhandled;
+        send_error(res, is_ollama_path(req.path),
+                   ApiError(401, "a valid API key is required (Authorization: Bearer KEY)", "authentication_error",
+                            "invalid_api_key"));
+        return httplib::Server::HandlerResponse::Handled;
+    });
+    // Errors httplib answers itself (404 route, 413 body, 400 bad request) get JSON bodies too.
+    h.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        std::string message = res.status == 404   ? fmt::format("no route for {} {}", req.method, req.path)
+                              : res.status == 413 ? "the request body is too large"
+                                                  : fmt::format("HTTP {}", res.status);
+        send_error(res, is_ollama_path(req.path), ApiError(res.status, message, status_type(res.status)));
+        return httplib::Server::HandlerResponse::Handled;
+    }));
+    h.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "internal error";
+        try {
+            if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+            what = e.what();
+        } catch (...) {
+        }
+        send_error(res, is_ollama_path(req.path), ApiError(500, what, "server_error", "internal_error"));
+    });
+
+    h.Post("/v1/chat/completions", [this](const httplib::Request& q, httplib::Response& r) {
+        Impl::generate(*this, Api::OpenAIChat, q, r);
+    });
+    h.Post("/v1/completions", [this](const httplib::Request& q, httplib::Response& r) {
+        Impl::generate(*this, Api::OpenAICompletion, q, r);
+    });
+    h.Post("/api/generate", [this](const httplib::Request& q, httplib::Response& r) {
+        Impl::generate(*this, Api::OllamaGenerate, q, r);
+    });
+    h.Post("/api/chat", [this](const httplib::Request& q, httplib::Response& r) {
+        Impl::generate(*this, Api::OllamaChat, q, r);
+    });
+    h.Get("/v1/models", [this](const httplib::Request&, httplib::Response& r) {
+        ordered_json m = {{"id", name_}, {"object", "model"}, {"created", unix_now()}, {"owned_by", "hearth"}};
+        send_json(r, 200, {{"object", "list"}, {"data", ordered_json::array({m})}});
+    });
+    h.Get("/api/tags", [this](const httplib::Request&, httplib::Response& r) {
+        send_json(r, 200, {{"models", ordered_json::array({Impl::model_entry(*this, false)})}});
+    });
+    h.Get("/api/ps", [this](const httplib::Request&, httplib::Response& r) {
+        send_json(r, 200, {{"models", ordered_json::array({Impl::model_entry(*this, true)})}});
+    });
+    h.Post("/api/show", [this](const httplib::Request& q, httplib::Response& r) {
+        try {
+            Impl::check_model(*this, parse_show_request(q.body), true);
+        } catch (const ApiError& e) {
+            return send_error(r, true, e);
+        }
+        send_json(r, 200, Impl::show(*this));
+    });
+    h.Get("/api/version", [](const httplib::Request&, httplib::Response& r) {
+        send_json(r, 200, {{"version", kVersion}});
+    });
+    h.Get("/health", [this](const httplib::Request&, httplib::Response& r) {
+        send_json(r, 200,
+                  {{"status", stopping_ ? "stopping" : "ok"},
+                   {"model", name_},
+                   {"slots", scheduler_->n_slots()},
+                   {"slots_busy", scheduler_->active()},
+                   {"queued", scheduler_->queued()},
+                   {"n_ctx", scheduler_->n_ctx()}});
+    });
+}
+
+int Server::bind() {
+    if (options_.port < 0 || options_.port > 65535) fail("--port must be in [0, 65535] (got {})", options_.port);
+    if (options_.port == 0) {
+        port_ = http_->bind_to_any_port(options_.host);
+        if (port_ <= 0) fail("cannot listen on {} (any port)", options_.host);
+    } else {
+        if (!http_->bind_to_port(options_.host, options_.port))
+            fail("cannot listen on {}:{} (in use, or not an address of this machine?)", options_.host, options_.port);
+        port_ = options_.port;
+    }
+    return port_;
+}
+
+void Server::listen() { http_->listen_after_bind(); }
+
+void Server::stop() {
+    if (stopping_.exchange(true)) return;
+    scheduler_->stop(/*cancel_running=*/false);
+    const auto deadline = Clock::now() + std::chrono::duration<double>(options_.shutdown_grace_s);
+    while (!hurry_ && Clock::now() < deadline && (scheduler_->active() > 0 || scheduler_->queued() > 0))
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    scheduler_->stop(/*cancel_running=*/true);
+    http_->stop();
+}
+
+}  // namespace hearth::serve

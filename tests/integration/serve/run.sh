@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Integration test of `hearth serve`: starts it on a free loopback port with a tiny synthetic
+# model, drives it with curl (errors, auth, body limit, SSE framing, 503 on a full queue,
+# client disconnects, SIGTERM) and with the official `openai` and `ollama` npm packages
+# (test.mjs, installed with `npm ci` into WORK_DIR from package-lock.json).
+#
+#   tests/integration/serve/run.sh HEARTH_BINARY WORK_DIR
+#
+# Exits 77 (ctest: skipped) when node, npm or curl is missing or npm cannot install.
+set -euo pipefail
+hearth=$1
+work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+
+for tool in node npm curl; do
+    command -v "$tool" >/dev/null || { echo "serve integration: $tool not found; skipping"; exit 77; }
+done
+
+mkdir -p "$work"
+cp "$here/package.json" "$here/package-lock.json" "$here/test.mjs" "$work/"
+if [ ! -d "$work/node_modules/openai" ] || [ ! -d "$work/node_modules/ollama" ] ||
+   ! cmp -s "$here/package-lock.json" "$work/node_modules/.package-lock.json.copy" 2>/dev/null; then
+    if ! (cd "$work" && npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
+        cat "$work/npm.log" >&2
+        echo "serve integration: npm ci failed (no registry?); skipping"
+        exit 77
+    fi
+    cp "$here/package-lock.json" "$work/node_modules/.package-lock.json.copy"
+fi
+
+# The real tiny stories260K model writes readable text (stop strings are then easy to pick);
+# without ../shared a synthetic model with random weights stands in.
+shared=${HEARTH_SHARED_DIR:-$here/../../../../shared}
+model=$shared/models/stories260K.gguf
+if [ ! -f "$model" ]; then
+    model=$work/tiny.gguf
+    [ -f "$model" ] || "$hearth" synth --preset tiny --type F32 -o "$model" >/dev/null
+fi
+# A chat template of our own (the model has none), given with --chat-template-file.
+printf '%s' '{% for m in messages %}{{ m.role }}: {{ m.content }}
+{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}' >"$work/template.jinja"
+
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# start_server LOGFILE ARGS... : starts hearth serve on a free port; sets $url and $server_pid.
+start_server() {
+    local log=$1
+    shift
+    "$hearth" serve -m "$model" --port 0 --json -t 1 "$@" >"$log.out" 2>"$log.err" &
+    server_pid=$!
+    pids+=("$server_pid")
+    for _ in $(seq 1 200); do
+        if grep -q '"port"' "$log.out" 2>/dev/null; then break; fi
+        sleep 0.05
+    done
+    url=$(node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0]); console.log(j.url)' "$log.out")
+    [ -n "$url" ] || { cat "$log.err" >&2; echo "FAIL: the server did not start" >&2; exit 1; }
+}
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# expect_status WANT METHOD PATH [curl args...]: checks the HTTP status; body in $body.
+expect_status() {
+    local want=$1 method=$2 path=$3
+    shift 3
+    local out
+    # JSON content type: curl -d would say form-urlencoded, which httplib limits to 8 KiB.
+    out=$(curl -sS -X "$method" -H 'Content-Type: application/json' -w '\n%{http_code}' "$@" "$url$path")
+    body=$(printf '%s' "$out" | sed '$d')
+    local got
+    got=$(printf '%s' "$out" | tail -n1)
+    [ "$got" = "$want" ] || fail "$method $path: status $got, want $want; body: $body"
+}
+json_field() { node -e 'const j = JSON.parse(process.argv[1]); console.log(eval("j" + process.argv[2]))' "$1" "$2"; }
+json_expr() { node -e 'const j = JSON.parse(process.argv[1]); console.log(eval(process.argv[2]))' "$1" "$2"; }
+
+key=test-key-123
+auth=(-H "Authorization: Bearer $key")
+start_server "$work/main" --api-key "$key" --alias tiny --parallel 4 -c 256 --max-body 65536 \
+    --chat-template-file "$work/template.jinja"
+
+# ---- curl: auth, errors, framing ----------------------------------------------------------------
+expect_status 200 GET /health
+expect_status 401 GET /v1/models
+[ "$(json_field "$body" '.error.code')" = invalid_api_key ] || fail "401 body: $body"
+expect_status 401 POST /api/chat -H "Authorization: Bearer wrong" -d '{}'
+[ "$(json_field "$body" '.error')" != undefined ] || fail "ollama 401 body: $body"
+expect_status 200 GET /v1/models "${auth[@]}"
+[ "$(json_field "$body" '.data[0].id')" = tiny ] || fail "models: $body"
+expect_status 400 POST /v1/chat/completions "${auth[@]}" -d '{"messages": [}'
+[ "$(json_field "$body" '.error.type')" = invalid_request_error ] || fail "bad JSON body: $body"
+expect_status 400 POST /v1/chat/completions "${auth[@]}" -d '{"messages":[{"role":"user","content":"x"}],"max_tokens":"5"}'
+expect_status 400 POST /v1/completions "${auth[@]}" -d '{"prompt":"x","top_p":3}'
+expect_status 404 POST /v1/chat/completions "${auth[@]}" -d '{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}'
+[ "$(json_field "$body" '.error.code')" = model_not_found ] || fail "unknown model: $body"
+expect_status 400 POST /api/generate "${auth[@]}" -d '{"prompt":"x","options":{"num_ctx":"big"}}'
+[ "$(json_expr "$body" 'typeof j.error')" = string ] || fail "ollama error shape: $body"
+# A prompt longer than the context (256 tokens per slot) is refused, never truncated.
+long=$(head -c 6000 /dev/zero | tr '\0' 'a' | sed 's/a/word /g')
+expect_status 400 POST /v1/completions "${auth[@]}" -d "{\"prompt\":\"$long\"}"
+[ "$(json_field "$body" '.error.code')" = context_length_exceeded ] || fail "long prompt: $body"
+# Body over --max-body.
+head -c 70000 /dev/zero | tr '\0' 'x' >"$work/big.txt"
+expect_status 413 POST /v1/completions "${auth[@]}" --data-binary "@$work/big.txt"
+expect_status 404 GET /no/such/route "${auth[@]}"
+# Non-streaming completion with exact usage.
+expect_status 200 POST /v1/completions "${auth[@]}" -d '{"prompt":"Once upon","max_tokens":5,"temperature":0}'
+[ "$(json_field "$body" '.usage.completion_tokens')" -le 5 ] || fail "usage: $body"
+# SSE framing: data: lines, a [DONE] at the end.
+sse=$(curl -sS -N "${auth[@]}" "$url/v1/chat/completions" \
+      -d '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":6,"temperature":0,"stream":true}')
+printf '%s\n' "$sse" | grep -q '^data: {"id":"chatcmpl-' || fail "SSE chunks: $sse"
+[ "$(printf '%s\n' "$sse" | grep -v '^$' | tail -n1)" = "data: [DONE]" ] || fail "SSE end: $sse"
+# NDJSON framing: one object per line, the last with done true.
+nd=$(curl -sS -N "${auth[@]}" "$url/api/generate" -d '{"prompt":"Hi","options":{"num_predict":4,"temperature":0}}')
+[ "$(printf '%s\n' "$nd" | tail -n1 | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).done))')" = true ] ||
+    fail "NDJSON end: $nd"
+expect_status 200 GET /api/version "${auth[@]}"
+echo "ok - curl checks"
+
+# ---- the official clients ----------------------------------------------------------------------
+(cd "$work" && node test.mjs "$url" "$key" tiny)
+
+# ---- a 1-slot server without a queue: 503, disconnects free the slot ----------------------------
+start_server "$work/busy" --parallel 1 --max-queue 0 -c 4096
+busy_pid=$server_pid
+# A long streaming request holds the only slot; the client hangs up after 1 s.
+curl -sS -N --max-time 1 "$url/v1/completions" -d '{"prompt":"Once","max_tokens":4000,"temperature":1,"stream":true}' \
+    >/dev/null 2>&1 &
+hangup_pid=$!
+sleep 0.5
+expect_status 503 POST /v1/completions -d '{"prompt":"Once","max_tokens":2}'
+[ "$(json_field "$body" '.error.code')" = queue_full ] || fail "503 body: $body"
+expect_status 503 POST /api/generate -d '{"prompt":"Once","options":{"num_predict":2}}'
+[ "$(json_expr "$body" 'typeof j.error')" = string ] || fail "ollama 503 body: $body"
+wait "$hangup_pid" 2>/dev/null || true
+# The disconnect cancels the generation: the slot is free again within a few tokens.
+for _ in $(seq 1 100); do
+    expect_status 200 GET /health
+    [ "$(json_field "$body" '.slots_busy')" = 0 ] && break
+    sleep 0.1
+done
+[ "$(json_field "$body" '.slots_busy')" = 0 ] || fail "the disconnected client's slot is still busy: $body"
+expect_status 200 POST /v1/completions -d '{"prompt":"Once","max_tokens":2}'
+echo "ok - 503 on a full queue, disconnect frees the slot"
+
+# ---- SIGTERM: in-flight request finishes, exit status 0 -----------------------------------------
+curl -sS "$url/v1/completions" -d '{"prompt":"Once","max_tokens":40,"temperature":0}' >"$work/inflight.json" &
+curl_pid=$!
+sleep 0.3
+kill -TERM "$busy_pid"
+wait "$curl_pid" || fail "the in-flight request failed at shutdown"
+node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); if (!j.choices) process.exit(1)' \
+    "$work/inflight.json" || fail "in-flight answer: $(cat "$work/inflight.json")"
+rc=0
+wait "$busy_pid" || rc=$?
+[ "$rc" = 0 ] || fail "hearth serve exited $rc after SIGTERM"
+echo "ok - SIGTERM finishes in-flight requests and exits 0"
+
+# ---- a second SIGTERM cancels what is still running ----------------------------------------------
+start_server "$work/twice" --parallel 1 -c 4096
+curl -sS "$url/v1/completions" -H 'Content-Type: application/json' \
+    -d '{"prompt":"Once","max_tokens":4000,"temperature":1}' >"$work/cancelled.json" &
+curl_pid=$!
+sleep 0.5
+kill -TERM "$server_pid"
+sleep 0.3
+kill -TERM "$server_pid"
+rc=0
+wait "$server_pid" || rc=$?
+[ "$rc" = 0 ] || fail "hearth serve exited $rc after two SIGTERMs"
+wait "$curl_pid" || fail "the cancelled request got no answer"
+# It was cut short (stories260K writes all 4000 tokens when left alone: ~5 s here).
+node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); if (!(j.usage.completion_tokens < 4000)) process.exit(1)' \
+    "$work/cancelled.json" || fail "the in-flight request was not cancelled: $(head -c 300 "$work/cancelled.json")"
+echo "ok - a second SIGTERM cancels in-flight requests, exit 0"
+echo "serve integration: all passed"

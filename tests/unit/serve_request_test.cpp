@@ -1,0 +1,212 @@
+// hearth serve: request parsing (JSON body -> GenerationRequest, with every kind of bad input)
+// and the exact bytes of SSE / NDJSON framing and response bodies.
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "serve/format.h"
+#include "serve/request.h"
+
+namespace hearth::serve {
+namespace {
+
+using json = nlohmann::json;
+
+GenerationRequest parse(Api api, const std::string& body) { return parse_generation_request(api, body); }
+
+// The status and code of the ApiError that parsing `body` throws (0 when it does not throw).
+std::pair<int, std::string> error_of(Api api, const std::string& body) {
+    try {
+        parse(api, body);
+    } catch (const ApiError& e) {
+        return {e.status, e.code};
+    }
+    return {0, ""};
+}
+
+TEST(ServeRequest, OpenAIChatFields) {
+    GenerationRequest r = parse(Api::OpenAIChat, R"({
+        "model": "m", "messages": [{"role": "developer", "content": "Be brief."},
+                                   {"role": "user", "content": [{"type": "text", "text": "Hi "}, {"type": "text", "text": "there"}]},
+                                   {"role": "assistant", "content": null}],
+        "max_completion_tokens": 12, "max_tokens": 99, "temperature": 0.5, "top_p": 0.9, "seed": 42,
+        "stop": ["\n", "END"], "presence_penalty": 0.5, "frequency_penalty": -1,
+        "stream": true, "stream_options": {"include_usage": true}, "n": 1, "user": "ignored"})");
+    EXPECT_EQ(r.model, "m");
+    ASSERT_EQ(r.messages.size(), 3u);
+    EXPECT_EQ(r.messages[0]["role"], "system");
+    EXPECT_EQ(r.messages[1]["content"], "Hi there");
+    EXPECT_EQ(r.messages[2]["content"], "");
+    EXPECT_EQ(r.n_predict, 12);  // max_completion_tokens wins over the deprecated max_tokens
+    EXPECT_FLOAT_EQ(r.sampling.temperature, 0.5f);
+    EXPECT_FLOAT_EQ(r.sampling.top_p, 0.9f);
+    EXPECT_EQ(r.sampling.seed, 42u);
+    EXPECT_EQ(r.stop, (std::vector<std::string>{"\n", "END"}));
+    EXPECT_FLOAT_EQ(r.presence_penalty, 0.5f);
+    EXPECT_FLOAT_EQ(r.frequency_penalty, -1.0f);
+    EXPECT_TRUE(r.stream);
+    EXPECT_TRUE(r.include_usage);
+}
+
+TEST(ServeRequest, DefaultsComeFromTheServer) {
+    SamplingParams d;
+    d.temperature = 0.3f;
+    d.seed = 5;
+    GenerationRequest r = parse_generation_request(Api::OpenAIChat, R"({"messages":[{"role":"user","content":"x"}]})", d);
+    EXPECT_FLOAT_EQ(r.sampling.temperature, 0.3f);
+    EXPECT_EQ(r.sampling.seed, 5u);
+    EXPECT_EQ(r.n_predict, -1);
+    EXPECT_FALSE(r.stream);
+    EXPECT_TRUE(r.stop.empty());
+    // null means "default" too; a single stop string is a list of one; a negative seed is random.
+    r = parse(Api::OpenAIChat, R"({"messages":[{"role":"user","content":"x"}],"max_tokens":null,"stop":"##","seed":-1})");
+    EXPECT_EQ(r.n_predict, -1);
+    EXPECT_EQ(r.stop, std::vector<std::string>{"##"});
+    EXPECT_EQ(r.sampling.seed, SamplingParams::kRandomSeed);
+    // An integral float is an integer; top_p 0 means greedy.
+    r = parse(Api::OpenAIChat, R"({"messages":[{"role":"user","content":"x"}],"max_tokens":5.0,"top_p":0})");
+    EXPECT_EQ(r.n_predict, 5);
+    EXPECT_EQ(r.sampling.temperature, 0.0f);
+}
+
+TEST(ServeRequest, CompletionPrompt) {
+    EXPECT_EQ(parse(Api::OpenAICompletion, R"({"prompt":"Once"})").prompt, "Once");
+    EXPECT_EQ(parse(Api::OpenAICompletion, R"({"prompt":["Once"]})").prompt, "Once");
+    EXPECT_EQ(error_of(Api::OpenAICompletion, R"({"prompt":[1,2,3]})").first, 400);
+    EXPECT_EQ(error_of(Api::OpenAICompletion, R"({"prompt":["a","b"]})").first, 400);
+    EXPECT_EQ(error_of(Api::OpenAICompletion, R"({})").second, "missing_field");
+}
+
+TEST(ServeRequest, OllamaFields) {
+    GenerationRequest r = parse(Api::OllamaGenerate, R"({"model":"m:latest","prompt":"Hi","system":"S","raw":true,
+        "options":{"temperature":0,"num_predict":7,"num_ctx":256,"top_k":3,"top_p":0.5,"min_p":0.1,
+                   "repeat_penalty":1.2,"seed":9,"stop":["x"],"num_thread":4}})");
+    EXPECT_TRUE(r.stream);  // Ollama streams by default
+    EXPECT_EQ(r.prompt, "Hi");
+    EXPECT_EQ(r.system, "S");
+    EXPECT_TRUE(r.raw);
+    EXPECT_EQ(r.sampling.temperature, 0.0f);
+    EXPECT_EQ(r.n_predict, 7);
+    EXPECT_EQ(r.num_ctx, 256);
+    EXPECT_EQ(r.sampling.top_k, 3);
+    EXPECT_FLOAT_EQ(r.sampling.min_p, 0.1f);
+    EXPECT_FLOAT_EQ(r.sampling.repeat_penalty, 1.2f);
+    EXPECT_EQ(r.sampling.seed, 9u);
+    EXPECT_EQ(r.stop, std::vector<std::string>{"x"});
+    r = parse(Api::OllamaChat, R"({"messages":[{"role":"user","content":"x"}],"stream":false,"options":{"num_predict":-2}})");
+    EXPECT_FALSE(r.stream);
+    EXPECT_EQ(r.n_predict, -1);
+}
+
+TEST(ServeRequest, RejectsMalformedBodies) {
+    for (const char* body : {"", "{", "not json", "[1,2]", "\"text\"", "null", "42", "{\"messages\": [}"}) {
+        auto [status, code] = error_of(Api::OpenAIChat, body);
+        EXPECT_EQ(status, 400) << body;
+        EXPECT_FALSE(code.empty()) << body;
+    }
+}
+
+TEST(ServeRequest, RejectsWrongTypesAndRanges) {
+    const std::string m = R"("messages":[{"role":"user","content":"x"}])";
+    const char* bad[] = {
+        R"({"messages":"hi"})",
+        R"({"messages":[]})",
+        R"({"messages":[1]})",
+        R"({"messages":[{"content":"x"}]})",
+        R"({"messages":[{"role":"robot","content":"x"}]})",
+        R"({"messages":[{"role":7,"content":"x"}]})",
+        R"({"messages":[{"role":"user","content":42}]})",
+        R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":"x"}]}]})",
+        R"({"messages":[{"role":"user","content":[{"type":"text"}]}]})",
+    };
+    for (const char* body : bad) EXPECT_EQ(error_of(Api::OpenAIChat, body).first, 400) << body;
+    const std::string fields[] = {
+        R"("model":5)",          R"("stream":"yes")",        R"("stream_options":true)",
+        R"("max_tokens":-1)",    R"("max_tokens":"10")",     R"("max_tokens":1.5)",
+        R"("max_tokens":1e300)", R"("temperature":-0.1)",    R"("temperature":2.5)",
+        R"("temperature":"hot")", R"("top_p":1.5)",          R"("seed":"1")",
+        R"("seed":0.5)",         R"("stop":5)",              R"("stop":[1])",
+        R"("stop":["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q"])",
+        R"("presence_penalty":3)", R"("frequency_penalty":-2.5)", R"("n":2)",
+        R"("max_completion_tokens":99999999999)", R"("top_k":-1)", R"("min_p":2)",
+    };
+    for (const std::string& f : fields) {
+        const std::string body = "{" + m + "," + f + "}";
+        EXPECT_EQ(error_of(Api::OpenAIChat, body).first, 400) << body;
+    }
+    const std::string long_stop = R"({)" + m + R"(,"stop":")" + std::string(300, 'x') + R"("})";
+    EXPECT_EQ(error_of(Api::OpenAIChat, long_stop).first, 400);
+    for (const char* body : {R"({"prompt":"x","options":5})", R"({"prompt":"x","options":{"num_predict":-3}})",
+                             R"({"prompt":"x","options":{"num_ctx":0}})", R"({"prompt":"x","options":{"temperature":"a"}})",
+                             R"({"prompt":"x","format":"json"})", R"({"prompt":7})", R"({"prompt":"x","raw":1})",
+                             R"({"prompt":"x","options":{"stop":"x","top_p":-1}})"})
+        EXPECT_EQ(error_of(Api::OllamaGenerate, body).first, 400) << body;
+}
+
+TEST(ServeRequest, ShowRequest) {
+    EXPECT_EQ(parse_show_request(R"({"model":"a"})"), "a");
+    EXPECT_EQ(parse_show_request(R"({"name":"b"})"), "b");
+    EXPECT_THROW(parse_show_request("{}"), ApiError);
+    EXPECT_THROW(parse_show_request("[]"), ApiError);
+    EXPECT_THROW(parse_show_request(R"({"model":1})"), ApiError);
+}
+
+TEST(ServeFormat, SseAndNdjsonFraming) {
+    nlohmann::ordered_json j = {{"a", 1}, {"b", "x\ny"}};
+    EXPECT_EQ(sse_event(j), "data: {\"a\":1,\"b\":\"x\\ny\"}\n\n");
+    EXPECT_EQ(sse_done(), "data: [DONE]\n\n");
+    EXPECT_EQ(ndjson_line(j), "{\"a\":1,\"b\":\"x\\ny\"}\n");
+    // Invalid UTF-8 from a model becomes U+FFFD instead of an exception.
+    EXPECT_EQ(dump_json(nlohmann::ordered_json(std::string("a\xff"))), "\"a\xef\xbf\xbd\"");
+}
+
+TEST(ServeFormat, OpenAIBodies) {
+    const ResponseMeta m{"chatcmpl-1", "tiny", 1700000000};
+    const Usage u{5, 3};
+    nlohmann::ordered_json c = chat_completion(m, "Hello", "stop", u);
+    EXPECT_EQ(c["object"], "chat.completion");
+    EXPECT_EQ(c["choices"][0]["message"]["content"], "Hello");
+    EXPECT_EQ(c["choices"][0]["finish_reason"], "stop");
+    EXPECT_EQ(c["usage"]["total_tokens"], 8);
+    const std::string role = "assistant", text = "He", finish = "length";
+    nlohmann::ordered_json first = chat_chunk(m, &role, nullptr, nullptr, false);
+    EXPECT_EQ(first["choices"][0]["delta"], json({{"role", "assistant"}}));
+    EXPECT_TRUE(first["choices"][0]["finish_reason"].is_null());
+    EXPECT_FALSE(first.contains("usage"));
+    nlohmann::ordered_json last = chat_chunk(m, nullptr, nullptr, &finish, true);
+    EXPECT_TRUE(last["choices"][0]["delta"].empty());
+    EXPECT_EQ(last["choices"][0]["finish_reason"], "length");
+    EXPECT_TRUE(last["usage"].is_null());
+    nlohmann::ordered_json uc = usage_chunk(m, "chat.completion.chunk", u);
+    EXPECT_TRUE(uc["choices"].empty());
+    EXPECT_EQ(uc["usage"]["completion_tokens"], 3);
+    nlohmann::ordered_json tc = text_completion(m, "xyz", "length", u);
+    EXPECT_EQ(tc["object"], "text_completion");
+    EXPECT_EQ(tc["choices"][0]["text"], "xyz");
+    nlohmann::ordered_json e = openai_error("bad", "invalid_request_error", "invalid_value");
+    EXPECT_EQ(e.dump(), R"({"error":{"message":"bad","type":"invalid_request_error","param":null,"code":"invalid_value"}})");
+    EXPECT_EQ(ollama_error("bad").dump(), R"({"error":"bad"})");
+}
+
+TEST(ServeFormat, OllamaBodies) {
+    nlohmann::ordered_json p = ollama_piece(Api::OllamaChat, "tiny", "2026-01-01T00:00:00Z", "Hi");
+    EXPECT_EQ(p.dump(),
+              R"({"model":"tiny","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":"Hi"},"done":false})");
+    nlohmann::ordered_json f =
+        ollama_final(Api::OllamaGenerate, "tiny", "t", "", "length", Usage{4, 2}, Timings{100, 0, 30, 60});
+    EXPECT_EQ(f["response"], "");
+    EXPECT_EQ(f["done"], true);
+    EXPECT_EQ(f["done_reason"], "length");
+    EXPECT_EQ(f["total_duration"], 100);
+    EXPECT_EQ(f["prompt_eval_count"], 4);
+    EXPECT_EQ(f["eval_count"], 2);
+    EXPECT_EQ(f["eval_duration"], 60);
+    const std::string t = rfc3339_now();
+    EXPECT_EQ(t.size(), 30u);
+    EXPECT_EQ(t.back(), 'Z');
+    EXPECT_EQ(t[10], 'T');
+}
+
+}  // namespace
+}  // namespace hearth::serve
