@@ -22,6 +22,16 @@ double cpu_bandwidth_eff(const Machine& m) { return m.bandwidth_measured ? 0.90 
 
 const TypeTraits& kv_traits(const FitOptions& o) { return o.kv_type ? *o.kv_type : type_traits(TensorType::F16); }
 
+// The parsed metadata the loader keeps (exact for a file; for a catalogue model, the token,
+// score and type arrays) and the tokenizer's own tables (calibrated per token and per merge,
+// plus its two copies of each long piece: the vocabulary and its index).
+uint64_t tokenizer_bytes(const WeightLayout& w) {
+    const uint64_t n = static_cast<uint64_t>(std::max(w.hp.n_vocab, 0));
+    const uint64_t metadata = w.metadata_heap_bytes ? w.metadata_heap_bytes
+                                                    : (3 * n + w.n_merges) * kMetadataValueBytes;
+    return metadata + n * kTokenizerBytesPerToken + 2 * w.n_piece_bytes + w.n_merges * kTokenizerBytesPerMerge;
+}
+
 struct Sizes {
     std::vector<uint64_t> layer_weights;
     uint64_t layer_kv = 0;  // one layer's KV cache, all sequences
@@ -47,7 +57,7 @@ Sizes sizes(const WeightLayout& w, const Machine& m, const FitOptions& o, int64_
     b.compute = s.compute;
     b.runtime = (o.runtime_base_bytes ? o.runtime_base_bytes : kRuntimeBaseBytes) + kRunCodeBytes +
                 static_cast<uint64_t>(threads) * kPerThreadBytes;
-    b.tokenizer = static_cast<uint64_t>(hp.n_vocab) * kTokenizerBytesPerToken + w.n_merges * kTokenizerBytesPerMerge;
+    b.tokenizer = tokenizer_bytes(w);
     b.host_copies = memory::model_host_copy_bytes(hp, w.has_rope_freqs);
     b.metadata = w.header_bytes;
     b.gpu_reserve = m.gpus.empty() || m.gpus[0].unified ? 0 : kGpuRuntimeReserve * m.gpus.size();

@@ -28,8 +28,10 @@ constexpr uint64_t kRunCodeBytes = uint64_t{1} << 20;
 // Each worker thread: stack pages touched and its malloc arena's first heap.
 constexpr uint64_t kPerThreadBytes = uint64_t{192} << 10;
 // Tokenizer tables built at load: per vocabulary entry (string, maps) and per merge rule.
-constexpr uint64_t kTokenizerBytesPerToken = 160;
-constexpr uint64_t kTokenizerBytesPerMerge = 96;
+constexpr uint64_t kTokenizerBytesPerToken = 144;
+constexpr uint64_t kTokenizerBytesPerMerge = 76;
+// One parsed GGUF metadata array element (sizeof(gguf::Value), rounded).
+constexpr uint64_t kMetadataValueBytes = 96;
 
 struct Breakdown {
     uint64_t weights = 0;

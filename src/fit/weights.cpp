@@ -130,6 +130,25 @@ HParams hparams_of(const CatalogueModel& m) {
 
 }  // namespace
 
+uint64_t malloc_chunk_bytes(uint64_t n) { return std::max<uint64_t>(32, (n + 8 + 15) & ~uint64_t{15}); }
+
+uint64_t string_heap_bytes(uint64_t length) { return length > 15 ? malloc_chunk_bytes(length + 1) : 0; }
+
+namespace {
+uint64_t value_heap_bytes(const gguf::Value& v) {
+    uint64_t bytes = string_heap_bytes(v.str.size());
+    if (!v.array.empty()) bytes += malloc_chunk_bytes(v.array.size() * sizeof(gguf::Value));
+    for (const gguf::Value& e : v.array) bytes += value_heap_bytes(e);
+    return bytes;
+}
+}  // namespace
+
+uint64_t metadata_heap_bytes(const gguf::File& file) {
+    uint64_t bytes = malloc_chunk_bytes(file.metadata().size() * sizeof(gguf::KeyValue));
+    for (const gguf::KeyValue& kv : file.metadata()) bytes += string_heap_bytes(kv.key.size()) + value_heap_bytes(kv.value);
+    return bytes;
+}
+
 uint64_t WeightLayout::weights_bytes() const {
     return embd_bytes + output_bytes + other_bytes + std::accumulate(layer_bytes.begin(), layer_bytes.end(), uint64_t{0});
 }
@@ -174,6 +193,14 @@ WeightLayout layout_from_file(const gguf::File& file) {
     for (const auto& [name, bytes] : by_type)
         if (bytes > best) best = bytes, w.quant = name;
     if (const gguf::Value* merges = file.find("tokenizer.ggml.merges")) w.n_merges = merges->array.size();
+    if (const gguf::Value* tokens = file.find("tokenizer.ggml.tokens")) {
+        if (w.hp.n_vocab <= 0) w.hp.n_vocab = static_cast<int>(tokens->array.size());
+        for (const gguf::Value& t : tokens->array) w.n_piece_bytes += string_heap_bytes(t.str.size());
+    }
+    if (w.hp.n_vocab <= 0)
+        if (const auto* t = file.find_tensor("token_embd.weight"); t && t->dims.size() >= 2)
+            w.hp.n_vocab = static_cast<int>(t->dims[1]);
+    w.metadata_heap_bytes = metadata_heap_bytes(file);
     return w;
 }
 

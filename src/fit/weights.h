@@ -29,7 +29,9 @@ struct WeightLayout {
     uint64_t other_bytes = 0;    // anything outside layers not named above (rope_freqs, …)
     uint64_t expert_bytes = 0;   // MoE expert matrices, all layers
     std::vector<uint64_t> layer_bytes;
-    size_t n_merges = 0;         // tokenizer merges (file input only)
+    size_t n_merges = 0;         // tokenizer merges
+    uint64_t n_piece_bytes = 0;  // heap bytes of the vocabulary's token strings (file input only)
+    uint64_t metadata_heap_bytes = 0;  // the parsed metadata values the loader keeps (file input only)
 
     uint64_t weights_bytes() const;  // every tensor
     uint64_t file_bytes() const { return header_bytes + weights_bytes(); }
@@ -39,6 +41,14 @@ struct WeightLayout {
     // 2 × active parameters: multiply-adds per token through the weights.
     double flops_per_token() const;
 };
+
+// Heap a parsed gguf::File holds for its metadata values: one gguf::Value per array element,
+// and malloc chunks for strings longer than the small-string buffer.
+uint64_t metadata_heap_bytes(const gguf::File& file);
+// Bytes malloc takes for a request of n bytes (glibc, 64-bit: 8-byte header, 16-byte steps).
+uint64_t malloc_chunk_bytes(uint64_t n);
+// The heap a std::string of this length owns (0 when it fits the small-string buffer).
+uint64_t string_heap_bytes(uint64_t length);
 
 // Exact, from the tensor directory.
 WeightLayout layout_from_file(const gguf::File& file);
