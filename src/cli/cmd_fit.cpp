@@ -32,6 +32,7 @@ struct FitFlags {
     int n_gpus = 1;
     bool cpu_only = false, json = false, list_models = false, list_gpus = false, measure_bandwidth = false;
     double min_tps = 0;
+    double ram_bandwidth = 0;
 };
 
 double gib(uint64_t b) { return static_cast<double>(b) / 1073741824.0; }
@@ -95,6 +96,11 @@ fit::Machine resolve_machine(const FitFlags& f) {
     }
     if (!f.gpu.empty() || !f.ram.empty() || f.n_gpus != 1)
         m = fit::stated_machine(f.gpu, f.n_gpus, f.ram.empty() ? 0 : fit::parse_memory_size(f.ram, "--ram"), m);
+    if (f.ram_bandwidth < 0) fail("--ram-bandwidth must be positive (got {})", f.ram_bandwidth);
+    if (f.ram_bandwidth > 0) {
+        m.ram_bandwidth_gbps = f.ram_bandwidth;
+        m.bandwidth_measured = false;
+    }
     if (f.cpu_only) m.gpus.clear();
     return m;
 }
@@ -163,7 +169,11 @@ void print_text(const fit::WeightLayout& w, const fit::Machine& m, const fit::Fi
                 gib(b.overhead), b.runtime / 1048576.0, b.tokenizer / 1048576.0, b.metadata / 1048576.0,
                 b.host_copies / 1048576.0,
                 b.gpu_reserve ? fmt::format(", GPU runtime {:.0f} MiB", b.gpu_reserve / 1048576.0).c_str() : "");
-    std::printf("  total     %9.2f GiB\n\n", gib(b.total()));
+    std::printf("  total     %9.2f GiB\n", gib(b.total()));
+    if (m.gpus.empty())
+        std::printf("  (peak resident memory of `hearth run` on the CPU: %.1f MiB%s)\n", r.predicted_rss / 1048576.0,
+                    w.tied_embeddings ? "" : ", the untied token embedding paged in only as used");
+    std::printf("\n");
     std::printf("placement: %s\n", r.placement.summary().c_str());
     for (const fit::DeviceUse& d : r.placement.devices)
         std::printf("  %-22s %8.2f GiB of %8.2f GiB  %3d layers%s\n", d.name.c_str(), gib(d.bytes), gib(d.capacity),
@@ -315,6 +325,7 @@ CommandRunner add_fit_command(CLI::App& app) {
     cmd->add_option("--gpu", f->gpu, "a catalogue GPU instead of the detected ones (--list-gpus)");
     cmd->add_option("--gpus", f->n_gpus, "how many of --gpu")->capture_default_str();
     cmd->add_option("--ram", f->ram, "host RAM instead of the detected amount (64G, 512M)");
+    cmd->add_option("--ram-bandwidth", f->ram_bandwidth, "host memory bandwidth in GB/s (stated --ram assumes 89.6)");
     cmd->add_flag("--cpu-only", f->cpu_only, "ignore GPUs");
     cmd->add_flag("--measure-bandwidth", f->measure_bandwidth, "measure RAM bandwidth now (cached for later runs)");
     cmd->add_option("--min-tps", f->min_tps, "list the cheapest catalogue hardware reaching this generation speed");

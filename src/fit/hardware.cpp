@@ -233,6 +233,9 @@ Machine stated_machine(const std::string& gpu, int n_gpus, uint64_t ram_bytes, c
         m.ram_bytes = ram_bytes;
         // The OS and other programs keep some: 10%, at least 2 GiB.
         m.ram_usable_bytes = ram_bytes - std::min(ram_bytes / 2, std::max(ram_bytes / 10, uint64_t{2} << 30));
+        // Another machine's RAM: a dual-channel DDR5-5600 desktop unless --ram-bandwidth says.
+        m.ram_bandwidth_gbps = kStatedRamBandwidth;
+        m.bandwidth_measured = false;
     }
     if (!gpu.empty()) {
         if (n_gpus < 1 || n_gpus > 64) fail("--gpus must be between 1 and 64 (got {})", n_gpus);

@@ -62,6 +62,8 @@ uint64_t parse_memory_size(std::string_view text, std::string_view flag);
 
 // Bytes a GPU runtime keeps for itself on each device (driver context, cuBLAS workspace).
 constexpr uint64_t kGpuRuntimeReserve = uint64_t{600} << 20;
+// Peak bandwidth assumed for stated RAM (dual-channel DDR5-5600), 1e9 bytes/s.
+constexpr double kStatedRamBandwidth = 89.6;
 // Share of Apple unified memory the GPU may wire by default.
 constexpr double kUnifiedGpuShare = 0.75;
 

@@ -56,7 +56,7 @@ Sizes sizes(const WeightLayout& w, const Machine& m, const FitOptions& o, int64_
     b.kv_cache = kv_one * static_cast<uint64_t>(o.parallel);
     b.compute = s.compute;
     b.runtime = (o.runtime_base_bytes ? o.runtime_base_bytes : kRuntimeBaseBytes) + kRunCodeBytes +
-                static_cast<uint64_t>(threads) * kPerThreadBytes;
+                static_cast<uint64_t>(threads - 1) * kPerThreadBytes;  // the pool's workers; the main thread computes too
     b.tokenizer = tokenizer_bytes(w);
     b.host_copies = memory::model_host_copy_bytes(hp, w.has_rope_freqs);
     b.metadata = w.header_bytes;

@@ -25,7 +25,7 @@ struct FitOptions {
 constexpr uint64_t kRuntimeBaseBytes = uint64_t{8} << 20;
 // Code and static data a run touches beyond a bare start (kernels, tokenizer, sampler).
 constexpr uint64_t kRunCodeBytes = uint64_t{1} << 20;
-// Each worker thread: stack pages touched and its malloc arena's first heap.
+// Each worker thread (threads − 1): stack pages touched and its malloc arena's first heap.
 constexpr uint64_t kPerThreadBytes = uint64_t{192} << 10;
 // Tokenizer tables built at load: per vocabulary entry (string, maps) and per merge rule.
 constexpr uint64_t kTokenizerBytesPerToken = 144;
