@@ -164,8 +164,8 @@ std::string Placement::summary() const {
 }
 
 FitResult fit_model(const WeightLayout& w, const Machine& m, const FitOptions& o) {
-    if (o.parallel < 1) fail("--parallel must be at least 1 (got {})", o.parallel);
-    if (o.n_batch < 1) fail("-b/--batch-size must be positive (got {})", o.n_batch);
+    if (o.parallel < 1 || o.parallel > 65536) fail("--parallel must be between 1 and 65536 (got {})", o.parallel);
+    if (o.n_batch < 1 || o.n_batch > (1 << 20)) fail("-b/--batch-size must be between 1 and 1048576 (got {})", o.n_batch);
     if (o.n_ctx < 0) fail("--ctx must be positive (got {})", o.n_ctx);
     if (o.n_ctx > (int64_t{1} << 30)) fail("--ctx {} is too large", o.n_ctx);
     FitResult r;

@@ -237,17 +237,19 @@ WeightLayout layout_from_catalogue(const CatalogueModel& m, const convert::Quant
 }
 
 WeightLayout layout_from_params(const ParamsShape& s, const convert::QuantMix& mix) {
-    if (!(s.n_params > 0)) fail("--params must be a positive parameter count");
+    if (!(s.n_params > 0) || s.n_params > 1e15) fail("--params must be a positive parameter count of at most 1000T");
+    if (s.n_layer > 100000 || s.n_embd > (1 << 20) || s.n_head_kv > 65536 || s.head_dim > 65536)
+        fail("--layers/--hidden/--kv-heads/--head-dim: values beyond any model (layers <= 100000, hidden <= 1048576, "
+             "kv heads and head dim <= 65536)");
     // The catalogue's dense model nearest in size gives the mix's bytes per weight and the
     // shape details not stated.
-    const CatalogueModel* nearest = nullptr;
     WeightLayout base;
     double best = 1e300;
     for (const CatalogueModel& m : catalogue_models()) {
         if (m.n_expert > 0) continue;
         WeightLayout l = layout_from_catalogue(m, mix);
         const double d = std::fabs(std::log(static_cast<double>(l.n_params) / s.n_params));
-        if (d < best) best = d, nearest = &m, base = std::move(l);
+        if (d < best) best = d, base = std::move(l);
     }
     WeightLayout w = base;
     const double scale = s.n_params / static_cast<double>(base.n_params);
@@ -267,7 +269,6 @@ WeightLayout layout_from_params(const ParamsShape& s, const convert::QuantMix& m
     w.layer_bytes.assign(static_cast<size_t>(w.hp.n_layer), layers_total / static_cast<uint64_t>(w.hp.n_layer));
     w.other_bytes += layers_total % static_cast<uint64_t>(w.hp.n_layer);
     w.quant = std::string(mix.name);
-    (void)nearest;
     return w;
 }
 
@@ -289,8 +290,8 @@ double parse_param_count(std::string_view text) {
     } catch (...) {
         used = 0;
     }
-    if (s.empty() || used != s.size() || !(v > 0) || !std::isfinite(v))
-        fail("--params: expected a parameter count such as 70.6B, 8b or 500M, got '{}'", text);
+    if (s.empty() || used != s.size() || !(v > 0) || !std::isfinite(v) || v * mult > 1e15)
+        fail("--params: expected a parameter count such as 70.6B, 8b or 500M (at most 1000T), got '{}'", text);
     return v * mult;
 }
 

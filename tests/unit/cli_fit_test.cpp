@@ -87,7 +87,27 @@ TEST(CliFit, BadInputsAreOneLineErrors) {
     expect_one_line_error(hearth({"fit", "-m", "llama3.1:8b", "--parallel", "0"}), "--parallel");
     expect_one_line_error(hearth({"fit", "--params", "seventy"}), "--params");
     expect_one_line_error(hearth({"fit"}), "say which model");
+    expect_one_line_error(hearth({"fit", "--params", "7B", "--layers", "-3"}), "--layers");
+    expect_one_line_error(hearth({"fit", "-m", "llama3.1:8b", "--layers", "32"}), "--params");
+    expect_one_line_error(hearth({"fit", "-m", "llama3.1:8b", "--gpus", "2"}), "--gpu");
+    expect_one_line_error(hearth({"fit", "-m", "llama3.1:8b", "-b", "0"}), "--batch-size");
+    expect_one_line_error(hearth({"fit", "--table", "nosuchmodel"}), "unknown model");
     expect_one_line_error(hearth({"fit", "-m", "/nonexistent/x.gguf"}), "/nonexistent/x.gguf");
+}
+
+TEST(CliFit, KvTypeAndParallelScaleTheCache) {
+    auto kv = [](const std::vector<std::string>& extra) {
+        std::vector<std::string> args{"fit", "-m", "llama3.1:8b", "--ram", "64G", "-c", "8192", "--json"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        ProcessResult r = hearth(args);
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return json::parse(r.out)["kv_cache_bytes"].get<uint64_t>();
+    };
+    const uint64_t f16 = kv({});
+    EXPECT_EQ(f16, uint64_t{2} * 32 * 8192 * 8 * 128 * 2);
+    EXPECT_EQ(kv({"--kv-type", "q8_0"}), f16 / 64 * 34);
+    EXPECT_EQ(kv({"--kv-type", "q4_0"}), f16 / 64 * 18);
+    EXPECT_EQ(kv({"--parallel", "4"}), 4 * f16);
 }
 
 TEST(CliFit, ParamsAloneGivesF16Weights) {
@@ -157,6 +177,14 @@ TEST(CliFit, PredictsPeakRssOfASynthetic1B) {
     ProcessResult s = hearth({"synth", "--preset", "llama3-1b", "--type", "Q4_0", "-o", model, "-q"}, 300);
     ASSERT_EQ(s.exit_code, 0) << s.err;
     EXPECT_NEAR(rss_error(model, {"-c", "2048", "-b", "16", "-t", "2"}), 0, 0.05);
+    // The catalogue's prediction for the same model and mix is the file hearth synth wrote, to
+    // the byte: fit and quantize type every tensor with the same rule.
+    ProcessResult file = hearth({"fit", "-m", model, "--json"});
+    ProcessResult cat = hearth({"fit", "-m", "llama3.2:1b", "--quant", "Q4_0", "--json"});
+    ASSERT_EQ(file.exit_code, 0) << file.err;
+    ASSERT_EQ(cat.exit_code, 0) << cat.err;
+    EXPECT_EQ(json::parse(file.out)["weights_bytes"], json::parse(cat.out)["weights_bytes"]);
+    EXPECT_EQ(json::parse(file.out)["kv_cache_bytes"], json::parse(cat.out)["kv_cache_bytes"]);
     std::filesystem::remove(model);
 }
 

@@ -234,11 +234,21 @@ TEST(FitParse, MemorySizes) {
         EXPECT_THROW(parse_memory_size(bad, "--ram"), Error) << bad;
 }
 
+TEST(FitParse, ParamsShapeBeyondAnyModelIsAnError) {
+    ParamsShape s;
+    s.n_params = 7e9;
+    s.n_layer = 2000000000;
+    EXPECT_THROW(layout_from_params(s, convert::find_quant_mix("F16")), Error);
+    s.n_layer = 32;
+    s.n_params = 1e300;
+    EXPECT_THROW(layout_from_params(s, convert::find_quant_mix("F16")), Error);
+}
+
 TEST(FitParse, ParameterCounts) {
     EXPECT_DOUBLE_EQ(parse_param_count("70.6B"), 70.6e9);
     EXPECT_DOUBLE_EQ(parse_param_count("500m"), 500e6);
     EXPECT_DOUBLE_EQ(parse_param_count("8000000000"), 8e9);
-    for (const char* bad : {"", "B", "abc", "-7B", "7Q", "0", "nanB"}) EXPECT_THROW(parse_param_count(bad), Error) << bad;
+    for (const char* bad : {"", "B", "abc", "-7B", "7Q", "0", "nanB", "1e300B", "infB"}) EXPECT_THROW(parse_param_count(bad), Error) << bad;
 }
 
 TEST(FitCatalogue, UnknownNamesSuggestCloseOnes) {
