@@ -258,7 +258,8 @@ int run(const FitFlags& f) {
     if (f.min_tps < 0) fail("--min-tps must be positive (got {})", f.min_tps);
     const fit::Machine m = resolve_machine(f);
     if (!f.table.empty()) {
-        if (!f.model.empty() || !f.params.empty()) fail("--table takes the model itself; drop -m/--params");
+        if (!f.model.empty() || !f.params.empty() || !f.quant.empty())
+            fail("--table takes the model itself and shows every quantization; drop -m/--params/--quant");
         return run_table(f, m, o);
     }
     const fit::WeightLayout w = resolve_model(f, f.model, f.quant);

@@ -123,15 +123,7 @@ std::vector<Device> nvml_gpus() {
                 d.memory_bytes = mem.total;
                 d.usable_bytes = mem.free > kGpuRuntimeReserve ? mem.free - kGpuRuntimeReserve : 0;
                 // Bandwidth and compute from the catalogue entry the name matches best.
-                const std::string have = squash(buf);
-                const GpuSpec* best = nullptr;
-                for (const GpuSpec& g : kGpus) {
-                    std::string want = squash(g.name);
-                    if (have.find(want.substr(0, want.find("gb") == std::string::npos ? want.size() : want.find("gb"))) !=
-                            std::string::npos &&
-                        (!best || want.size() > squash(best->name).size()))
-                        best = &g;
-                }
+                const GpuSpec* best = match_gpu(buf, d.memory_bytes);
                 d.bandwidth_gbps = best ? best->bandwidth_gbps : 500;
                 d.tflops = best ? best->fp16_tflops : 50;
                 out.push_back(d);
@@ -144,6 +136,28 @@ std::vector<Device> nvml_gpus() {
 }
 
 }  // namespace
+
+// The catalogue entry an NVML name ("NVIDIA A100-SXM4-80GB", "NVIDIA GeForce RTX 4090") names:
+// its model ("a100", "rtx4090") appears in the name; among several, the one whose memory is
+// closest to the device's.
+const GpuSpec* match_gpu(const std::string& nvml_name, uint64_t memory_bytes) {
+    const std::string have = squash(nvml_name);
+    const GpuSpec* best = nullptr;
+    double best_gap = 0;
+    for (const GpuSpec& g : kGpus) {
+        if (g.unified) continue;
+        // The name without its memory size word ("A100 80GB" → "a100").
+        std::string_view name = g.name;
+        const size_t last = name.rfind(' ');
+        if (last != std::string_view::npos && name.size() > 2 && name.substr(name.size() - 2) == "GB")
+            name = name.substr(0, last);
+        const std::string model = squash(name);
+        if (model.empty() || have.find(model) == std::string::npos) continue;
+        const double gap = std::fabs(g.vram_gb - static_cast<double>(memory_bytes) / 1073741824.0);
+        if (!best || gap < best_gap) best = &g, best_gap = gap;
+    }
+    return best;
+}
 
 std::span<const GpuSpec> gpu_catalogue() { return kGpus; }
 std::span<const CpuSystemSpec> cpu_system_catalogue() { return kCpuSystems; }
@@ -187,9 +201,7 @@ Device device_from_spec(const GpuSpec& g) {
     Device d;
     d.name = std::string(g.name);
     d.unified = g.unified;
-    d.memory_bytes = g.unified ? gib(g.vram_gb) : static_cast<uint64_t>(g.vram_gb * 1e9);
-    // Cards sold as "24 GB" have 24 GiB; the catalogue's decimal figure is rounded down.
-    if (!g.unified) d.memory_bytes = gib(g.vram_gb);
+    d.memory_bytes = gib(g.vram_gb);
     d.usable_bytes = g.unified ? static_cast<uint64_t>(static_cast<double>(d.memory_bytes) * kUnifiedGpuShare)
                                : d.memory_bytes - kGpuRuntimeReserve;
     d.bandwidth_gbps = g.bandwidth_gbps;

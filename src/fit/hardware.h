@@ -12,7 +12,7 @@ namespace hearth::fit {
 
 struct GpuSpec {
     std::string_view name;   // "RTX 4090"
-    double vram_gb;          // 1e9 bytes (as vendors state it; GiB for Apple unified memory)
+    double vram_gb;          // as sold: a "24 GB" card has 24 GiB
     double bandwidth_gbps;   // peak memory bandwidth, 1e9 bytes/s
     double fp16_tflops;      // dense FP16 tensor throughput
     int tdp_w;
@@ -20,6 +20,8 @@ struct GpuSpec {
     bool unified = false;    // Apple: the GPU shares host memory
 };
 std::span<const GpuSpec> gpu_catalogue();
+// The catalogue entry an NVML device name refers to (memory picks A100 40GB vs 80GB), or null.
+const GpuSpec* match_gpu(const std::string& nvml_name, uint64_t memory_bytes);
 // Case-insensitive, ignoring spaces and dashes ("rtx4090" = "RTX 4090"). Throws hearth::Error
 // listing the closest names.
 const GpuSpec& find_gpu(std::string_view name);

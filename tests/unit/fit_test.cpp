@@ -265,6 +265,17 @@ TEST(FitCatalogue, UnknownNamesSuggestCloseOnes) {
     EXPECT_EQ(find_gpu("h100").name, "H100");
 }
 
+TEST(FitHardware, NvmlNamesMatchTheCatalogue) {
+    const uint64_t gib = uint64_t{1} << 30;
+    ASSERT_NE(match_gpu("NVIDIA GeForce RTX 4090", 24 * gib), nullptr);
+    EXPECT_EQ(match_gpu("NVIDIA GeForce RTX 4090", 24 * gib)->name, "RTX 4090");
+    EXPECT_EQ(match_gpu("NVIDIA A100-SXM4-80GB", 80 * gib)->name, "A100 80GB");
+    EXPECT_EQ(match_gpu("NVIDIA A100-PCIE-40GB", 40 * gib)->name, "A100 40GB");
+    EXPECT_EQ(match_gpu("NVIDIA H100 80GB HBM3", 80 * gib)->name, "H100");
+    EXPECT_EQ(match_gpu("NVIDIA GeForce RTX 3060", 12 * gib)->name, "RTX 3060 12GB");
+    EXPECT_EQ(match_gpu("Tesla T4", 16 * gib), nullptr);
+}
+
 TEST(FitCatalogue, EveryModelHasConsistentShapes) {
     for (const CatalogueModel& m : catalogue_models()) {
         EXPECT_EQ(m.n_head % m.n_head_kv, 0) << m.name;
