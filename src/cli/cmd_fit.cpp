@@ -171,7 +171,9 @@ void print_text(const fit::WeightLayout& w, const fit::Machine& m, const fit::Fi
                 b.gpu_reserve ? fmt::format(", GPU runtime {:.0f} MiB", b.gpu_reserve / 1048576.0).c_str() : "");
     std::printf("  total     %9.2f GiB\n", gib(b.total()));
     if (m.gpus.empty())
-        std::printf("  (peak resident memory of `hearth run` on the CPU: %.1f MiB%s)\n", r.predicted_rss / 1048576.0,
+        std::printf("  (peak resident memory of `hearth run` on the CPU: %s%s)\n",
+                    r.predicted_rss >= (uint64_t{1} << 30) ? fmt::format("{:.2f} GiB", gib(r.predicted_rss)).c_str()
+                                                           : fmt::format("{:.1f} MiB", r.predicted_rss / 1048576.0).c_str(),
                     w.tied_embeddings ? "" : ", the untied token embedding paged in only as used");
     std::printf("\n");
     std::printf("placement: %s\n", r.placement.summary().c_str());

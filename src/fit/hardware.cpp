@@ -260,6 +260,7 @@ Machine stated_machine(const std::string& gpu, int n_gpus, uint64_t ram_bytes, c
             m.ram_bytes = m.gpus[0].memory_bytes;
             m.ram_usable_bytes = m.gpus[0].memory_bytes - m.gpus[0].usable_bytes;
             m.ram_bandwidth_gbps = spec.bandwidth_gbps;
+            m.bandwidth_measured = false;
         }
         for (size_t i = 0; i < m.gpus.size() && m.gpus.size() > 1; ++i) m.gpus[i].name += fmt::format(" #{}", i);
     } else if (n_gpus != 1) {

@@ -203,15 +203,19 @@ std::vector<HardwareOption> cheapest_hardware(const WeightLayout& w, const FitOp
     host.ram_bytes = uint64_t{64} << 30;
     auto consider = [&](const std::string& name, int price, const Machine& m, bool need_all_gpu) {
         const FitResult r = fit_model(w, m, o);
-        if (!r.placement.fits || r.est_tg_ts < min_tps) return;
-        if (need_all_gpu && r.placement.cpu_layers > 0) return;
+        if (!r.placement.fits || r.est_tg_ts < min_tps) return false;
+        if (need_all_gpu && r.placement.cpu_layers > 0) return false;
         out.push_back({name, price, r});
+        return true;
     };
     for (const GpuSpec& g : gpu_catalogue()) {
+        // Layers split over GPUs run one after another, so more of the same card adds memory,
+        // not speed: the smallest count that qualifies is the one to buy.
         for (int count = 1; count <= (g.unified ? 1 : 8); count *= 2) {
             Machine m = stated_machine(std::string(g.name), count, 0, host);
             if (!g.unified) m.ram_usable_bytes = m.ram_bytes - (uint64_t{6} << 30);
-            consider(count > 1 ? fmt::format("{}× {}", count, g.name) : std::string(g.name), m.price_usd, m, true);
+            if (consider(count > 1 ? fmt::format("{}x {}", count, g.name) : std::string(g.name), m.price_usd, m, true))
+                break;
         }
     }
     for (const CpuSystemSpec& c : cpu_system_catalogue()) {
