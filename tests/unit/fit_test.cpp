@@ -66,7 +66,9 @@ INSTANTIATE_TEST_SUITE_P(Known, FitPublishedSize,
                                          Published{"llama3.1:70b", "Q8_0", 74.98}, Published{"llama3.1:70b", "Q2_K", 26.38},
                                          Published{"mistral:7b", "Q4_K_M", 4.37}, Published{"qwen2.5:7b", "Q4_K_M", 4.68},
                                          Published{"qwen2.5:72b", "Q4_K_M", 47.42}, Published{"gemma2:9b", "Q4_K_M", 5.76},
-                                         Published{"mixtral:8x7b", "Q8_0", 49.62}));
+                                         Published{"mixtral:8x7b", "Q8_0", 49.62}, Published{"llama3.2:1b", "Q4_K_M", 0.808},
+                                         Published{"llama3.2:3b", "Q4_K_M", 2.02}, Published{"qwen3:8b", "Q4_K_M", 5.03},
+                                         Published{"phi4:14b", "Q4_K_M", 9.05}, Published{"gemma3:1b", "Q4_K_M", 0.806}));
 
 TEST(FitWeights, SeventyBillionAttnVIsLiftedToQ5KAsLlamaQuantizeDoes) {
     convert::ModelShape shape;
