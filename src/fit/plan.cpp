@@ -77,7 +77,7 @@ Placement place(const WeightLayout& w, const Machine& m, const Sizes& s) {
         p.devices.push_back({d.name, 0, d.usable_bytes, 0, true});
     }
     for (int i = 0; i < L; ++i) need_all += s.layer_weights[static_cast<size_t>(i)] + s.layer_kv;
-    const bool all_fit = !cap.empty() && need_all <= total_cap;
+    const bool all_fit = !cap.empty() && total_cap > 0 && need_all <= total_cap;
     // All fit: split layers in proportion to each device's room; otherwise fill them in order.
     size_t g = 0;
     std::vector<uint64_t> used(cap.size(), 0);
@@ -164,7 +164,7 @@ std::string Placement::summary() const {
 }
 
 FitResult fit_model(const WeightLayout& w, const Machine& m, const FitOptions& o) {
-    if (o.parallel < 1 || o.parallel > 65536) fail("--parallel must be between 1 and 65536 (got {})", o.parallel);
+    if (o.parallel < 1 || o.parallel > 4096) fail("--parallel must be between 1 and 4096 (got {})", o.parallel);
     if (o.n_batch < 1 || o.n_batch > (1 << 20)) fail("-b/--batch-size must be between 1 and 1048576 (got {})", o.n_batch);
     if (o.n_ctx < 0) fail("--ctx must be positive (got {})", o.n_ctx);
     if (o.n_ctx > (int64_t{1} << 30)) fail("--ctx {} is too large", o.n_ctx);
@@ -185,7 +185,7 @@ int64_t largest_fitting_ctx(const WeightLayout& w, const Machine& m, const FitOp
         const FitResult r = fit_model(w, m, c);
         return r.placement.fits && (!all_on_gpu || (r.placement.cpu_layers == 0 && !m.gpus.empty()));
     };
-    int64_t lo = 0, hi = std::max<int64_t>(w.hp.n_ctx_train, 1);
+    int64_t lo = 0, hi = std::clamp<int64_t>(w.hp.n_ctx_train, 1, int64_t{1} << 30);
     if (ok(hi)) return hi;
     while (hi - lo > 1) {
         const int64_t mid = lo + (hi - lo) / 2;
