@@ -1,4 +1,6 @@
 // hearth run: one-shot generation. Streams the continuation to stdout, timings to stderr.
+#include <sys/resource.h>
+
 #include <charconv>
 #include <cstdio>
 #include <unistd.h>
@@ -25,6 +27,7 @@ struct RunFlags {
     bool no_bos = false;
     bool quiet = false;
     bool chat = false;
+    bool memory_report = false;
 };
 
 // --seed: -1 (random) or any unsigned 64-bit value but the one that means random. Parsed here
@@ -112,6 +115,15 @@ int run(const RunFlags& f) {
                      r.gen_ms, n_gen > 0 ? n_gen / (r.gen_ms / 1000.0) : 0.0, stop_reason_name(r.stop),
                      static_cast<unsigned long long>(r.seed), session.n_threads(), session.n_ctx(), kernels);
     }
+    if (f.memory_report) {
+        // What `hearth fit -m FILE` predicts, measured: peak resident memory and the session's
+        // own allocations.
+        struct rusage ru {};
+        getrusage(RUSAGE_SELF, &ru);
+        const memory::SessionBytes mem = session.memory();
+        std::fprintf(stderr, "hearth: memory: peak_rss_bytes %llu kv_cache_bytes %zu compute_bytes %zu\n",
+                     static_cast<unsigned long long>(ru.ru_maxrss) * 1024ULL, mem.kv_cache, mem.compute());
+    }
     return 0;
 }
 
@@ -137,6 +149,8 @@ CommandRunner add_run_command(CLI::App& app) {
     cmd->add_flag("-q,--quiet", flags->quiet, "no timing line on stderr");
     cmd->add_flag("--chat", flags->chat,
                   "treat the prompt as one user message and apply the model's chat template");
+    cmd->add_flag("--memory-report", flags->memory_report,
+                  "print peak resident memory and the session's allocations to stderr (compare: hearth fit)");
     return [flags] { return run(*flags); };
 }
 

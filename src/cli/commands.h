@@ -19,5 +19,6 @@ CommandRunner add_quantize_command(CLI::App& app);
 CommandRunner add_template_command(CLI::App& app);
 CommandRunner add_chat_command(CLI::App& app);
 CommandRunner add_serve_command(CLI::App& app);
+CommandRunner add_fit_command(CLI::App& app);
 
 }  // namespace hearth::cli

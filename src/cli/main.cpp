@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
     reg(hearth::cli::add_template_command);
     reg(hearth::cli::add_chat_command);
     reg(hearth::cli::add_serve_command);
+    reg(hearth::cli::add_fit_command);
 
     try {
         app.parse(argc, argv);

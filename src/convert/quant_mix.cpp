@@ -202,6 +202,12 @@ TensorType choose_tensor_type(const QuantMix& mix, std::string_view name, int64_
                     break;
                 }
             }
+            if (role == TensorRole::AttnV && shape.is_70b && (type == T::Q3_K || type == T::Q4_K)) type = T::Q5_K;
+            if (shape.n_expert == 8) {
+                if (role == TensorRole::AttnV || role == TensorRole::AttnK) type = T::Q8_0;
+                const bool low_k = mix.base == T::Q2_K || mix.base == T::Q3_K || mix.base == T::Q4_K;
+                if (role == TensorRole::AttnOutput && low_k) type = T::Q5_K;
+            }
         }
     }
     return fallback_type(type, row_length);

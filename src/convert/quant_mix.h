@@ -44,6 +44,10 @@ struct ModelShape {
     int n_layer = 1;
     int n_gqa = 1;                 // query heads per KV head
     bool tied_embeddings = false;  // no output.weight: token_embd is also the output head
+    int n_expert = 0;              // experts per MoE layer (0: dense). With 8, llama-quantize
+                                   // keeps attn_k/attn_v in Q8_0 and lifts attn_output to Q5_K
+    bool is_70b = false;           // an 80-layer model (llama.cpp's "70B" type): attn_v that
+                                   // would be Q3_K/Q4_K is lifted to Q5_K
 };
 
 // The type a quantizable tensor gets. With `pure`, every such tensor gets the mix's base type

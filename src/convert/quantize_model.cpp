@@ -32,6 +32,8 @@ ModelShape shape_of(const gguf::File& file) {
     const uint64_t n_head = get("attention.head_count");
     const uint64_t n_head_kv = get("attention.head_count_kv");
     if (n_head && n_head_kv) shape.n_gqa = static_cast<int>(n_head / n_head_kv);
+    shape.n_expert = static_cast<int>(get("expert_count"));
+    shape.is_70b = n_layer == 80;
     return shape;
 }
 

@@ -27,6 +27,13 @@ Session::Session(const Model& model, const SessionOptions& options)
     ctx_.pool = &pool_;
 }
 
+memory::SessionBytes Session::memory() const {
+    memory::SessionBytes b = memory::session_bytes(model_.hparams(), n_ctx(), options_.n_batch,
+                                                   memory::kv_type_traits(options_.kv_type), n_threads());
+    b.kv_cache = cache_.bytes();
+    return b;
+}
+
 void Session::rewind(int n_past) {
     if (n_past < 0 || n_past > n_past_) fail("cannot rewind the session to position {} (at {})", n_past, n_past_);
     n_past_ = n_past;

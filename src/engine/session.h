@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/thread_pool.h"
+#include "model/memory.h"
 #include "model/model.h"
 
 namespace hearth {
@@ -28,6 +29,9 @@ public:
     int n_past() const { return n_past_; }
     int n_threads() const { return pool_.size(); }
     const KvCache& cache() const { return cache_; }
+    // What this session allocated: the KV cache as allocated, and the compute buffers sized by
+    // the same memory:: functions `hearth fit` predicts with.
+    memory::SessionBytes memory() const;
     void reset() { n_past_ = 0; }
     // Forgets every position from `n_past` on, keeping the cached ones before it (a chat reuses
     // the prompt prefix it shares with the previous turn). Throws unless 0 <= n_past <= n_past().

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "model/memory.h"
 
 namespace hearth {
 
@@ -12,7 +13,7 @@ KvCache::KvCache(const HParams& hp, int n_ctx, ops::KvType type)
     const size_t elem = ops::kv_type_bytes(type);
     k_layer_bytes_ = static_cast<size_t>(n_ctx) * k_width_ * elem;
     v_layer_bytes_ = static_cast<size_t>(n_ctx) * v_width_ * elem;
-    const size_t total = (k_layer_bytes_ + v_layer_bytes_) * hp.n_layer;
+    const size_t total = bytes_for(hp, n_ctx, type);
     // Check against physical memory first: with overcommit a too-large allocation "succeeds"
     // and the kernel kills the process while the cache is zeroed.
     const uint64_t ram = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
@@ -41,8 +42,7 @@ ops::KvLayerView KvCache::layer(int il) const {
 }
 
 size_t KvCache::bytes_for(const HParams& hp, int n_ctx, ops::KvType type) {
-    return static_cast<size_t>(n_ctx) * hp.n_layer * (hp.kv_width() + hp.v_width()) *
-           ops::kv_type_bytes(type);
+    return memory::kv_cache_bytes(hp, n_ctx, type);
 }
 
 }  // namespace hearth

@@ -120,4 +120,13 @@ size_t Model::bytes_per_token() const {
     return total;
 }
 
+size_t Model::host_copy_bytes() const {
+    auto bytes = [](const std::vector<float>& v) { return v.size() * sizeof(float); };
+    size_t total = bytes(w_.output_norm) + bytes(w_.rope_freqs);
+    for (const LayerWeights& L : w_.layers)
+        total += bytes(L.attn_norm) + bytes(L.ffn_norm) + bytes(L.bq) + bytes(L.bk) + bytes(L.bv) +
+                 bytes(L.q_norm) + bytes(L.k_norm);
+    return total;
+}
+
 }  // namespace hearth

@@ -52,6 +52,9 @@ public:
     const gguf::File& file() const { return *file_; }
     // Bytes of weights one generated token reads (every matrix once, plus one embedding row).
     size_t bytes_per_token() const;
+    // Bytes the loader copied out of the map (1-D tensors as floats); memory::model_host_copy_bytes
+    // predicts this.
+    size_t host_copy_bytes() const;
 
     // Runs `tokens` at consecutive positions starting at `n_past`, writing their K/V into
     // `cache`. Fills logits with n_vocab floats per requested position (1 or tokens.size()).

@@ -1,0 +1,298 @@
+#include "fit/weights.h"
+
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "common/error.h"
+
+namespace hearth::fit {
+namespace {
+
+using convert::TensorRole;
+
+bool is_expert(std::string_view name) { return name.find("_exps") != std::string_view::npos; }
+
+// Adds one tensor's bytes to the bucket its name belongs to.
+void account(WeightLayout& w, std::string_view name, uint64_t bytes, uint64_t n_elements) {
+    w.n_params += n_elements;
+    const int layer = convert::tensor_layer(name);
+    if (layer >= 0) {
+        if (static_cast<size_t>(layer) >= w.layer_bytes.size()) w.layer_bytes.resize(static_cast<size_t>(layer) + 1, 0);
+        w.layer_bytes[static_cast<size_t>(layer)] += bytes;
+        if (is_expert(name)) w.expert_bytes += bytes;
+    } else if (name == "token_embd.weight") {
+        w.embd_bytes += bytes;
+    } else if (name == "output.weight" || name == "output_norm.weight") {
+        w.output_bytes += bytes;
+    } else {
+        w.other_bytes += bytes;
+    }
+}
+
+// Hyperparameters from generic GGUF keys, for architectures the engine cannot run (fit only
+// needs sizes).
+HParams tolerant_hparams(const gguf::File& f) {
+    HParams hp;
+    hp.arch_name = f.get_string("general.architecture").value_or("?");
+    const std::string a = hp.arch_name + ".";
+    auto get = [&](const std::string& key, uint64_t dflt) -> int {
+        auto v = f.get_u64(a + key);
+        return static_cast<int>(v && *v < (1u << 30) ? *v : dflt);
+    };
+    hp.n_layer = get("block_count", 0);
+    hp.n_embd = get("embedding_length", 0);
+    hp.n_ff = get("feed_forward_length", 0);
+    hp.n_head = get("attention.head_count", 1);
+    hp.n_head_kv = get("attention.head_count_kv", static_cast<uint64_t>(hp.n_head));
+    hp.head_dim = get("attention.key_length", static_cast<uint64_t>(hp.n_head ? hp.n_embd / hp.n_head : 0));
+    hp.head_dim_v = get("attention.value_length", static_cast<uint64_t>(hp.head_dim));
+    hp.n_ctx_train = get("context_length", 4096);
+    if (const auto* t = f.find_tensor("token_embd.weight"); t && t->dims.size() >= 2)
+        hp.n_vocab = static_cast<int>(t->dims[1]);
+    hp.rope.n_rot = hp.head_dim;
+    if (hp.n_layer <= 0 || hp.n_embd <= 0)
+        fail("{}: no {}block_count/embedding_length metadata: cannot size the KV cache", f.path(), a);
+    return hp;
+}
+
+struct PlannedTensor {
+    std::string name;
+    std::vector<int64_t> dims;
+};
+
+std::vector<PlannedTensor> tensors_of(const CatalogueModel& m) {
+    const int64_t E = m.n_embd, F = m.n_ff, Q = int64_t{m.n_head} * m.head_dim, K = int64_t{m.n_head_kv} * m.head_dim;
+    std::vector<PlannedTensor> t;
+    t.push_back({"token_embd.weight", {E, m.n_vocab}});
+    t.push_back({"output_norm.weight", {E}});
+    if (!m.tied_embeddings) t.push_back({"output.weight", {E, m.n_vocab}});
+    if (m.arch == "llama" && m.n_vocab == 128256) t.push_back({"rope_freqs.weight", {m.head_dim / 2}});
+    for (int i = 0; i < m.n_layer; ++i) {
+        const std::string p = "blk." + std::to_string(i) + ".";
+        t.push_back({p + "attn_norm.weight", {E}});
+        t.push_back({p + "ffn_norm.weight", {E}});
+        if (m.layout == Layout::Phi3) {
+            t.push_back({p + "attn_qkv.weight", {E, Q + 2 * K}});
+        } else {
+            t.push_back({p + "attn_q.weight", {E, Q}});
+            t.push_back({p + "attn_k.weight", {E, K}});
+            t.push_back({p + "attn_v.weight", {E, K}});
+        }
+        t.push_back({p + "attn_output.weight", {Q, E}});
+        if (m.layout == Layout::Qwen2) {
+            t.push_back({p + "attn_q.bias", {Q}});
+            t.push_back({p + "attn_k.bias", {K}});
+            t.push_back({p + "attn_v.bias", {K}});
+        }
+        if (m.layout == Layout::Qwen3 || m.layout == Layout::Gemma3) {
+            t.push_back({p + "attn_q_norm.weight", {m.head_dim}});
+            t.push_back({p + "attn_k_norm.weight", {m.head_dim}});
+        }
+        if (m.layout == Layout::Gemma2 || m.layout == Layout::Gemma3) {
+            t.push_back({p + "post_attention_norm.weight", {E}});
+            t.push_back({p + "post_ffw_norm.weight", {E}});
+        }
+        if (m.n_expert > 0) {
+            t.push_back({p + "ffn_gate_inp.weight", {E, m.n_expert}});
+            t.push_back({p + "ffn_gate_exps.weight", {E, F, m.n_expert}});
+            t.push_back({p + "ffn_up_exps.weight", {E, F, m.n_expert}});
+            t.push_back({p + "ffn_down_exps.weight", {F, E, m.n_expert}});
+        } else if (m.layout == Layout::Phi3) {
+            t.push_back({p + "ffn_up.weight", {E, 2 * F}});
+            t.push_back({p + "ffn_down.weight", {F, E}});
+        } else {
+            t.push_back({p + "ffn_gate.weight", {E, F}});
+            t.push_back({p + "ffn_up.weight", {E, F}});
+            t.push_back({p + "ffn_down.weight", {F, E}});
+        }
+    }
+    return t;
+}
+
+HParams hparams_of(const CatalogueModel& m) {
+    HParams hp;
+    hp.arch = m.layout == Layout::Qwen2 ? Architecture::Qwen2 : m.layout == Layout::Qwen3 ? Architecture::Qwen3 : Architecture::Llama;
+    hp.arch_name = std::string(m.arch);
+    hp.n_vocab = m.n_vocab;
+    hp.n_ctx_train = m.n_ctx;
+    hp.n_embd = m.n_embd;
+    hp.n_layer = m.n_layer;
+    hp.n_head = m.n_head;
+    hp.n_head_kv = m.n_head_kv;
+    hp.head_dim = hp.head_dim_v = m.head_dim;
+    hp.n_ff = m.n_expert > 0 ? m.n_ff * m.n_expert_used : m.n_ff;  // activations of the routed experts
+    hp.has_qkv_bias = m.layout == Layout::Qwen2;
+    hp.has_qk_norm = m.layout == Layout::Qwen3 || m.layout == Layout::Gemma3;
+    hp.rope.n_rot = m.head_dim;
+    return hp;
+}
+
+}  // namespace
+
+uint64_t malloc_chunk_bytes(uint64_t n) { return std::max<uint64_t>(32, (n + 8 + 15) & ~uint64_t{15}); }
+
+uint64_t string_heap_bytes(uint64_t length) { return length > 15 ? malloc_chunk_bytes(length + 1) : 0; }
+
+namespace {
+uint64_t value_heap_bytes(const gguf::Value& v) {
+    uint64_t bytes = string_heap_bytes(v.str.size());
+    if (!v.array.empty()) bytes += malloc_chunk_bytes(v.array.size() * sizeof(gguf::Value));
+    for (const gguf::Value& e : v.array) bytes += value_heap_bytes(e);
+    return bytes;
+}
+}  // namespace
+
+uint64_t metadata_heap_bytes(const gguf::File& file) {
+    uint64_t bytes = malloc_chunk_bytes(file.metadata().size() * sizeof(gguf::KeyValue));
+    for (const gguf::KeyValue& kv : file.metadata()) bytes += string_heap_bytes(kv.key.size()) + value_heap_bytes(kv.value);
+    return bytes;
+}
+
+uint64_t WeightLayout::weights_bytes() const {
+    return embd_bytes + output_bytes + other_bytes + std::accumulate(layer_bytes.begin(), layer_bytes.end(), uint64_t{0});
+}
+
+uint64_t WeightLayout::active_bytes_per_token() const {
+    uint64_t bytes = weights_bytes();
+    if (!tied_embeddings) bytes -= embd_bytes;  // one row of it: negligible
+    if (n_expert > 0 && expert_bytes > 0)
+        bytes -= expert_bytes - expert_bytes * static_cast<uint64_t>(n_expert_used) / static_cast<uint64_t>(n_expert);
+    return bytes;
+}
+
+double WeightLayout::flops_per_token() const {
+    double params = static_cast<double>(n_params);
+    if (!tied_embeddings && hp.n_vocab > 0) params -= static_cast<double>(hp.n_vocab) * hp.n_embd;
+    if (n_expert > 0 && weights_bytes() > 0)
+        params *= static_cast<double>(active_bytes_per_token()) / static_cast<double>(weights_bytes());
+    return 2.0 * params;
+}
+
+WeightLayout layout_from_file(const gguf::File& file) {
+    WeightLayout w;
+    w.source = file.path();
+    try {
+        w.hp = read_hparams(file);
+    } catch (const Error&) {
+        w.hp = tolerant_hparams(file);
+    }
+    const std::string a = w.hp.arch_name + ".";
+    w.n_expert = static_cast<int>(file.get_u64(a + "expert_count").value_or(0));
+    w.n_expert_used = static_cast<int>(file.get_u64(a + "expert_used_count").value_or(0));
+    w.tied_embeddings = file.find_tensor("output.weight") == nullptr;
+    w.has_rope_freqs = file.find_tensor("rope_freqs.weight") != nullptr;
+    w.header_bytes = file.data_offset();
+    w.layer_bytes.assign(static_cast<size_t>(std::max(w.hp.n_layer, 0)), 0);
+    std::map<std::string, uint64_t> by_type;
+    for (const gguf::TensorInfo& t : file.tensors()) {
+        account(w, t.name, t.n_bytes, static_cast<uint64_t>(t.n_elements));
+        if (t.dims.size() >= 2) by_type[t.traits->name] += t.n_bytes;
+    }
+    uint64_t best = 0;
+    for (const auto& [name, bytes] : by_type)
+        if (bytes > best) best = bytes, w.quant = name;
+    if (const gguf::Value* merges = file.find("tokenizer.ggml.merges")) w.n_merges = merges->array.size();
+    if (const gguf::Value* tokens = file.find("tokenizer.ggml.tokens")) {
+        if (w.hp.n_vocab <= 0) w.hp.n_vocab = static_cast<int>(tokens->array.size());
+        for (const gguf::Value& t : tokens->array) w.n_piece_bytes += string_heap_bytes(t.str.size());
+    }
+    if (w.hp.n_vocab <= 0)
+        if (const auto* t = file.find_tensor("token_embd.weight"); t && t->dims.size() >= 2)
+            w.hp.n_vocab = static_cast<int>(t->dims[1]);
+    w.metadata_heap_bytes = metadata_heap_bytes(file);
+    return w;
+}
+
+WeightLayout layout_from_catalogue(const CatalogueModel& m, const convert::QuantMix& mix) {
+    WeightLayout w;
+    w.source = std::string(m.name);
+    w.quant = std::string(mix.name);
+    w.hp = hparams_of(m);
+    w.n_expert = m.n_expert;
+    w.n_expert_used = m.n_expert_used;
+    w.tied_embeddings = m.tied_embeddings;
+    w.layer_bytes.assign(static_cast<size_t>(m.n_layer), 0);
+    convert::ModelShape shape;
+    shape.n_layer = m.n_layer;
+    shape.n_gqa = m.n_head / m.n_head_kv;
+    shape.tied_embeddings = m.tied_embeddings;
+    shape.n_expert = m.n_expert;
+    shape.is_70b = m.n_layer == 80;
+    for (const PlannedTensor& t : tensors_of(m)) {
+        const int64_t n = std::accumulate(t.dims.begin(), t.dims.end(), int64_t{1}, std::multiplies<>());
+        TensorType type = TensorType::F32;
+        // The MoE router stays F32, as llama-quantize leaves it.
+        if (convert::is_quantizable(t.name, t.dims.size()) && t.name.find("ffn_gate_inp") == std::string::npos)
+            type = convert::choose_tensor_type(mix, t.name, t.dims[0], shape, false);
+        const TypeTraits& tr = type_traits(type);
+        const uint64_t bytes = static_cast<uint64_t>(n / t.dims[0]) * row_bytes(tr, t.dims[0]);
+        account(w, t.name, bytes, static_cast<uint64_t>(n));
+        if (t.name == "rope_freqs.weight") w.has_rope_freqs = true;
+    }
+    // Metadata of a typical file: the vocabulary strings dominate (~10 bytes per token, more
+    // with merges).
+    w.header_bytes = static_cast<uint64_t>(m.n_vocab) * 24 + 65536;
+    return w;
+}
+
+WeightLayout layout_from_params(const ParamsShape& s, const convert::QuantMix& mix) {
+    if (!(s.n_params > 0) || s.n_params > 1e15) fail("--params must be a positive parameter count of at most 1000T");
+    if (s.n_layer > 100000 || s.n_embd > (1 << 20) || s.n_head_kv > 65536 || s.head_dim > 65536)
+        fail("--layers/--hidden/--kv-heads/--head-dim: values beyond any model (layers <= 100000, hidden <= 1048576, "
+             "kv heads and head dim <= 65536)");
+    // The catalogue's dense model nearest in size gives the mix's bytes per weight and the
+    // shape details not stated.
+    WeightLayout base;
+    double best = 1e300;
+    for (const CatalogueModel& m : catalogue_models()) {
+        if (m.n_expert > 0) continue;
+        WeightLayout l = layout_from_catalogue(m, mix);
+        const double d = std::fabs(std::log(static_cast<double>(l.n_params) / s.n_params));
+        if (d < best) best = d, base = std::move(l);
+    }
+    WeightLayout w = base;
+    const double scale = s.n_params / static_cast<double>(base.n_params);
+    w.source = fmt::format("{:.1f}B-parameter dense model", s.n_params / 1e9);
+    auto scaled = [&](uint64_t b) { return static_cast<uint64_t>(std::llround(static_cast<double>(b) * scale)); };
+    w.embd_bytes = scaled(base.embd_bytes);
+    w.output_bytes = scaled(base.output_bytes);
+    w.other_bytes = scaled(base.other_bytes);
+    w.n_params = static_cast<uint64_t>(std::llround(s.n_params));
+    const uint64_t layers_total = scaled(std::accumulate(base.layer_bytes.begin(), base.layer_bytes.end(), uint64_t{0}));
+    if (s.n_layer > 0) w.hp.n_layer = s.n_layer;
+    if (s.n_embd > 0) w.hp.n_embd = s.n_embd;
+    if (s.n_head_kv > 0) w.hp.n_head_kv = s.n_head_kv;
+    if (s.head_dim > 0) w.hp.head_dim = w.hp.head_dim_v = s.head_dim;
+    if (s.n_ctx > 0) w.hp.n_ctx_train = s.n_ctx;
+    if (w.hp.n_head_kv > w.hp.n_head) w.hp.n_head = w.hp.n_head_kv;
+    w.layer_bytes.assign(static_cast<size_t>(w.hp.n_layer), layers_total / static_cast<uint64_t>(w.hp.n_layer));
+    w.other_bytes += layers_total % static_cast<uint64_t>(w.hp.n_layer);
+    w.quant = std::string(mix.name);
+    return w;
+}
+
+double parse_param_count(std::string_view text) {
+    std::string s(text);
+    double mult = 1;
+    if (!s.empty()) {
+        const char c = static_cast<char>(std::toupper(static_cast<unsigned char>(s.back())));
+        if (c == 'K') mult = 1e3;
+        else if (c == 'M') mult = 1e6;
+        else if (c == 'B' || c == 'G') mult = 1e9;
+        else if (c == 'T') mult = 1e12;
+        if (mult != 1) s.pop_back();
+    }
+    size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(s, &used);
+    } catch (...) {
+        used = 0;
+    }
+    if (s.empty() || used != s.size() || !(v > 0) || !std::isfinite(v) || v * mult > 1e15)
+        fail("--params: expected a parameter count such as 70.6B, 8b or 500M (at most 1000T), got '{}'", text);
+    return v * mult;
+}
+
+}  // namespace hearth::fit

@@ -1,0 +1,50 @@
+#pragma once
+// What a session allocates besides the mapped weights, as functions of the hyperparameters.
+// The engine sizes its buffers with these and `hearth fit` predicts with the same functions,
+// so the prediction cannot drift from what is allocated (tests compare the two).
+#include <cstddef>
+#include <cstdint>
+
+#include "model/hparams.h"
+#include "ops/ops.h"
+#include "tensor/types.h"
+
+namespace hearth::memory {
+
+// Bytes of the KV cache of `n_ctx` positions for one sequence: for every layer, n_ctx rows of
+// keys (kv_width elements) and of values (v_width elements) in `type`'s block layout. For a
+// float type this is 2 × layers × ctx × kv_heads × head_dim × bytes per element.
+size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, const TypeTraits& type);
+size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, ops::KvType type);
+const TypeTraits& kv_type_traits(ops::KvType type);
+
+// Activations Model::forward holds while it runs a batch of n_tokens: [T][width] floats for
+// x, h, q, k, v, attention output, gate and up, plus the positions.
+size_t forward_activation_bytes(const HParams& hp, int64_t n_tokens);
+
+// Per-thread scratch of the CPU kernels: quantized activations of a batch (at most ~1.13
+// bytes per element: 8-bit codes and a scale per block) and attention scores (one row per
+// query head of a KV group, n_ctx keys). An upper bound; both are grown on demand.
+size_t kernel_scratch_bytes(const HParams& hp, int64_t n_tokens, int64_t n_ctx, int n_threads);
+
+// Logits a session keeps: the evaluated chunk's rows and the returned rows (the last one, or
+// every prompt token's with `all`), plus the sampler's candidate array (id, logit, prob).
+size_t logits_bytes(const HParams& hp, int64_t n_batch, int64_t n_prompt_rows, bool all);
+
+// Float copies of 1-D tensors the loader makes (norm weights, biases, rope frequency factors).
+size_t model_host_copy_bytes(const HParams& hp, bool has_rope_freqs);
+
+// Everything a session allocates for itself at context n_ctx and batch n_batch (logits of the
+// last position only): the KV cache plus compute buffers.
+struct SessionBytes {
+    size_t kv_cache = 0;
+    size_t activations = 0;  // forward_activation_bytes
+    size_t scratch = 0;      // kernel_scratch_bytes
+    size_t logits = 0;       // logits_bytes
+    size_t compute() const { return activations + scratch + logits; }
+    size_t total() const { return kv_cache + compute(); }
+};
+SessionBytes session_bytes(const HParams& hp, int64_t n_ctx, int64_t n_batch, const TypeTraits& kv_type,
+                           int n_threads);
+
+}  // namespace hearth::memory
