@@ -39,7 +39,7 @@ int run(const BenchFlags& f) {
     for (int t : cfg.threads)
         if (t < 1 || t > 1024) fail("-t/--threads: {} is not a thread count (1..1024)", t);
 
-    LoadedModel lm = load_model(f.model.path);
+    LoadedModel lm = load_model(f.model.resolve().path);
     const auto& file = *lm.file;
     // Progress rewrites one status line on a terminal and stays silent in logs.
     const bool show_progress = !f.quiet && isatty(fileno(stderr));
