@@ -246,6 +246,7 @@ std::string choose_gguf(const std::vector<std::string>& files, const std::string
 }
 
 PullResult pull(Store& store, const ModelName& name, const PullEvents& events) {
+    store.ensure_dirs();
     PullResult r = name.is_hugging_face() ? pull_hugging_face(store, name, events) : pull_registry(store, name, events);
     store.write_manifest(name, r.manifest);
     r.model_file = store.model_file(r.manifest, name);

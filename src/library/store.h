@@ -105,8 +105,10 @@ public:
     FileLock lock_store() const;
     std::filesystem::path lock_path(const std::string& what) const;
 
-private:
+    // Creates blobs/, manifests/ and locks/ when missing.
     void ensure_dirs() const;
+
+private:
     std::filesystem::path home_;
 };
 
