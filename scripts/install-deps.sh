@@ -10,6 +10,8 @@ packages=(
   libfmt-dev                            # formatting of messages
   libgtest-dev                          # unit tests (GoogleTest)
   libedit-dev                           # line editing and history in `hearth chat`
+  libcurl4-openssl-dev                  # HTTPS downloads for `hearth pull`, `hearth ps`
+  libcpp-httplib-dev                    # loopback fixture server in the model library tests
   tmux                                  # terminal-driven test of `hearth chat` (tests/tmux)
   clang libclang-rt-14-dev              # libFuzzer target for the GGUF reader
 )
