@@ -102,7 +102,8 @@ uint64_t ensure_blob(Store& store, const std::string& url, const std::vector<std
 PullResult pull_hugging_face(Store& store, const ModelName& name, const PullEvents& ev) {
     const std::string base = hugging_face_base();
     const std::string repo = name.space + "/" + name.model;
-    const std::string tree_url = base + "/api/models/" + repo + "/tree/main";
+    // recursive: some repositories keep each quantization in its own folder.
+    const std::string tree_url = base + "/api/models/" + repo + "/tree/main?recursive=true";
     const auto headers = auth_headers(true);
     HttpResponse r;
     try {

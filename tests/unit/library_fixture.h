@@ -67,6 +67,12 @@ public:
             }
             serve_bytes(req, res, std::move(bytes));
         });
+        // What a running `hearth serve` answers on GET /api/ps (empty: 404).
+        server_.Get("/api/ps", [this](const httplib::Request&, httplib::Response& res) {
+            std::lock_guard<std::mutex> g(mu_);
+            if (ps_json_.empty()) return not_found(res);
+            res.set_content(ps_json_, "application/json");
+        });
         port_ = server_.bind_to_any_port("127.0.0.1");
         thread_ = std::thread([this] { server_.listen_after_bind(); });
         while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -106,6 +112,11 @@ public:
     std::atomic<int> drop_next{0};          // downloads to cut off half way through
     std::atomic<int> chunk_delay_ms{0};     // pause between 64 KiB chunks (to make pulls overlap)
     std::atomic<int> downloads{0};          // download requests served (blobs and files)
+
+    void set_ps_json(std::string json) {
+        std::lock_guard<std::mutex> g(mu_);
+        ps_json_ = std::move(json);
+    }
 
     std::vector<std::string> ranges_seen() {
         std::lock_guard<std::mutex> g(mu_);
@@ -152,6 +163,7 @@ private:
     std::map<std::string, std::vector<HfFile>> hf_;
     std::map<std::string, std::string> manifests_, blobs_;
     std::vector<std::string> ranges_;
+    std::string ps_json_;
 };
 
 }  // namespace hearth::test

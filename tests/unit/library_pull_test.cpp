@@ -331,5 +331,23 @@ TEST_F(LibraryPull, PsWithoutAServerSaysSo) {
     EXPECT_NE(r.err.find("no hearth serve is running on 127.0.0.1:1"), std::string::npos) << r.err;
 }
 
+TEST_F(LibraryPull, PsShowsWhatTheServerHasLoaded) {
+    const std::string port = server_->url().substr(server_->url().rfind(':') + 1);
+    ProcessResult none = hearth({"ps", "--port", port});
+    EXPECT_EQ(none.exit_code, 1);  // 404: not a hearth serve
+    EXPECT_NE(none.err.find("HTTP 404"), std::string::npos) << none.err;
+    server_->set_ps_json(R"({"models":[{"name":"stories:260k","model":"stories:260k","size":1185376,)"
+                         R"("digest":"sha256:270cba1bd510aaaa","expires_at":"2999-01-01T00:00:00Z","size_vram":0}]})");
+    ProcessResult r = hearth({"ps", "--port", port});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("stories:260k"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("270cba1bd510"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("100% CPU"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("1.2 MB"), std::string::npos) << r.out;
+    ProcessResult j = hearth({"ps", "--port", port, "--json"});
+    ASSERT_EQ(j.exit_code, 0) << j.err;
+    EXPECT_EQ(nlohmann::json::parse(j.out)["models"][0]["size"], 1185376);
+}
+
 }  // namespace
 }  // namespace hearth::library
