@@ -16,9 +16,11 @@ void ProgressBar::update(const std::string& label, uint64_t done, uint64_t total
     if (!enabled_) return;
     const auto now = std::chrono::steady_clock::now();
     if (label != label_) {
-        label_ = label, start_ = now, start_bytes_ = done, drawn_ = false;
+        label_ = label, start_ = now, start_bytes_ = done, drawn_ = false, finished_ = false;
     }
+    if (finished_) return;  // the transfer keeps reporting after its last byte: draw the end once
     const bool finished = total > 0 && done >= total;
+    finished_ = finished;
     if (drawn_ && !finished && now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;
     drawn_ = true;

@@ -24,6 +24,7 @@ private:
     uint64_t start_bytes_ = 0;
     std::chrono::steady_clock::time_point start_, last_draw_;
     bool drawn_ = false;
+    bool finished_ = false;
 };
 
 // Notes go to stderr ("hearth: ..."), the bar as above; `quiet` silences both.
