@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <chrono>
 #include <mutex>
+#include <thread>
 
 #include "common/error.h"
 
@@ -145,6 +147,8 @@ void download_resumable(const std::string& url, const std::vector<std::string>& 
     global_init();
     constexpr int kAttempts = 5;
     for (int attempt = 1;; ++attempt) {
+        // The first retry is immediate (a dropped connection); later ones back off a little.
+        if (attempt > 2) std::this_thread::sleep_for(std::chrono::seconds(attempt - 2));
         uint64_t offset = file_size_or_zero(partial);
         if (offset > expected_size) {  // not the file we expect: start over
             fs::remove(partial);

@@ -10,6 +10,7 @@
 #include "library/pull.h"
 #include "library/sha256.h"
 #include "library/store.h"
+#include "process.h"
 #include "test_support.h"
 
 namespace hearth::library {
@@ -246,6 +247,45 @@ TEST(LibraryStore, HomeComesFromFlagThenEnvironment) {
     EXPECT_EQ(Store::default_home("/flag"), "/flag");
     if (old) setenv("HEARTH_HOME", saved.c_str(), 1);
     else unsetenv("HEARTH_HOME");
+}
+
+}  // namespace
+}  // namespace hearth::library
+
+namespace hearth::library {
+namespace {
+
+// The library commands' errors through the real CLI: one line, exit code 1, nothing stored.
+TEST(LibraryCli, BadInputIsOneLineErrorAndStoresNothing) {
+    const auto dir = test::temp_dir();
+    const std::string home = (dir / "home").string();
+    const std::string not_gguf = (dir / "notes.gguf").string();
+    std::ofstream(not_gguf) << "not a gguf file at all";
+    auto hearth = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), HEARTH_BINARY);
+        args.push_back("--home");
+        args.push_back(home);
+        return test::run_process(args);
+    };
+    const std::pair<std::vector<std::string>, std::string> cases[] = {
+        {{"import", not_gguf, "notes"}, "notes.gguf"},
+        {{"import", (dir / "missing.gguf").string(), "m"}, "missing.gguf"},
+        {{"import", not_gguf, "bad name!"}, "invalid model name"},
+        {{"pull", "hf.co/justowner"}, "hf.co/OWNER/REPO"},
+        {{"rm", "never-added"}, "'never-added:latest' is not in the library"},
+        {{"show", "never-added"}, "hearth pull never-added:latest"},
+        {{"info", "-m", "never-added"}, "hearth pull never-added:latest"},
+        {{"create", "x", "-f", (dir / "no-Modelfile").string()}, "no-Modelfile"},
+    };
+    for (const auto& [args, message] : cases) {
+        test::ProcessResult r = hearth(args);
+        EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.err;
+        EXPECT_NE(r.err.find(message), std::string::npos) << args[0] << ": " << r.err;
+        EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "not one line: " << r.err;
+    }
+    test::ProcessResult list = hearth({"list", "--json"});
+    ASSERT_EQ(list.exit_code, 0) << list.err;
+    EXPECT_EQ(nlohmann::json::parse(list.out)["models"].size(), 0u);
 }
 
 }  // namespace
