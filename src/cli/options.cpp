@@ -1,10 +1,12 @@
 #include "cli/options.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
@@ -45,19 +47,23 @@ void ModelFlag::apply_preset(const library::ResolvedModel& model, SessionFlags& 
     const auto& p = model.params;
     if (p.empty() || !cmd_) return;
     auto given = [&](const char* flag) { return cmd_->count(flag) > 0; };
-    auto number = [&](const char* key) -> const nlohmann::ordered_json* {
+    // Values come from a file (or a registry): clamp before converting, never overflow.
+    auto number = [&](const char* key) -> std::optional<double> {
         auto it = p.find(key);
-        return it != p.end() && it->is_number() ? &*it : nullptr;
+        if (it == p.end() || !it->is_number()) return std::nullopt;
+        return std::clamp(it->get<double>(), -2147483648.0, 2147483647.0);
     };
-    if (auto* v = number("num_ctx"); v && !given("--ctx-size")) session.n_ctx = v->get<int>();
-    if (auto* v = number("num_predict"); v && !given("--n-predict")) n_predict = v->get<int>();
-    if (auto* v = number("temperature"); v && !given("--temp")) sampling.temperature = v->get<float>();
-    if (auto* v = number("top_k"); v && !given("--top-k")) sampling.top_k = v->get<int>();
-    if (auto* v = number("top_p"); v && !given("--top-p")) sampling.top_p = v->get<float>();
-    if (auto* v = number("min_p"); v && !given("--min-p")) sampling.min_p = v->get<float>();
-    if (auto* v = number("repeat_penalty"); v && !given("--repeat-penalty")) sampling.repeat_penalty = v->get<float>();
-    if (auto* v = number("repeat_last_n"); v && !given("--repeat-last-n")) sampling.repeat_last_n = v->get<int>();
-    if (auto* v = number("seed"); v && !given("--seed")) seed = std::to_string(v->get<long long>());
+    auto as_int = [](double v) { return static_cast<int>(v); };
+    if (auto v = number("num_ctx"); v && !given("--ctx-size")) session.n_ctx = as_int(*v);
+    if (auto v = number("num_predict"); v && !given("--n-predict")) n_predict = as_int(*v);
+    if (auto v = number("temperature"); v && !given("--temp")) sampling.temperature = static_cast<float>(*v);
+    if (auto v = number("top_k"); v && !given("--top-k")) sampling.top_k = as_int(*v);
+    if (auto v = number("top_p"); v && !given("--top-p")) sampling.top_p = static_cast<float>(*v);
+    if (auto v = number("min_p"); v && !given("--min-p")) sampling.min_p = static_cast<float>(*v);
+    if (auto v = number("repeat_penalty"); v && !given("--repeat-penalty")) sampling.repeat_penalty = static_cast<float>(*v);
+    if (auto v = number("repeat_last_n"); v && !given("--repeat-last-n")) sampling.repeat_last_n = as_int(*v);
+    if (auto it = p.find("seed"); it != p.end() && it->is_number_integer() && !given("--seed"))
+        seed = it->is_number_unsigned() ? std::to_string(it->get<uint64_t>()) : "-1";
 }
 
 void SessionFlags::add(CLI::App& cmd) {
