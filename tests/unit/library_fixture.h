@@ -33,7 +33,7 @@ public:
             nlohmann::json tree = nlohmann::json::array();
             for (const auto& f : it->second) {
                 nlohmann::json e{{"type", "file"}, {"path", f.path}, {"size", f.bytes.size()}, {"oid", "0123abcd"}};
-                if (f.lfs) e["lfs"] = {{"oid", f.listed_sha}, {"size", f.bytes.size()}, {"pointerSize", 134}};
+                if (f.lfs) e["lfs"] = {{"oid", f.listed_sha}, {"size", f.listed_size}, {"pointerSize", 134}};
                 tree.push_back(e);
             }
             res.set_content(tree.dump(), "application/json");
@@ -86,11 +86,13 @@ public:
 
     // A file in a Hugging Face repository ("owner/repo"). `listed_sha` is what the tree claims
     // (default: the real sha256); lfs=false lists it like a small git file, without a sha256.
+    // listed_size: what the tree claims (default: the real size).
     void add_hf_file(const std::string& repo, const std::string& path, std::string bytes, std::string listed_sha = "",
-                     bool lfs = true) {
+                     bool lfs = true, uint64_t listed_size = 0) {
         std::lock_guard<std::mutex> g(mu_);
         if (listed_sha.empty()) listed_sha = library::sha256_hex(bytes);
-        hf_[repo].push_back({path, std::move(bytes), listed_sha, lfs});
+        if (listed_size == 0) listed_size = bytes.size();
+        hf_[repo].push_back({path, std::move(bytes), listed_sha, lfs, listed_size});
     }
 
     // A registry model "namespace/model:tag": the GGUF plus small layers {mediaType, text}.
@@ -127,6 +129,7 @@ private:
     struct HfFile {
         std::string path, bytes, listed_sha;
         bool lfs;
+        uint64_t listed_size;
     };
 
     static void not_found(httplib::Response& res) {

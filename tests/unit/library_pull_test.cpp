@@ -177,6 +177,32 @@ TEST_F(LibraryPull, WrongChecksumIsRejectedAndNothingStored) {
     expect_no_partials();
 }
 
+TEST_F(LibraryPull, NotEnoughDiskSpaceIsSaidBeforeDownloading) {
+    server_->add_hf_file("tester/huge-GGUF", "huge-Q4_K_M.gguf", gguf_, "", true, uint64_t{1} << 60);
+    Store store(home_);
+    try {
+        pull(store, parse_model_name("hf.co/tester/huge-GGUF"), {});
+        FAIL() << "pulled an exabyte";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("not enough disk space"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(server_->downloads.load(), 0);
+    EXPECT_TRUE(store.list().empty());
+}
+
+TEST_F(LibraryPull, ImportByReferenceSaysWhenTheFileIsGone) {
+    const fs::path copy = home_ / "elsewhere.gguf";
+    fs::copy_file(model_path_, copy);
+    ASSERT_EQ(hearth({"import", copy.string(), "moved"}).exit_code, 0);
+    fs::remove(copy);
+    ProcessResult r = hearth({"run", "-m", "moved", "-p", "x", "-n", "1"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("no longer exists"), std::string::npos) << r.err;
+    ProcessResult list = hearth({"list"});
+    EXPECT_NE(list.out.find("moved:latest"), std::string::npos) << "a broken entry still lists, so it can be removed";
+    EXPECT_EQ(hearth({"rm", "moved"}).exit_code, 0);
+}
+
 TEST_F(LibraryPull, NotFoundAndUnreachableGiveClearErrors) {
     Store store(home_);
     try {
