@@ -177,7 +177,10 @@ PullResult pull_registry(Store& store, const ModelName& name, const PullEvents& 
     if (out.manifest.config) all.push_back(*out.manifest.config);
     try {
         for (const auto& l : all) {
-            std::string label = l.media_type == media::kModel ? name.display() : l.media_type.substr(l.media_type.rfind('.') + 1);
+            // "params", "license", … for the small layers.
+            std::string label = l.media_type == media::kModel    ? name.display()
+                                : l.media_type == media::kConfig ? std::string("config")
+                                                                 : l.media_type.substr(l.media_type.rfind('.') + 1);
             out.downloaded_bytes += ensure_blob(store, base + "/blobs/" + l.digest, {}, l, label, ev);
         }
     } catch (const NetworkError& e) {
