@@ -13,9 +13,14 @@ build: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build build -j$$(nproc)
 
-# The main job: generate a story with the small real model from ../shared.
+# The main job: generate a story with the small real model from ../shared, added to a throwaway
+# model library and run by name (works offline; `hearth run -p ...` without -m would instead pull
+# the default model from Hugging Face on first use, see docs/library.md).
 demo: build
-	build/bin/hearth run -m $(MODEL) -p "Once upon a time" -n 128 --temp 0
+	@home=$$(mktemp -d) && \
+	  build/bin/hearth import $(MODEL) stories --home $$home >/dev/null && \
+	  build/bin/hearth run -m stories --home $$home -p "Once upon a time" -n 128 --temp 0; \
+	  rc=$$?; rm -rf $$home; exit $$rc
 
 test: deps
 	scripts/test.sh

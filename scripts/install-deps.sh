@@ -10,11 +10,18 @@ packages=(
   libfmt-dev                            # formatting of messages
   libgtest-dev                          # unit tests (GoogleTest)
   libedit-dev                           # line editing and history in `hearth chat`
-  libcpp-httplib-dev                    # HTTP server of `hearth serve`
-  curl nodejs npm                       # integration tests of `hearth serve` (curl, openai/ollama npm clients)
+  libcpp-httplib-dev                    # HTTP server of `hearth serve`; loopback fixture servers in tests
+  libcurl4-openssl-dev                  # HTTPS downloads for `hearth pull`, `hearth ps`
+  curl                                  # integration tests of `hearth serve`
   tmux                                  # terminal-driven test of `hearth chat` (tests/tmux)
   clang libclang-rt-14-dev              # libFuzzer target for the GGUF reader
 )
+# Node.js and npm run the `hearth serve` integration test (official openai/ollama npm clients).
+# Only from Debian when no node/npm is on the machine: a NodeSource nodejs already bundles npm,
+# and Debian's npm package would conflict with it.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

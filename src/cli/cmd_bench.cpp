@@ -42,7 +42,7 @@ int run(const BenchFlags& f) {
 
     // Resolved first so a bad HEARTH_CPU fails before a long load.
     const char* kernels = ops::cpu_path_name(ops::active_cpu_path());
-    LoadedModel lm = load_model(f.model.path);
+    LoadedModel lm = load_model(f.model.resolve().path);
     const auto& file = *lm.file;
     // Progress rewrites one status line on a terminal and stays silent in logs.
     const bool show_progress = !f.quiet && isatty(fileno(stderr));

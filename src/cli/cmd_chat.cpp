@@ -307,25 +307,33 @@ private:
 };
 
 int run(const ChatFlags& f) {
+    // A library name brings its preset (system prompt, num_ctx, sampling) for what is not given here.
+    const library::ResolvedModel model = f.model.resolve();
     GenerateOptions options;
     options.n_predict = f.n_predict;
     options.sampling = f.sampling;
-    options.sampling.seed = parse_seed(f.seed, "--seed");
+    SessionFlags session_flags = f.session;
+    std::string seed = f.seed;
+    f.model.apply_preset(model, session_flags, options.sampling, seed, options.n_predict);
+    options.sampling.seed = parse_seed(seed, "--seed");
     options.sampling.validate();
     if (options.n_predict < -1) fail("-n/--n-predict must be -1 (unlimited) or at least 0 (got {})", options.n_predict);
-    SessionOptions session_options = f.session.to_options();
+    SessionOptions session_options = session_flags.to_options();
 
-    LoadedModel lm = load_model(f.model.path);
+    LoadedModel lm = load_model(model.path);
     print_warnings(lm);
-    ChatFormat format = f.template_file.empty()
-                            ? ChatFormat::for_model(*lm.file, *lm.tokenizer)
-                            : ChatFormat::with_template(read_input_file(f.template_file, "template file"), *lm.tokenizer);
+    // --template-file wins over a preset's TEMPLATE, which wins over the model's own.
+    ChatFormat format = !f.template_file.empty()
+                            ? ChatFormat::with_template(read_input_file(f.template_file, "template file"), *lm.tokenizer)
+                        : model.tmpl ? ChatFormat::with_template(*model.tmpl, *lm.tokenizer)
+                                     : ChatFormat::for_model(*lm.file, *lm.tokenizer);
     if (format.is_default)
         std::fprintf(stderr, "hearth: note: %s has no chat template; using the default (ChatML)\n",
-                     f.model.path.c_str());
+                     model.name.c_str());
     Session session(*lm.model, session_options);
     ChatSession chat(session, *lm.tokenizer, std::move(format));
     if (!f.system.empty()) chat.set_system(f.system);
+    else if (model.system) chat.set_system(*model.system);
 
     struct sigaction sa {};
     sa.sa_handler = on_sigint;
@@ -345,9 +353,11 @@ CommandRunner add_chat_command(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand("chat", "talk with a model interactively");
     cmd->footer(
         "Examples:\n"
+        "  hearth chat                      (the default model, pulled on first use)\n"
         "  hearth chat -m model.gguf\n"
         "  hearth chat -m model.gguf --system \"Answer in one sentence.\" --temp 0.7\n"
         "Type /? in the chat for its commands. Ctrl-C stops an answer; Ctrl-D or /bye leaves.");
+    flags->model.default_name = library::kDefaultModel;
     flags->model.add(*cmd);
     cmd->add_option("--system", flags->system, "system message");
     cmd->add_option("--template-file", flags->template_file,

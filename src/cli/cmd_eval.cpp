@@ -41,7 +41,7 @@ std::vector<TokenId> parse_token_list(const std::string& text) {
 int run(const EvalFlags& f) {
     std::vector<TokenId> ids = parse_token_list(f.tokens);
     SessionOptions options = f.session.to_options();
-    LoadedModel lm = load_model(f.model.path);
+    LoadedModel lm = load_model(f.model.resolve().path);
     print_warnings(lm);
     const int n_vocab = lm.model->hparams().n_vocab;
     for (size_t i = 0; i < ids.size(); ++i)

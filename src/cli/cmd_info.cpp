@@ -98,7 +98,7 @@ struct TypeStat {
 };
 
 int run(const InfoFlags& f) {
-    auto file = gguf::File::open(f.model.path);
+    auto file = gguf::File::open(f.model.resolve().path);
     uint64_t n_params = 0, tensor_bytes = 0;
     std::map<std::string, TypeStat> by_type;
     for (const auto& t : file->tensors()) {

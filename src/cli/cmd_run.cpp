@@ -44,25 +44,34 @@ uint64_t parse_seed(const std::string& text) {
 int run(const RunFlags& f) {
     std::string prompt = f.prompt;
     if (!f.prompt_file.empty()) prompt = read_input_file(f.prompt_file, "prompt file");
+    // A library name brings its preset (num_ctx, sampling) for the flags not given here.
+    const library::ResolvedModel model = f.model.resolve(f.quiet);
     SamplingParams sampling = f.sampling;
-    sampling.seed = parse_seed(f.seed);
+    SessionFlags session_flags = f.session;
+    std::string seed = f.seed;
+    int n_predict = f.n_predict;
+    f.model.apply_preset(model, session_flags, sampling, seed, n_predict);
+    sampling.seed = parse_seed(seed);
     sampling.validate();
-    SessionOptions session_options = f.session.to_options();
+    SessionOptions session_options = session_flags.to_options();
 
     // Resolved first so a bad HEARTH_CPU fails before a long load.
     const char* kernels = ops::cpu_path_name(ops::active_cpu_path());
-    LoadedModel lm = load_model(f.model.path);
+    LoadedModel lm = load_model(model.path);
     print_warnings(lm);
     Session session(*lm.model, session_options);
     std::vector<TokenId> tokens;
     if (f.chat) {
         // One user message through the model's chat template (ChatML when it has none).
-        ChatFormat format = ChatFormat::for_model(*lm.file, *lm.tokenizer);
+        ChatFormat format = model.tmpl ? ChatFormat::with_template(*model.tmpl, *lm.tokenizer)
+                                      : ChatFormat::for_model(*lm.file, *lm.tokenizer);
         if (format.is_default && !f.quiet)
             std::fprintf(stderr, "hearth: note: %s has no chat template; using the default (ChatML)\n",
-                         f.model.path.c_str());
+                         model.name.c_str());
         chat::ChatInputs in;
-        in.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", prompt}}});
+        in.messages = nlohmann::ordered_json::array();
+        if (model.system) in.messages.push_back({{"role", "system"}, {"content", *model.system}});
+        in.messages.push_back({{"role", "user"}, {"content", prompt}});
         in.bos_token = format.bos_token;
         in.eos_token = format.eos_token;
         in.options.system_clock = true;
@@ -80,7 +89,7 @@ int run(const RunFlags& f) {
     }
 
     GenerateOptions options;
-    options.n_predict = f.n_predict;
+    options.n_predict = n_predict;
     options.sampling = sampling;
     StreamDecoder decoder(*lm.tokenizer);
     // Generating from BOS alone, the first piece carries SentencePiece's dummy-prefix space;
@@ -134,9 +143,12 @@ CommandRunner add_run_command(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand("run", "generate a continuation of a prompt");
     cmd->footer(
         "Examples:\n"
+        "  hearth run -p \"Why is the sky blue?\" --chat      (the default model, pulled on first use)\n"
         "  hearth run -m model.gguf -p \"Once upon a time\" -n 64\n"
+        "  hearth run -m llama3.2:1b -p \"Hello\" --chat        (a library name: see hearth list / pull)\n"
         "  hearth run -m model.gguf -p \"\" --temp 0 -n 200      (greedy, from BOS)\n"
         "The continuation streams to stdout; a timing line goes to stderr.");
+    flags->model.default_name = library::kDefaultModel;
     flags->model.add(*cmd);
     auto* p = cmd->add_option("-p,--prompt", flags->prompt, "prompt text, taken verbatim");
     auto* pf = cmd->add_option("-f,--file", flags->prompt_file, "read the prompt from a file (bytes exactly)");

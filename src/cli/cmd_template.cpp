@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "engine/chat_session.h"
 #include "engine/loader.h"
+#include "library/resolve.h"
 
 namespace hearth::cli {
 namespace {
@@ -36,7 +37,7 @@ int run(const TemplateFlags& f, bool have_bos, bool have_eos) {
 
     std::optional<ChatFormat> format;
     if (!f.model.empty()) {
-        LoadedModel lm = load_model(f.model, LoadWhat::TokenizerOnly);
+        LoadedModel lm = load_model(library::resolve_model(f.model).path, LoadWhat::TokenizerOnly);
         print_warnings(lm);
         format = ChatFormat::for_model(*lm.file, *lm.tokenizer);
         if (format->is_default)
@@ -65,7 +66,7 @@ CommandRunner add_template_command(CLI::App& app) {
         "  hearth template --template-file llama-3.jinja --messages conv.json --bos-token '<|begin_of_text|>'\n"
         "CONV.json is one conversation: {\"messages\": [...], optional \"tools\", \"chat_template_kwargs\", \"now\"}.\n"
         "The prompt is printed exactly, with no newline added. A model without a template uses ChatML.");
-    auto* m = cmd->add_option("-m,--model", flags->model, "GGUF model whose tokenizer.chat_template to use");
+    auto* m = cmd->add_option("-m,--model", flags->model, "GGUF model (file or library name) whose tokenizer.chat_template to use");
     auto* t = cmd->add_option("--template-file", flags->template_file, "Jinja2 chat template file");
     m->excludes(t);
     cmd->add_option("--messages", flags->messages, "conversation JSON file")->required();

@@ -62,7 +62,7 @@ int run(const TokenizeFlags& f, bool have_text) {
     } else if (!have_text) {
         fail("give the text with -p TEXT or -f FILE");
     }
-    LoadedModel lm = load_model(f.model.path, LoadWhat::TokenizerOnly);
+    LoadedModel lm = load_model(f.model.resolve().path, LoadWhat::TokenizerOnly);
     print_warnings(lm);
     if (f.detok) {
         const std::vector<TokenId> ids = parse_ids(text, lm.tokenizer->n_vocab());

@@ -20,5 +20,13 @@ CommandRunner add_template_command(CLI::App& app);
 CommandRunner add_chat_command(CLI::App& app);
 CommandRunner add_serve_command(CLI::App& app);
 CommandRunner add_fit_command(CLI::App& app);
+// The model library (src/library, docs/library.md).
+CommandRunner add_pull_command(CLI::App& app);
+CommandRunner add_import_command(CLI::App& app);
+CommandRunner add_list_command(CLI::App& app);
+CommandRunner add_show_command(CLI::App& app);
+CommandRunner add_rm_command(CLI::App& app);
+CommandRunner add_create_command(CLI::App& app);
+CommandRunner add_ps_command(CLI::App& app);
 
 }  // namespace hearth::cli

@@ -50,6 +50,13 @@ int main(int argc, char** argv) {
     reg(hearth::cli::add_chat_command);
     reg(hearth::cli::add_serve_command);
     reg(hearth::cli::add_fit_command);
+    reg(hearth::cli::add_pull_command);
+    reg(hearth::cli::add_import_command);
+    reg(hearth::cli::add_list_command);
+    reg(hearth::cli::add_show_command);
+    reg(hearth::cli::add_rm_command);
+    reg(hearth::cli::add_create_command);
+    reg(hearth::cli::add_ps_command);
 
     try {
         app.parse(argc, argv);

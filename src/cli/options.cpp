@@ -1,20 +1,69 @@
 #include "cli/options.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
 #include "common/error.h"
+#include "cli/library_ui.h"
 #include "engine/loader.h"
 
 namespace hearth::cli {
 
 void ModelFlag::add(CLI::App& cmd) {
-    cmd.add_option("-m,--model", path, "GGUF model file")->required();
+    cmd_ = &cmd;
+    auto* m = cmd.add_option("-m,--model", path, "GGUF model file, or a library name (see hearth list)");
+    if (default_name) m->description(fmt::format("GGUF model file, or a library name (default: {})", default_name));
+    else m->required();
+    cmd.add_option("--home", home, "model library folder (default: $HEARTH_HOME, else ~/.local/share/hearth)");
+}
+
+library::ResolvedModel ModelFlag::resolve(bool quiet) const {
+    library::ResolveOptions options;
+    options.home = home;
+    options.pull_if_missing = default_name != nullptr;
+    std::string name = path;
+    if (name.empty() && default_name) {
+        name = default_name;
+        library::Store store(library::Store::default_home(home));
+        if (!quiet && !store.read_manifest(library::parse_model_name(name)))
+            std::fprintf(stderr,
+                         "hearth: no -m given: downloading the default model %s once (a small instruct model, "
+                         "about 270 MB) into %s; pass -m FILE.gguf or -m NAME to use another\n",
+                         name.c_str(), store.home().c_str());
+    }
+    options.events = pull_events(quiet, std::make_shared<ProgressBar>(quiet));
+    return library::resolve_model(name, options);
+}
+
+void ModelFlag::apply_preset(const library::ResolvedModel& model, SessionFlags& session, SamplingParams& sampling,
+                             std::string& seed, int& n_predict) const {
+    const auto& p = model.params;
+    if (p.empty() || !cmd_) return;
+    auto given = [&](const char* flag) { return cmd_->count(flag) > 0; };
+    // Values come from a file (or a registry): clamp before converting, never overflow.
+    auto number = [&](const char* key) -> std::optional<double> {
+        auto it = p.find(key);
+        if (it == p.end() || !it->is_number()) return std::nullopt;
+        return std::clamp(it->get<double>(), -2147483648.0, 2147483647.0);
+    };
+    auto as_int = [](double v) { return static_cast<int>(v); };
+    if (auto v = number("num_ctx"); v && !given("--ctx-size")) session.n_ctx = as_int(*v);
+    if (auto v = number("num_predict"); v && !given("--n-predict")) n_predict = as_int(*v);
+    if (auto v = number("temperature"); v && !given("--temp")) sampling.temperature = static_cast<float>(*v);
+    if (auto v = number("top_k"); v && !given("--top-k")) sampling.top_k = as_int(*v);
+    if (auto v = number("top_p"); v && !given("--top-p")) sampling.top_p = static_cast<float>(*v);
+    if (auto v = number("min_p"); v && !given("--min-p")) sampling.min_p = static_cast<float>(*v);
+    if (auto v = number("repeat_penalty"); v && !given("--repeat-penalty")) sampling.repeat_penalty = static_cast<float>(*v);
+    if (auto v = number("repeat_last_n"); v && !given("--repeat-last-n")) sampling.repeat_last_n = as_int(*v);
+    if (auto it = p.find("seed"); it != p.end() && it->is_number_integer() && !given("--seed"))
+        seed = it->is_number_unsigned() ? std::to_string(it->get<uint64_t>()) : "-1";
 }
 
 void SessionFlags::add(CLI::App& cmd) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/session.h"
+#include "library/resolve.h"
 #include "sample/sampler.h"
 
 namespace hearth {
@@ -16,9 +17,26 @@ namespace hearth::cli {
 // Prints the loader's warnings to stderr, one line each.
 void print_warnings(const LoadedModel& model);
 
+struct SessionFlags;
+
+// -m/--model: a GGUF path or a library name (llama3.2:1b, hf.co/OWNER/REPO:Q4_K_M, a name made
+// with hearth create), plus --home for the library. A path is used exactly as given.
 struct ModelFlag {
-    std::string path;
+    std::string path;  // what -m said
+    std::string home;  // --home
+    // When set (run, chat), -m is optional and this name is used without it; names missing
+    // from the library are pulled on first use.
+    const char* default_name = nullptr;
     void add(CLI::App& cmd);
+    // The GGUF to load and the preset that came with the name. Throws hearth::Error.
+    library::ResolvedModel resolve(bool quiet = false) const;  // quiet: no pull notes or progress bar
+    // Fills in the preset's num_ctx, num_predict and sampling values for the flags the user
+    // did not give on the command line.
+    void apply_preset(const library::ResolvedModel& model, SessionFlags& session, SamplingParams& sampling,
+                      std::string& seed, int& n_predict) const;
+
+private:
+    const CLI::App* cmd_ = nullptr;
 };
 
 struct SessionFlags {

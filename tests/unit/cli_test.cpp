@@ -537,7 +537,7 @@ TEST(CliFlags, BadFlagsAndValuesAreErrors) {
         {{"run", "-m", model, "-p", "x", "--seed", "18446744073709551616"}, "--seed"},  // 2^64: not clamped
         {{"run", "-m", model, "-p", "x", "-n", "99999999999"}, "99999999999"},
         {{"run", "-m", model, "-p", "x", "-f", "y"}, "excludes"},
-        {{"run", "-p", "x"}, "--model"},
+        {{"info"}, "--model"},  // run/chat without -m use the default model (tests: library_pull_test.cpp)
         {{"info", "-m", model, "stray"}, "stray"},
         {{"info", "-m", model, "--max-array", "0"}, "--max-array"},
         {{"tokenize", "-m", model, "-p", "x", "--nope"}, "--nope"},
