@@ -11,6 +11,8 @@ packages=(
   libgtest-dev                          # unit tests (GoogleTest)
   libedit-dev                           # line editing and history in `hearth chat`
   tmux                                  # terminal-driven test of `hearth chat` (tests/tmux)
+  libcpp-httplib-dev                    # HTTP client (eval-cost --target) and fixture servers in tests
+  chromium                              # headless rendering test of the eval-cost HTML report
   clang libclang-rt-14-dev              # libFuzzer target for the GGUF reader
 )
 

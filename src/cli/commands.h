@@ -18,5 +18,7 @@ CommandRunner add_synth_command(CLI::App& app);
 CommandRunner add_quantize_command(CLI::App& app);
 CommandRunner add_template_command(CLI::App& app);
 CommandRunner add_chat_command(CLI::App& app);
+CommandRunner add_eval_cost_command(CLI::App& app);
+CommandRunner add_perplexity_command(CLI::App& app);
 
 }  // namespace hearth::cli

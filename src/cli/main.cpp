@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
     reg(hearth::cli::add_quantize_command);
     reg(hearth::cli::add_template_command);
     reg(hearth::cli::add_chat_command);
+    reg(hearth::cli::add_eval_cost_command);
+    reg(hearth::cli::add_perplexity_command);
 
     try {
         app.parse(argc, argv);
