@@ -130,8 +130,10 @@ PerplexityResult compute_perplexity(const LoadedModel& lm, const std::string& te
             log_softmax(logits.data() + static_cast<size_t>(j) * n_vocab, n_vocab, lp);
             const TokenId next = window[static_cast<size_t>(j) + 1];
             nll.add(-lp[static_cast<size_t>(next)]);
+            // Saved as float32, and compared at that precision too, so a model against its own
+            // saved distributions gives exactly 0.
+            for (int i = 0; i < n_vocab; ++i) lp_f[static_cast<size_t>(i)] = static_cast<float>(lp[static_cast<size_t>(i)]);
             if (save.is_open()) {
-                for (int i = 0; i < n_vocab; ++i) lp_f[static_cast<size_t>(i)] = static_cast<float>(lp[static_cast<size_t>(i)]);
                 save.write(reinterpret_cast<const char*>(lp_f.data()), static_cast<std::streamsize>(lp_f.size() * sizeof(float)));
             }
             if (base.is_open()) {
@@ -141,7 +143,7 @@ PerplexityResult compute_perplexity(const LoadedModel& lm, const std::string& te
                 for (int i = 0; i < n_vocab; ++i) {
                     const double b = base_f[static_cast<size_t>(i)];
                     lp_base[static_cast<size_t>(i)] = b;
-                    d += std::exp(b) * (b - lp[static_cast<size_t>(i)]);
+                    d += std::exp(b) * (b - static_cast<double>(lp_f[static_cast<size_t>(i)]));
                 }
                 d = std::max(0.0, d);  // rounding can give -1e-17 for identical distributions
                 kl.add(d);

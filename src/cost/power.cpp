@@ -36,6 +36,13 @@ unsigned long long read_sysfs_integer(const std::string& path) {
 
 namespace {
 
+// Appends `item` to a `sep`-separated list (written out: GCC 12 warns falsely about
+// `(a ? "" : ", ") + b`).
+void append_item(std::string& list, const std::string& sep, const std::string& item) {
+    if (!list.empty()) list += sep;
+    list += item;
+}
+
 std::string read_text_or(const fs::path& path, const std::string& fallback) {
     std::ifstream in(path);
     std::string s;
@@ -81,7 +88,7 @@ public:
     std::string name() const override { return "rapl"; }
     std::string detail() const override {
         std::string s;
-        for (const auto& d : domains_) s += (s.empty() ? "" : ", ") + d.label;
+        for (const auto& d : domains_) append_item(s, ", ", d.label);
         return s;
     }
     bool measured() const override { return true; }
@@ -115,7 +122,7 @@ public:
     std::string name() const override { return "hwmon"; }
     std::string detail() const override {
         std::string s;
-        for (const auto& l : labels_) s += (s.empty() ? "" : ", ") + l;
+        for (const auto& l : labels_) append_item(s, ", ", l);
         return s;
     }
     bool measured() const override { return true; }
@@ -242,12 +249,12 @@ public:
     }
     std::string name() const override {
         std::string s;
-        for (const auto& p : parts_) s += (s.empty() ? "" : "+") + p->name();
+        for (const auto& p : parts_) append_item(s, "+", p->name());
         return s;
     }
     std::string detail() const override {
         std::string s;
-        for (const auto& p : parts_) s += (s.empty() ? "" : "; ") + p->name() + ": " + p->detail();
+        for (const auto& p : parts_) append_item(s, "; ", p->name() + ": " + p->detail());
         return s;
     }
     bool measured() const override {

@@ -56,14 +56,16 @@ void PowerSampler::loop() {
 
 EnergyMeasurement PowerSampler::stop() {
     {
+        // The closing reading is taken here, before waiting for the thread to wake and exit,
+        // so the interval ends now however late the scheduler runs the sampling thread.
         std::lock_guard lock(mutex_);
         if (!running_) fail("power sampler: stop() without start()");
+        read_locked();
         running_ = false;
     }
     wake_.notify_all();
     thread_.join();
     std::lock_guard lock(mutex_);
-    read_locked();
     if (!error_.empty()) fail("power reading failed: {}", error_);
     EnergyMeasurement m;
     m.seconds = last_s_ - start_s_;

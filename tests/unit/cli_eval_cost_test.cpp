@@ -32,8 +32,10 @@ std::string read(const fs::path& p) { return test::read_file(p); }
 
 TEST(CliEvalCost, TwoModelsWriteCsvJsonAndReport) {
     HEARTH_SHARED_OR_SKIP(a, "models/stories260K.gguf");
-    HEARTH_SHARED_OR_SKIP(b, "models/tinyllamas-stories-260k-q8_0.gguf");
     fs::path dir = test::temp_dir();
+    // The second model: a Q8_0 copy of the first (the same tokenizer, so the same prompts).
+    const std::string b = (dir / "stories-q8.gguf").string();
+    ASSERT_EQ(run_hearth({"quantize", a, b, "Q8_0"}).exit_code, 0);
     fs::path prompts = write(dir / "p.jsonl",
                              "{\"id\": \"girl\", \"prompt\": \"Once upon a time, a girl\", \"category\": \"story\"}\n"
                              "{\"id\": \"dog\", \"prompt\": \"The dog\", \"n_predict\": 4}\n");

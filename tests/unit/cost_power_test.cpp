@@ -172,6 +172,33 @@ TEST(CostPower, NvmlWithoutTheLibraryIsAClearError) {
     EXPECT_THROW(select_power_source("nvml", o), hearth::Error);
 }
 
+TEST(CostPower, NvmlLoadedAtRunTimeSumsGpus) {
+    auto r = make_nvml_reader(HEARTH_FAKE_NVML);
+    EXPECT_EQ(r->name(), "nvml");
+    EXPECT_EQ(r->detail(), "2 GPUs");
+    EXPECT_TRUE(r->measured());
+    r->energy_joules(1.0);
+    EXPECT_NEAR(r->energy_joules(3.0), 400.0, 1e-9);  // (150 + 50) W for 2 s
+
+    ::setenv("HEARTH_FAKE_NVML_INIT_ERROR", "9", 1);
+    try {
+        make_nvml_reader(HEARTH_FAKE_NVML);
+        ADD_FAILURE() << "init failure not reported";
+    } catch (const hearth::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("Driver Not Loaded"), std::string::npos) << e.what();
+    }
+    ::unsetenv("HEARTH_FAKE_NVML_INIT_ERROR");
+
+    // auto sums the CPU packages and the GPUs.
+    PowerOptions o;
+    o.nvml_library = HEARTH_FAKE_NVML;
+    o.sysfs_root = rapl_tree(100).string();
+    PowerSelection sel = select_power_source("auto", o);
+    EXPECT_EQ(sel.reader->name(), "rapl+nvml");
+    EXPECT_TRUE(sel.reader->measured());
+    EXPECT_TRUE(sel.notes.empty());
+}
+
 TEST(CostPower, AutoPrefersSensorsAndFallsBackToAStatedEstimate) {
     PowerOptions o;
     o.nvml_library = "/nonexistent/libnvidia-ml.so.1";

@@ -1,5 +1,10 @@
 // --target: the same prompts against OpenAI- and Ollama-compatible servers, here a fixture
 // server (cpp-httplib) in the test that streams canned responses.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -191,11 +196,17 @@ TEST(CostTarget, ServerErrorsAreReported) {
 }
 
 TEST(CostTarget, UnreachableServerIsAnError) {
-    int port = 0;
-    {
-        httplib::Server probe;  // a port that was free a moment ago, and nobody listens on now
-        port = probe.bind_to_any_port("127.0.0.1");
-    }
+    // A port that was free a moment ago and that nobody listens on now.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    const int port = ntohs(addr.sin_port);
+    ::close(fd);
     RunOptions o;
     auto power = make_fixed_reader(10);
     try {
