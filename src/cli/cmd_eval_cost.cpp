@@ -122,6 +122,7 @@ int run(const EvalCostFlags& f) {
                      s.prompt_id.c_str(), s.run + 1, s.prompt_tokens, s.gen_tokens, s.tg_ts, s.ttft_ms, s.avg_watts);
     };
 
+    const std::string ppl_text = f.ppl_file.empty() ? "" : read_input_file(f.ppl_file, "perplexity text");
     std::vector<cost::CostSample> samples;
     std::vector<std::pair<std::string, cost::PerplexityResult>> ppl;
     for (const auto& path : f.models) {
@@ -131,13 +132,12 @@ int run(const EvalCostFlags& f) {
         auto got = cost::run_local_model(path, label, prompts, ro, *power.reader);
         samples.insert(samples.end(), got.begin(), got.end());
         if (!f.ppl_file.empty()) {
-            const std::string text = read_input_file(f.ppl_file, "perplexity text");
             cost::PerplexityOptions popt;
             popt.n_ctx = f.ppl_ctx;
             popt.max_windows = f.ppl_chunks;
             popt.session = ro.session;
             LoadedModel lm = load_model(path);
-            ppl.emplace_back(label, cost::compute_perplexity(lm, text, popt));
+            ppl.emplace_back(label, cost::compute_perplexity(lm, ppl_text, popt));
             std::fprintf(stderr, "hearth: %s | perplexity %.4f ± %.4f over %d tokens\n", label.c_str(),
                          ppl.back().second.ppl, ppl.back().second.ppl_stderr, ppl.back().second.n_scored);
         }
