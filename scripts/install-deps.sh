@@ -14,6 +14,8 @@ packages=(
   libcurl4-openssl-dev                  # HTTPS downloads for `hearth pull`, `hearth ps`
   curl                                  # integration tests of `hearth serve`
   tmux                                  # terminal-driven test of `hearth chat` (tests/tmux)
+  libcpp-httplib-dev                    # HTTP client (eval-cost --target) and fixture servers in tests
+  chromium                              # headless rendering test of the eval-cost HTML report
   clang libclang-rt-14-dev              # libFuzzer target for the GGUF reader
 )
 # Node.js and npm run the `hearth serve` integration test (official openai/ollama npm clients).

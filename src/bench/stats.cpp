@@ -33,4 +33,23 @@ Summary summarize(std::vector<double> samples) {
     return r;
 }
 
+BoxStats box_stats(std::vector<double> samples) {
+    BoxStats b;
+    b.summary = summarize(samples);
+    if (samples.empty()) return b;
+    std::sort(samples.begin(), samples.end());
+    const double lo = b.summary.lower_fence(), hi = b.summary.upper_fence();
+    b.whisker_low = b.summary.max;
+    b.whisker_high = b.summary.min;
+    for (double v : samples) {
+        if (v < lo || v > hi) {
+            b.outliers.push_back(v);
+            continue;
+        }
+        b.whisker_low = std::min(b.whisker_low, v);
+        b.whisker_high = std::max(b.whisker_high, v);
+    }
+    return b;
+}
+
 }  // namespace hearth

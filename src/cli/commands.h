@@ -28,5 +28,7 @@ CommandRunner add_show_command(CLI::App& app);
 CommandRunner add_rm_command(CLI::App& app);
 CommandRunner add_create_command(CLI::App& app);
 CommandRunner add_ps_command(CLI::App& app);
+CommandRunner add_eval_cost_command(CLI::App& app);
+CommandRunner add_perplexity_command(CLI::App& app);
 
 }  // namespace hearth::cli

@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
     reg(hearth::cli::add_rm_command);
     reg(hearth::cli::add_create_command);
     reg(hearth::cli::add_ps_command);
+    reg(hearth::cli::add_eval_cost_command);
+    reg(hearth::cli::add_perplexity_command);
 
     try {
         app.parse(argc, argv);

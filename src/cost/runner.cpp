@@ -1,0 +1,111 @@
+#include "cost/runner.h"
+
+#include <chrono>
+
+#include "common/error.h"
+#include "cost/sampler.h"
+#include "engine/chat_session.h"
+#include "engine/generate.h"
+#include "engine/loader.h"
+
+namespace hearth::cost {
+
+void apply_energy(CostSample& s, double joules, double seconds, const PowerReader& reader) {
+    s.energy_j = joules;
+    s.avg_watts = seconds > 0 ? joules / seconds : 0;
+    s.wh_per_token = s.gen_tokens > 0 ? joules / 3600.0 / s.gen_tokens : 0;
+    s.power_source = reader.name();
+    s.measured = reader.measured();
+}
+
+double generation_rate(int gen_tokens, double first_ms, double last_ms) {
+    if (gen_tokens < 2 || last_ms <= first_ms) return 0;
+    return (gen_tokens - 1) / ((last_ms - first_ms) / 1000.0);
+}
+
+namespace {
+
+bool has_chat_template(const gguf::File& file) { return file.find("tokenizer.chat_template") != nullptr; }
+
+std::vector<TokenId> prompt_tokens(const LoadedModel& lm, const std::optional<ChatFormat>& format,
+                                   const std::string& text) {
+    std::vector<TokenId> tokens;
+    if (format) {
+        chat::ChatInputs in;
+        in.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", text}}});
+        in.bos_token = format->bos_token;
+        in.eos_token = format->eos_token;
+        tokens = tokenize_chat_prompt(*lm.tokenizer, chat::render_chat(format->tmpl, in));
+    } else {
+        tokens = lm.tokenizer->encode(text, /*add_special=*/true);
+    }
+    if (tokens.empty() && lm.tokenizer->bos() != kNoToken) tokens.push_back(lm.tokenizer->bos());
+    return tokens;
+}
+
+}  // namespace
+
+std::vector<CostSample> run_local_model(const std::string& model_path, const std::string& label,
+                                        const std::vector<Prompt>& prompts, const RunOptions& options,
+                                        PowerReader& power) {
+    using clock = std::chrono::steady_clock;
+    if (options.runs < 1) fail("--runs must be at least 1 (got {})", options.runs);
+    LoadedModel lm = load_model(model_path);
+    std::optional<ChatFormat> format;
+    if (has_chat_template(*lm.file)) format = ChatFormat::for_model(*lm.file, *lm.tokenizer);
+    Session session(*lm.model, options.session);
+    PowerSampler sampler(power);
+
+    if (options.warmup && !prompts.empty()) {
+        GenerateOptions g;
+        g.n_predict = 4;
+        g.sampling = options.sampling;
+        session.reset();
+        generate(session, *lm.tokenizer, prompt_tokens(lm, format, prompts.front().text), g, nullptr);
+    }
+
+    std::vector<CostSample> out;
+    for (int run = 0; run < options.runs; ++run) {
+        for (const Prompt& p : prompts) {
+            std::vector<TokenId> tokens = prompt_tokens(lm, format, p.text);
+            GenerateOptions g;
+            g.n_predict = p.n_predict > 0 ? p.n_predict : options.n_predict;
+            g.sampling = options.sampling;
+            if (g.sampling.seed != SamplingParams::kRandomSeed) g.sampling.seed += static_cast<uint64_t>(run);
+            session.reset();
+            double first_ms = 0, last_ms = 0;
+            int n = 0;
+            sampler.start();
+            const auto t0 = clock::now();
+            GenerateResult r = generate(session, *lm.tokenizer, tokens, g, [&](TokenId) {
+                const double t = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+                if (n++ == 0) first_ms = t;
+                last_ms = t;
+                return true;
+            });
+            const double total_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+            EnergyMeasurement e = sampler.stop();
+
+            CostSample s;
+            s.model = label;
+            s.backend = "hearth";
+            s.prompt_id = p.id;
+            s.category = p.category;
+            s.run = run;
+            s.prompt_tokens = r.n_prompt;
+            s.gen_tokens = static_cast<int>(r.tokens.size());
+            s.pp_ts = r.prompt_ms > 0 ? r.n_prompt / (r.prompt_ms / 1000.0) : 0;
+            s.tg_ts = generation_rate(s.gen_tokens, first_ms, last_ms);
+            s.ttft_ms = s.gen_tokens > 0 ? first_ms : 0;
+            s.total_ms = total_ms;
+            s.temperature = g.sampling.temperature;
+            s.stop = stop_reason_name(r.stop);
+            apply_energy(s, e.joules, e.seconds, power);
+            if (options.on_sample) options.on_sample(s);
+            out.push_back(std::move(s));
+        }
+    }
+    return out;
+}
+
+}  // namespace hearth::cost
