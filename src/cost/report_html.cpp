@@ -123,7 +123,7 @@ std::string svg_box_plot(const std::string& id, const std::string& title, const 
         const double x = s.x(v);
         svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\" class=\"grid\"/>\n", x, top, x, plot_bottom);
         svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"tick\" text-anchor=\"middle\">{}</text>\n", x,
-                           plot_bottom + 16, log_scale ? fmt::format("{:g}", v) : num(v));
+                           plot_bottom + 16, fmt::format("{:g}", v));
     }
     svg += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"middle\">{}{}</text>\n",
                        label_w + plot_w / 2, plot_bottom + 36, html_escape(unit), log_scale ? " (log scale)" : "");

@@ -1,5 +1,6 @@
 // Power readers against fixture sysfs trees: RAPL counters (with wraparound), hwmon sensors,
 // fixed estimates, `auto` fallbacks, and the background sampler.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -104,9 +105,37 @@ TEST(CostPower, RaplMissingTreeOrPermissionIsAClearError) {
     } catch (const hearth::Error& e) {
         EXPECT_NE(std::string(e.what()).find("no intel-rapl"), std::string::npos) << e.what();
     }
-    if (geteuid() == 0) GTEST_SKIP() << "running as root: file permissions cannot deny a read";
     fs::path root = rapl_tree(100);
     fs::permissions(root / "class/powercap/intel-rapl:0/energy_uj", fs::perms::none);
+    if (geteuid() == 0) {
+        // Root reads anything: check in a child that drops to `nobody` (as RAPL's root-only
+        // energy_uj looks to an ordinary user).
+        pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            if (setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
+            try {
+                make_rapl_reader(root.string());
+                _exit(1);
+            } catch (const hearth::Error& e) {
+                PowerOptions o;
+                o.sysfs_root = root.string();
+                o.nvml_library = "/nonexistent/libnvidia-ml.so.1";
+                PowerSelection sel = select_power_source("auto", o);
+                bool noted = false;
+                for (const auto& n : sel.notes) noted |= n.find("permission denied") != std::string::npos;
+                const bool ok = std::string(e.what()).find("permission denied") != std::string::npos &&
+                                sel.reader->name() == "fixed" && noted;
+                _exit(ok ? 0 : 2);
+            }
+        }
+        int status = 0;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 3) GTEST_SKIP() << "cannot drop root privileges here";
+        EXPECT_EQ(WEXITSTATUS(status), 0) << "1: read despite no permission; 2: wrong message or no fallback";
+        return;
+    }
     try {
         make_rapl_reader(root.string());
         FAIL();

@@ -65,7 +65,7 @@ std::string chromium_path() {
 std::vector<std::string> chromium_args(const std::string& chromium, const fs::path& profile) {
     return {chromium,        "--headless",          "--no-sandbox",  "--disable-gpu", "--disable-quic",
             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--user-data-dir=" + profile.string(), "--enable-logging=stderr", "--v=0"};
+            "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + profile.string(), "--enable-logging=stderr", "--v=0"};
 }
 
 // Console messages of the page, from Chromium's log ("...:CONSOLE(12)] "message", source: ...").
