@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -316,6 +317,44 @@ TEST_F(BatchTest, StopStringsEndGenerationAndAreNotShown) {
     EXPECT_EQ(cut.finish, FinishReason::Stop);
     EXPECT_EQ(cut.text, full.text.substr(0, full.text.find(stop)));
     EXPECT_EQ(streamed, cut.text);
+}
+
+}  // namespace
+}  // namespace hearth
+
+namespace hearth {
+namespace {
+
+TEST_F(BatchTest, PresenceAndFrequencyPenaltiesApplyToGeneratedTokens) {
+    SchedulerOptions o;
+    o.n_slots = 2;
+    o.n_ctx = 64;
+    o.n_threads = 1;
+    BatchScheduler sched(*tiny_->model, *tiny_->tokenizer, o);
+    const std::vector<TokenId> prompt = some_tokens(4, 6, tiny_->model->hparams().n_vocab);
+    auto distinct = [](const std::vector<TokenId>& t) { return std::set<TokenId>(t.begin(), t.end()).size(); };
+
+    BatchRequest r = greedy_request(prompt, 20);
+    auto plain = sched.submit(r);
+    const JobResult& rp = plain->wait();
+    ASSERT_LT(distinct(rp.tokens), rp.tokens.size()) << "without penalties greedy repeats itself here";
+    // A huge presence penalty: greedy never picks a token it already generated.
+    r.presence_penalty = 1e9f;
+    auto a = sched.submit(r);
+    const JobResult& ra = a->wait();
+    EXPECT_EQ(distinct(ra.tokens), ra.tokens.size());
+    // Likewise a huge frequency penalty.
+    r.presence_penalty = 0;
+    r.frequency_penalty = 1e9f;
+    auto b = sched.submit(r);
+    const JobResult& rb = b->wait();
+    EXPECT_EQ(distinct(rb.tokens), rb.tokens.size());
+    // A huge negative one: after the first token, always the same one again.
+    r.frequency_penalty = -1e9f;
+    auto c = sched.submit(r);
+    const JobResult& rc = c->wait();
+    ASSERT_GE(rc.tokens.size(), 2u);
+    EXPECT_EQ(distinct(rc.tokens), 1u);
 }
 
 }  // namespace
