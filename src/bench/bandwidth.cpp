@@ -105,4 +105,19 @@ BandwidthProbe cached_read_bandwidth(int threads, const std::string& cache_file,
     return r;
 }
 
+double best_cached_read_bandwidth(const std::string& cache_file) {
+    std::ifstream in(cache_file.empty() ? default_cache_file() : std::filesystem::path(cache_file));
+    if (!in) return 0;
+    double best = 0;
+    try {
+        const nlohmann::json j = nlohmann::json::parse(in);
+        if (!j.is_object()) return 0;
+        for (const auto& [key, v] : j.items())
+            if (v.is_object() && v.contains("gbps") && v["gbps"].is_number()) best = std::max(best, v["gbps"].get<double>());
+    } catch (const nlohmann::json::exception&) {
+        return 0;  // a damaged cache counts as none
+    }
+    return best;
+}
+
 }  // namespace hearth

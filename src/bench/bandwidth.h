@@ -19,4 +19,8 @@ BandwidthProbe measure_read_bandwidth(int threads, size_t buffer_bytes = size_t(
 // An empty path means the default: $XDG_CACHE_HOME/hearth/bandwidth.json or ~/.cache/….
 BandwidthProbe cached_read_bandwidth(int threads, const std::string& cache_file = "", bool refresh = false);
 
+// The highest figure in the cache over all thread counts, without measuring; 0 when there is
+// none (planning tools use it as "this machine's bandwidth").
+double best_cached_read_bandwidth(const std::string& cache_file = "");
+
 }  // namespace hearth

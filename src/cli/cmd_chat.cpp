@@ -38,15 +38,6 @@ struct ChatFlags {
     std::string seed = "-1";
 };
 
-uint64_t parse_seed(const std::string& text, const char* what) {
-    if (text == "-1") return SamplingParams::kRandomSeed;
-    uint64_t v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v == SamplingParams::kRandomSeed)
-        fail("{} must be -1 (random) or an integer in [0, {}], got '{}'", what, SamplingParams::kRandomSeed - 1, text);
-    return v;
-}
-
 template <typename T>
 bool parse_number(const std::string& text, T& out) {
     std::istringstream in(text);

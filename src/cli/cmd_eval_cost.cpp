@@ -48,15 +48,6 @@ struct EvalCostFlags {
     std::string seed = "42";
 };
 
-uint64_t parse_seed_flag(const std::string& text) {
-    if (text == "-1") return SamplingParams::kRandomSeed;
-    uint64_t v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v == SamplingParams::kRandomSeed)
-        fail("--seed must be -1 (random) or an integer in [0, {}], got '{}'", SamplingParams::kRandomSeed - 1, text);
-    return v;
-}
-
 std::string utc_now() {
     std::time_t t = std::time(nullptr);
     std::tm tm{};
@@ -114,7 +105,7 @@ int run(const EvalCostFlags& f) {
     ro.n_predict = f.n_predict;
     ro.warmup = !f.no_warmup;
     ro.sampling = f.sampling;
-    ro.sampling.seed = parse_seed_flag(f.seed);
+    ro.sampling.seed = parse_seed(f.seed);
     ro.sampling.validate();
     ro.session = f.session.to_options();
     ro.on_sample = [](const cost::CostSample& s) {

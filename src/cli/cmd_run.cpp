@@ -30,17 +30,6 @@ struct RunFlags {
     bool memory_report = false;
 };
 
-// --seed: -1 (random) or any unsigned 64-bit value but the one that means random. Parsed here
-// rather than by CLI11 2.1, whose integer conversion silently saturates out-of-range values.
-uint64_t parse_seed(const std::string& text) {
-    if (text == "-1") return SamplingParams::kRandomSeed;
-    uint64_t v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v == SamplingParams::kRandomSeed)
-        fail("--seed must be -1 (random) or an integer in [0, {}], got '{}'", SamplingParams::kRandomSeed - 1, text);
-    return v;
-}
-
 int run(const RunFlags& f) {
     std::string prompt = f.prompt;
     if (!f.prompt_file.empty()) prompt = read_input_file(f.prompt_file, "prompt file");

@@ -1,6 +1,7 @@
 #include "cli/options.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -138,6 +139,15 @@ void write_file_atomically(const std::string& path, const void* bytes, size_t si
 
 void print_warnings(const LoadedModel& model) {
     for (const auto& w : model.warnings) std::fprintf(stderr, "hearth: warning: %s\n", w.c_str());
+}
+
+uint64_t parse_seed(const std::string& text, const char* what) {
+    if (text == "-1") return SamplingParams::kRandomSeed;
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v == SamplingParams::kRandomSeed)
+        fail("{} must be -1 (random) or an integer in [0, {}], got '{}'", what, SamplingParams::kRandomSeed - 1, text);
+    return v;
 }
 
 }  // namespace hearth::cli

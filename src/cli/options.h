@@ -53,6 +53,11 @@ struct SessionFlags {
 // text so the command can check its range), the same for every generating command.
 void add_sampling_flags(CLI::App& cmd, SamplingParams& sampling, std::string& seed);
 
+// --seed and the like: -1 (random) or any unsigned 64-bit value but the one that means random.
+// Parsed by hand because CLI11 2.1's integer conversion silently saturates out-of-range values.
+// Throws hearth::Error naming `what`.
+uint64_t parse_seed(const std::string& text, const char* what = "--seed");
+
 // Parses "f16" / "f32".
 ops::KvType parse_kv_type(const std::string& name);
 

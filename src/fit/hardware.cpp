@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bandwidth.h"
 #include "common/error.h"
 
 namespace hearth::fit {
@@ -69,26 +70,6 @@ std::string read_text(const char* path) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
-}
-
-// The best figure the bandwidth probe cached (hearth bench --bandwidth writes it), or 0.
-double cached_bandwidth() {
-    namespace fs = std::filesystem;
-    fs::path path;
-    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) path = fs::path(xdg) / "hearth" / "bandwidth.json";
-    else if (const char* home = std::getenv("HOME"); home && *home) path = fs::path(home) / ".cache" / "hearth" / "bandwidth.json";
-    else return 0;
-    std::ifstream in(path);
-    if (!in) return 0;
-    double best = 0;
-    try {
-        const nlohmann::json j = nlohmann::json::parse(in);
-        for (const auto& [key, v] : j.items())
-            if (v.is_object() && v.contains("gbps") && v["gbps"].is_number()) best = std::max(best, v["gbps"].get<double>());
-    } catch (const nlohmann::json::exception&) {
-        return 0;
-    }
-    return best;
 }
 
 // NVIDIA GPUs through NVML, loaded at run time so hearth has no build dependency on CUDA.
@@ -230,7 +211,7 @@ Machine detect_machine() {
     // Peak FP32 FMA throughput at ~3 GHz: 16 lanes × 2 (FMA) × 2 ports with AVX-512, half with AVX2.
     const bool avx512 = cpuinfo.find(" avx512f") != std::string::npos;
     m.cpu_tflops = m.cpu_threads * 3e9 * (avx512 ? 64 : 32) / 1e12;
-    m.ram_bandwidth_gbps = cached_bandwidth();
+    m.ram_bandwidth_gbps = best_cached_read_bandwidth();
     m.bandwidth_measured = m.ram_bandwidth_gbps > 0;
     // Without a measurement: a conservative dual-channel DDR4 figure.
     if (!m.bandwidth_measured) m.ram_bandwidth_gbps = 40;
