@@ -35,15 +35,6 @@ struct ServeFlags {
     bool json = false;
 };
 
-uint64_t parse_seed(const std::string& text) {
-    if (text == "-1") return SamplingParams::kRandomSeed;
-    uint64_t v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v == SamplingParams::kRandomSeed)
-        fail("--seed must be -1 (random) or a non-negative integer, got '{}'", text);
-    return v;
-}
-
 int run(const ServeFlags& f) {
     serve::ServerOptions o;
     o.host = f.host;
@@ -74,7 +65,11 @@ int run(const ServeFlags& f) {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up is a failed write, not a crash
 
-    LoadedModel lm = load_model(f.model.path);
+    // -m takes a library name too; its name is then the model name clients see (unless --alias).
+    const library::ResolvedModel model = f.model.resolve();
+    if (model.from_library && o.alias.empty()) o.alias = model.name;
+    if (model.tmpl && o.chat_template.empty()) o.chat_template = *model.tmpl;
+    LoadedModel lm = load_model(model.path);
     print_warnings(lm);
     serve::Server server(std::move(lm), o);
     const int port = server.bind();
