@@ -25,10 +25,7 @@ class ChatSessionTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         path_ = new std::filesystem::path(test::temp_dir() / "tiny-f32.gguf");
-        convert::SynthOptions o;
-        o.preset = convert::find_model_preset("tiny");
-        o.mix = &convert::find_quant_mix("F32");
-        convert::synthesize_model(o, path_->string());
+        test::write_tiny_model(*path_);
         model_ = new LoadedModel(load_model(path_->string()));
     }
     static void TearDownTestSuite() {

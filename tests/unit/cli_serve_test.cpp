@@ -33,10 +33,7 @@ class CliServe : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         model_ = new std::string((test::temp_dir() / "serve-tiny.gguf").string());
-        convert::SynthOptions o;
-        o.preset = convert::find_model_preset("tiny");
-        o.mix = &convert::find_quant_mix("F32");
-        convert::synthesize_model(o, *model_);
+        test::write_tiny_model(*model_);
     }
     static void TearDownTestSuite() {
         delete model_;

@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include "convert/synth.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -66,6 +68,13 @@ std::filesystem::path temp_dir() {
     std::filesystem::create_directories(dir);
     cleaner().dirs.push_back(dir);
     return dir;
+}
+
+void write_tiny_model(const std::filesystem::path& path) {
+    convert::SynthOptions o;
+    o.preset = convert::find_model_preset("tiny");
+    o.mix = &convert::find_quant_mix("F32");
+    convert::synthesize_model(o, path.string());
 }
 
 }  // namespace hearth::test

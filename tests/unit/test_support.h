@@ -18,6 +18,10 @@ std::vector<float> read_f32_file(const std::filesystem::path& path);
 // A fresh empty directory under the system temp dir, unique per test.
 std::filesystem::path temp_dir();
 
+// Writes the synthetic "tiny" llama model (random F32 weights, real tokenizer metadata) to
+// `path`: a model every test can load without ../shared.
+void write_tiny_model(const std::filesystem::path& path);
+
 // Resolves a file in ../shared or skips the current test with a clear message.
 #define HEARTH_SHARED_OR_SKIP(var, relative)                                          \
     const std::string var = ::hearth::test::shared_path(relative);                    \
