@@ -33,6 +33,20 @@
 namespace hearth {
 namespace {
 
+// The matrix as a model load leaves it: repacked where the active path prefers that
+// (HEARTH_REPACK=0 measures the file's layout).
+hearth::ops::Matrix as_used(const hearth::TypeTraits& tt, const std::vector<uint8_t>& w, int64_t cols, int64_t rows,
+                            size_t rb) {
+    hearth::ops::Matrix m;
+    m.type = &tt;
+    m.data = w.data();
+    m.cols = cols;
+    m.rows = rows;
+    m.row_bytes = rb;
+    m.name = "w";
+    return hearth::ops::prefers_repacked(m) ? hearth::ops::repack(m) : m;
+}
+
 struct Options {
     int threads = 1;
     std::vector<std::string> types = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0",
@@ -151,7 +165,7 @@ Result run_one(const TypeTraits& tt, ops::CpuPath path, const Options& o, Thread
     auto gemv_gbps = [&](double bytes_target) {
         const int64_t rows = std::max<int64_t>(16, static_cast<int64_t>(bytes_target / static_cast<double>(rb)));
         std::vector<uint8_t> w = random_matrix(tt, rows, cols);
-        ops::Matrix m{&tt, w.data(), cols, rows, rb, "w"};
+        const ops::Matrix m = as_used(tt, w, cols, rows, rb);
         std::vector<float> y(static_cast<size_t>(rows));
         const double s = time_per_call([&] { ops::matmul(ctx, m, x.data(), 1, y.data()); }, o, o.seconds);
         return static_cast<double>(w.size()) / s / 1e9;
@@ -160,7 +174,7 @@ Result run_one(const TypeTraits& tt, ops::CpuPath path, const Options& o, Thread
     res.gemv_l2_gbps = gemv_gbps(o.l2_kb * 1e3);
 
     std::vector<uint8_t> w = random_matrix(tt, o.rows, cols);
-    ops::Matrix m{&tt, w.data(), cols, o.rows, rb, "w"};
+    const ops::Matrix m = as_used(tt, w, cols, o.rows, rb);
     std::vector<float> y(static_cast<size_t>(o.rows * o.tokens));
     const double s = time_per_call([&] { ops::matmul(ctx, m, x.data(), o.tokens, y.data()); }, o,
                                    path == ops::CpuPath::Scalar ? o.seconds / 3 : o.seconds);

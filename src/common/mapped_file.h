@@ -18,6 +18,11 @@ public:
     size_t size() const { return size_; }
     const std::string& path() const { return path_; }
 
+    // Drops the whole pages inside [p, p + n) from this process's memory (weights that were
+    // copied elsewhere). The data stays readable: a later access maps it again from the page
+    // cache or the file.
+    void release(const uint8_t* p, size_t n) const;
+
 private:
     std::string path_;
     const uint8_t* data_ = nullptr;

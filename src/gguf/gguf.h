@@ -78,6 +78,11 @@ public:
     const Value* find(std::string_view key) const;
     const std::vector<TensorInfo>& tensors() const { return tensors_; }
     const TensorInfo* find_tensor(std::string_view name) const;
+    // Drops the pages of [p, p + n) (inside the mapped file) from memory; see MappedFile::release.
+    // A no-op for parsed buffers.
+    void release_pages(const uint8_t* p, size_t n) const {
+        if (map_) map_->release(p, n);
+    }
 
     // Typed getters. `require_*` throws "<path>: missing required key '<key>'"; the optional
     // forms return nullopt when absent. Both throw when present with the wrong type.

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/thread_pool.h"
 #include "model/model.h"
 
 namespace hearth {
@@ -59,6 +60,26 @@ private:
     const gguf::File& f_;
 };
 
+// The active backend may read some matrices faster in another layout (ops::prefers_repacked):
+// convert those once, on every core, and drop the mapped pages they came from so that memory
+// holds one copy of each weight.
+void repack_for_backend(const gguf::File& f, ModelWeights& w) {
+    std::vector<ops::Matrix*> todo;
+    for (LayerWeights& L : w.layers)
+        for (ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+            if (ops::prefers_repacked(*m)) todo.push_back(m);
+    // token_embd stays as it is: it is read a row at a time (and is the output when tied).
+    if (!w.tied_output && ops::prefers_repacked(w.output)) todo.push_back(&w.output);
+    if (todo.empty()) return;
+    ThreadPool pool(ThreadPool::default_threads());
+    for (ops::Matrix* m : todo) {
+        const uint8_t* mapped = m->data;
+        const size_t bytes = m->bytes();
+        *m = ops::repack(*m, &pool);
+        f.release_pages(mapped, bytes);
+    }
+}
+
 }  // namespace
 
 std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
@@ -109,14 +130,15 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
     if (auto v = f.get_u64(hp.arch_name + ".vocab_size"); v && *v != static_cast<uint64_t>(hp.n_vocab))
         fail("{}: {}.vocab_size is {} but token_embd.weight has {} rows", f.path(), hp.arch_name, *v, hp.n_vocab);
     m->hp_.rope.freq_factors = m->w_.rope_freqs.empty() ? nullptr : m->w_.rope_freqs.data();
+    repack_for_backend(f, m->w_);
     return m;
 }
 
 size_t Model::bytes_per_token() const {
-    size_t total = w_.token_embd.row_bytes + w_.output.row_bytes * w_.output.rows;
+    size_t total = w_.token_embd.row_bytes + w_.output.bytes();
     for (const auto& L : w_.layers)
         for (const ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
-            total += m->row_bytes * m->rows;
+            total += m->bytes();
     return total;
 }
 

@@ -4,6 +4,7 @@
 // implements the same functions. All activations are float32, row-major [n_tokens][width].
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -12,19 +13,39 @@
 
 namespace hearth::ops {
 
+// How a weight matrix's bytes are arranged.
+enum class WeightLayout {
+    Rows,           // as in the GGUF file: row after row, each a run of blocks
+    Interleaved16,  // rewritten at load for the backend's matrix kernels (ops/cpu/repack.h)
+};
+
 // A weight matrix in its stored type: `rows` rows of `cols` elements each (ggml's ne1 × ne0),
-// used in place from the mapped file.
+// used in place from the mapped file, or repacked into memory the matrix owns.
 struct Matrix {
     const TypeTraits* type = nullptr;
     const uint8_t* data = nullptr;
     int64_t cols = 0;
     int64_t rows = 0;
-    size_t row_bytes = 0;
+    size_t row_bytes = 0;  // bytes of one row in the file's layout
     std::string name;
+    WeightLayout layout = WeightLayout::Rows;
+    size_t group_bytes = 0;                  // Interleaved16: bytes of one group of 16 rows
+    std::shared_ptr<const uint8_t> storage;  // owns `data` when the matrix was repacked
 
     bool empty() const { return data == nullptr; }
+    // Row r in the file's layout; only for WeightLayout::Rows (get_row works for any layout).
     const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }
+    // Bytes the weights occupy in this layout.
+    size_t bytes() const;
 };
+
+// Whether the active backend reads `w` faster in another layout: the AVX-512 path repacks
+// Q4_0, Q8_0 and Q4_K matrices into 16-row-interleaved blocks. The environment variable
+// HEARTH_REPACK=0 turns repacking off (to compare, or to keep every weight mapped).
+bool prefers_repacked(const Matrix& w);
+// A copy of `w` in the backend's preferred layout, in memory the copy owns; the arithmetic on
+// it is the same as on `w`. Converts groups [0, n) on `pool`'s threads when given one.
+Matrix repack(const Matrix& w, ThreadPool* pool = nullptr);
 
 // Everything a kernel may use besides its operands: the threads.
 struct Context {

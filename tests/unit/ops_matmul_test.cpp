@@ -20,6 +20,8 @@
 #include "common/error.h"
 #include "common/thread_pool.h"
 #include "ops/cpu/dispatch.h"
+#include "ops/cpu/kernels.h"
+#include "ops/cpu/repack.h"
 #include "ops/ops.h"
 #include "tensor/dequantize.h"
 #include "tensor/fp16.h"
@@ -32,6 +34,7 @@ namespace hearth {
 namespace {
 
 using ops::CpuPath;
+namespace cpu = ops::cpu;
 
 // Restores the dispatch path a test started with.
 class PathGuard {
@@ -122,7 +125,13 @@ void check_matmul(TensorType type, const Shape& s, uint32_t seed) {
     std::mt19937 rng(seed);
     std::vector<uint8_t> wdata = random_weights(tt, s.rows, s.cols, rng);
     std::vector<float> x = random_activations(s.n_tokens, s.cols, rng);
-    ops::Matrix w{&tt, wdata.data(), s.cols, s.rows, row_bytes(tt, s.cols), "w"};
+    ops::Matrix w;
+    w.type = &tt;
+    w.data = wdata.data();
+    w.cols = s.cols;
+    w.rows = s.rows;
+    w.row_bytes = row_bytes(tt, s.cols);
+    w.name = "w";
     ThreadPool pool(s.threads);
     ops::Context ctx{&pool};
 
@@ -145,14 +154,41 @@ void check_matmul(TensorType type, const Shape& s, uint32_t seed) {
     std::vector<float> ref(static_cast<size_t>(s.rows * s.n_tokens));
     ops::matmul(ctx, w, x.data(), s.n_tokens, ref.data());
 
+    // Every SIMD path on the file's layout; the row-interleaved layout (where the type has one)
+    // on every path, the scalar one included (it converts rows back for the reference).
+    struct Case {
+        CpuPath path;
+        const ops::Matrix* w;
+        const char* layout;
+    };
+    std::vector<Case> cases;
+    for (CpuPath path : simd_paths()) cases.push_back({path, &w, "rows"});
+    ops::Matrix packed;
+    if (cpu::has_x16_layout(static_cast<uint32_t>(type))) {
+        packed = ops::repack(w, &pool);
+        EXPECT_EQ(packed.layout, ops::WeightLayout::Interleaved16);
+        for (CpuPath path : ops::supported_cpu_paths()) cases.push_back({path, &packed, "x16"});
+    }
+
     const double tol_ref = quantizes_activations(type) ? 1e-2 : 1e-5;
-    for (CpuPath path : simd_paths()) {
-        SCOPED_TRACE(std::string(ops::cpu_path_name(path)) + " " + tt.name + " rows " + std::to_string(s.rows) +
-                     " cols " + std::to_string(s.cols) + " tokens " + std::to_string(s.n_tokens) + " threads " +
-                     std::to_string(s.threads));
+    for (const Case& c : cases) {
+        const CpuPath path = c.path;
+        SCOPED_TRACE(std::string(ops::cpu_path_name(path)) + " " + c.layout + " " + tt.name + " rows " +
+                     std::to_string(s.rows) + " cols " + std::to_string(s.cols) + " tokens " +
+                     std::to_string(s.n_tokens) + " threads " + std::to_string(s.threads));
         ops::set_cpu_path(path);
         std::vector<float> got(ref.size(), std::nanf(""));
-        ops::matmul(ctx, w, x.data(), s.n_tokens, got.data());
+        ops::matmul(ctx, *c.w, x.data(), s.n_tokens, got.data());
+        // A path without a kernel for the layout (scalar, or x16 where only AVX-512 reads it)
+        // falls back to the reference and must give exactly its result.
+        const cpu::KernelTable* table = cpu::active_kernel_table();
+        const uint32_t id = static_cast<uint32_t>(type);
+        const bool has_kernel = table && (c.w->layout == ops::WeightLayout::Rows ? table->by_type[id].gemm
+                                                                                 : table->x16[id].gemm);
+        if (!has_kernel) {
+            EXPECT_EQ(got, ref);
+            continue;
+        }
         int failures = 0;
         for (int64_t t = 0; t < s.n_tokens && failures < 5; ++t) {
             for (int64_t r = 0; r < s.rows && failures < 5; ++r) {
@@ -212,6 +248,57 @@ INSTANTIATE_TEST_SUITE_P(AllComputeTypes, OpsMatmul,
                          [](const ::testing::TestParamInfo<TensorType>& info) {
                              return std::string(type_traits(info.param).name);
                          });
+
+// The interleaved layout holds the file's bytes exactly: every row converts back unchanged,
+// padding rows of the last group are zero, and get_row reads through it.
+TEST(OpsRepack, RoundTripsEveryRowExactly) {
+    for (TensorType type : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K}) {
+        const TypeTraits& tt = type_traits(type);
+        const uint32_t id = static_cast<uint32_t>(type);
+        ASSERT_TRUE(cpu::has_x16_layout(id));
+        std::mt19937 rng(7);
+        for (int64_t rows : {1, 16, 21, 48}) {
+            const int64_t cols = 2 * tt.block_size * (type == TensorType::Q4_K ? 1 : 3);
+            std::vector<uint8_t> wdata = random_weights(tt, rows, cols, rng);
+            ops::Matrix w;
+            w.type = &tt;
+            w.data = wdata.data();
+            w.cols = cols;
+            w.rows = rows;
+            w.row_bytes = row_bytes(tt, cols);
+            w.name = "w";
+            const ops::Matrix packed = ops::repack(w);
+            EXPECT_EQ(packed.group_bytes, cpu::x16_group_bytes(id, cols));
+            EXPECT_EQ(packed.bytes(), static_cast<size_t>(cpu::x16_groups(rows)) * packed.group_bytes);
+            std::vector<uint8_t> back(w.row_bytes);
+            std::vector<float> want(static_cast<size_t>(cols)), got(static_cast<size_t>(cols));
+            for (int64_t r = 0; r < rows; ++r) {
+                cpu::deinterleave_row(id, packed.data, cols, r, back.data());
+                ASSERT_EQ(0, std::memcmp(back.data(), w.row(r), w.row_bytes)) << tt.name << " row " << r;
+                ops::get_row(w, r, want.data());
+                ops::get_row(packed, r, got.data());
+                ASSERT_EQ(want, got) << tt.name << " row " << r;
+            }
+            for (int64_t r = rows; r < cpu::x16_groups(rows) * cpu::kInterleave; ++r) {
+                cpu::deinterleave_row(id, packed.data, cols, r, back.data());
+                tt.dequantize_row(back.data(), got.data(), cols);
+                for (float v : got) ASSERT_EQ(v, 0.0f) << tt.name << " padding row " << r;
+            }
+        }
+    }
+    EXPECT_FALSE(cpu::has_x16_layout(static_cast<uint32_t>(TensorType::Q6_K)));
+    const TypeTraits& q6 = type_traits(TensorType::Q6_K);
+    std::vector<uint8_t> bytes(row_bytes(q6, 256));
+    ops::Matrix w;
+    w.type = &q6;
+    w.data = bytes.data();
+    w.cols = 256;
+    w.rows = 1;
+    w.row_bytes = bytes.size();
+    w.name = "q6";
+    EXPECT_FALSE(ops::prefers_repacked(w));
+    EXPECT_THROW(ops::repack(w), Error);
+}
 
 TEST(OpsDispatch, NamesParseAndScalarIsAlwaysThere) {
     const std::vector<CpuPath> paths = ops::supported_cpu_paths();

@@ -21,6 +21,7 @@ KernelTable build_table([[maybe_unused]] CpuPath path) {
         add_k_quant_kernels_avx512(t);
         add_quantizers_avx512(t);
         add_attention_kernels_avx512(t);
+        add_repacked_kernels_avx512(t);
     }
 #endif
     return t;

@@ -63,6 +63,7 @@ using AttnValuesFn = void (*)(const float* weights, int n_q, int64_t n_keys, con
 struct KernelTable {
     static constexpr int kTypes = 40;
     Kernel by_type[kTypes];
+    Kernel x16[kTypes];  // weights in the row-interleaved layout of repack.h (w_stride: bytes per 16-row group)
     QuantizeRowFn quantize_q8_32 = nullptr;   // nullptr: use the portable quantizer
     QuantizeRowFn quantize_q8_256 = nullptr;
     AttnScoresFn attn_scores_f32 = nullptr, attn_scores_f16 = nullptr;  // nullptr: reference attention
@@ -83,5 +84,6 @@ void add_legacy_quant_kernels_avx512(KernelTable& table);
 void add_k_quant_kernels_avx512(KernelTable& table);
 void add_quantizers_avx512(KernelTable& table);
 void add_attention_kernels_avx512(KernelTable& table);
+void add_repacked_kernels_avx512(KernelTable& table);
 
 }  // namespace hearth::ops::cpu

@@ -9,10 +9,12 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/error.h"
 #include "ops/cpu/kernels.h"
+#include "ops/cpu/repack.h"
 #include "ops/cpu/vec.h"
 #include "ops/ops.h"
 #include "tensor/quantize_activations.h"
@@ -35,18 +37,29 @@ static_assert(tid::F32 == static_cast<uint32_t>(TensorType::F32) &&
               tid::Q6_K == static_cast<uint32_t>(TensorType::Q6_K) &&
               tid::BF16 == static_cast<uint32_t>(TensorType::BF16));
 
+uint32_t type_id_of(const Matrix& w) { return static_cast<uint32_t>(w.type->type); }
+
+// Row r in the file's block layout: in place, or converted back into `buf` (row_bytes).
+const uint8_t* file_row(const Matrix& w, int64_t r, std::vector<uint8_t>& buf) {
+    if (w.layout == WeightLayout::Rows) return w.row(r);
+    buf.resize(w.row_bytes);
+    cpu::deinterleave_row(type_id_of(w), w.data, w.cols, r, buf.data());
+    return buf.data();
+}
+
 void matmul_reference(Context& ctx, const Matrix& w, const float* x, int64_t n_tokens, float* y) {
     const int64_t cols = w.cols;
     const int64_t rows = w.rows;
     const bool is_f32 = w.type->type == TensorType::F32;
     auto work = [&](int64_t r0, int64_t r1) {
         std::vector<float> row_buf(is_f32 ? 0 : static_cast<size_t>(cols));
+        std::vector<uint8_t> file_buf;
         for (int64_t r = r0; r < r1; ++r) {
             const float* wr;
             if (is_f32) {
                 wr = reinterpret_cast<const float*>(w.row(r));
             } else {
-                w.type->dequantize_row(w.row(r), row_buf.data(), cols);
+                w.type->dequantize_row(file_row(w, r, file_buf), row_buf.data(), cols);
                 wr = row_buf.data();
             }
             for (int64_t t = 0; t < n_tokens; ++t) y[t * rows + r] = dot_f32(wr, x + t * cols, cols);
@@ -87,11 +100,14 @@ void matmul(Context& ctx, const Matrix& w, const float* x, int64_t n_tokens, flo
     if (w.rows <= 0 || n_tokens <= 0) return;
 
     const cpu::KernelTable* table = cpu::active_kernel_table();
-    const uint32_t id = static_cast<uint32_t>(w.type->type);
-    const cpu::Kernel* kernel = table && id < cpu::KernelTable::kTypes && table->by_type[id].gemm
-                                    ? &table->by_type[id]
-                                    : nullptr;
-    if (!kernel) {
+    const uint32_t id = type_id_of(w);
+    const bool x16 = w.layout == WeightLayout::Interleaved16;
+    const cpu::Kernel* kernel = nullptr;
+    if (table && id < cpu::KernelTable::kTypes) {
+        const cpu::Kernel& k = x16 ? table->x16[id] : table->by_type[id];
+        if (k.gemm) kernel = &k;
+    }
+    if (!kernel) {  // the scalar path, or a repacked matrix on a path without its kernel (tests)
         matmul_reference(ctx, w, x, n_tokens, y);
         return;
     }
@@ -99,7 +115,7 @@ void matmul(Context& ctx, const Matrix& w, const float* x, int64_t n_tokens, flo
     const int64_t cols = w.cols;
     cpu::GemmArgs a{};
     a.w = w.data;
-    a.w_stride = w.row_bytes;
+    a.w_stride = x16 ? w.group_bytes : w.row_bytes;
     a.cols = cols;
     a.n_tokens = n_tokens;
     a.y = y;
@@ -127,7 +143,8 @@ void matmul(Context& ctx, const Matrix& w, const float* x, int64_t n_tokens, flo
         a.x_sum_offset = layout.sum_offset;
     }
 
-    // Rows go to threads in chunks of kRowChunk (a multiple of every kernel's row tile), and
+    // Rows go to threads in chunks of kRowChunk (a multiple of every kernel's row tile and of
+    // the interleaved layout's group of 16), and
     // each thread should get enough multiply-adds to be worth waking.
     constexpr int64_t kRowChunk = 16;
     const int64_t n_chunks = (w.rows + kRowChunk - 1) / kRowChunk;
@@ -143,7 +160,45 @@ void get_row(const Matrix& w, int64_t index, float* out) {
         fail("tensor '{}': row {} out of range (it has {} rows)", w.name, index, w.rows);
     if (!w.type->supported())
         fail("tensor '{}': type {} is not supported for computation", w.name, w.type->name);
-    w.type->dequantize_row(w.row(index), out, w.cols);
+    std::vector<uint8_t> buf;
+    w.type->dequantize_row(file_row(w, index, buf), out, w.cols);
+}
+
+size_t Matrix::bytes() const {
+    return layout == WeightLayout::Interleaved16 ? static_cast<size_t>(cpu::x16_groups(rows)) * group_bytes
+                                                 : static_cast<size_t>(rows) * row_bytes;
+}
+
+bool prefers_repacked(const Matrix& w) {
+    static const bool enabled = [] {
+        const char* v = std::getenv("HEARTH_REPACK");
+        return !(v && std::string(v) == "0");
+    }();
+    if (!enabled || w.empty() || w.layout != WeightLayout::Rows || !w.type) return false;
+    const uint32_t id = type_id_of(w);
+    const cpu::KernelTable* table = cpu::active_kernel_table();
+    return table && id < cpu::KernelTable::kTypes && table->x16[id].gemm && cpu::has_x16_layout(id);
+}
+
+Matrix repack(const Matrix& w, ThreadPool* pool) {
+    const uint32_t id = type_id_of(w);
+    if (w.layout != WeightLayout::Rows || !cpu::has_x16_layout(id))
+        fail("tensor '{}': type {} has no interleaved layout", w.name, w.type->name);
+    Matrix out = w;
+    out.layout = WeightLayout::Interleaved16;
+    out.group_bytes = cpu::x16_group_bytes(id, w.cols);
+    const int64_t groups = cpu::x16_groups(w.rows);
+    const size_t bytes = static_cast<size_t>(groups) * out.group_bytes;
+    auto* buf = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) & ~size_t{63}));
+    if (!buf) fail("tensor '{}': out of memory repacking {} bytes", w.name, bytes);
+    out.storage = std::shared_ptr<const uint8_t>(buf, [](const uint8_t* p) { std::free(const_cast<uint8_t*>(p)); });
+    out.data = buf;
+    auto work = [&](int64_t g0, int64_t g1) {
+        cpu::interleave_groups(id, w.data, w.row_bytes, w.rows, w.cols, g0, g1, buf);
+    };
+    if (pool) pool->parallel_for(groups, work, 16);
+    else work(0, groups);
+    return out;
 }
 
 }  // namespace hearth::ops

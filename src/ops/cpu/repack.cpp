@@ -1,0 +1,157 @@
+// The x16 layout (see repack.h): conversion from and back to the file's row layout.
+#include "ops/cpu/repack.h"
+
+#include <cstring>
+
+#include "common/error.h"
+#include "ops/cpu/kernels.h"
+
+namespace hearth::ops::cpu {
+namespace {
+
+constexpr int R = kInterleave;
+
+// One block type: its size in the file, its size per 16 rows, and the two conversions of one
+// block (rows[i] is row i's block, or nullptr for a padding row).
+struct Q4_0Layout {
+    static constexpr size_t kBlockBytes = 18, kGroupBytes = 288;
+    static constexpr int64_t kElems = 32;
+    static void pack(const uint8_t* const* rows, uint8_t* out) {
+        for (int r = 0; r < R; ++r) {
+            if (!rows[r]) continue;
+            std::memcpy(out + 2 * r, rows[r], 2);
+            for (int m = 0; m < 4; ++m) std::memcpy(out + 32 + 64 * m + 4 * r, rows[r] + 2 + 4 * m, 4);
+        }
+    }
+    static void unpack(const uint8_t* in, int r, uint8_t* out) {
+        std::memcpy(out, in + 2 * r, 2);
+        for (int m = 0; m < 4; ++m) std::memcpy(out + 2 + 4 * m, in + 32 + 64 * m + 4 * r, 4);
+    }
+};
+
+struct Q8_0Layout {
+    static constexpr size_t kBlockBytes = 34, kGroupBytes = 544;
+    static constexpr int64_t kElems = 32;
+    static void pack(const uint8_t* const* rows, uint8_t* out) {
+        for (int r = 0; r < R; ++r) {
+            // Padding rows hold code 0 (byte 128) with scale 0.
+            for (int m = 0; m < 8; ++m)
+                for (int i = 0; i < 4; ++i)
+                    out[32 + 64 * m + 4 * r + i] = rows[r] ? static_cast<uint8_t>(rows[r][2 + 4 * m + i] ^ 0x80) : 0x80;
+            if (rows[r]) std::memcpy(out + 2 * r, rows[r], 2);
+        }
+    }
+    static void unpack(const uint8_t* in, int r, uint8_t* out) {
+        std::memcpy(out, in + 2 * r, 2);
+        for (int m = 0; m < 8; ++m)
+            for (int i = 0; i < 4; ++i) out[2 + 4 * m + i] = static_cast<uint8_t>(in[32 + 64 * m + 4 * r + i] ^ 0x80);
+    }
+};
+
+// Q4_K block: d | dmin | scales[12] (eight 6-bit scales and eight 6-bit mins) | qs[128].
+struct Q4_KLayout {
+    static constexpr size_t kBlockBytes = 144, kGroupBytes = 2368;
+    static constexpr int64_t kElems = 256;
+    static constexpr size_t kScales = 64, kMins = 192, kCodes = 320;
+
+    static void unpack_scales(const uint8_t* s, uint8_t* sc, uint8_t* mn) {
+        for (int g = 0; g < 4; ++g) {
+            sc[g] = s[g] & 63;
+            mn[g] = s[g + 4] & 63;
+            sc[g + 4] = static_cast<uint8_t>((s[g + 8] & 0x0F) | ((s[g] >> 6) << 4));
+            mn[g + 4] = static_cast<uint8_t>((s[g + 8] >> 4) | ((s[g + 4] >> 6) << 4));
+        }
+    }
+    static void pack_scales(const uint8_t* sc, const uint8_t* mn, uint8_t* s) {
+        for (int g = 0; g < 4; ++g) {
+            s[g] = static_cast<uint8_t>(sc[g] | ((sc[g + 4] >> 4) << 6));
+            s[g + 4] = static_cast<uint8_t>(mn[g] | ((mn[g + 4] >> 4) << 6));
+            s[g + 8] = static_cast<uint8_t>((sc[g + 4] & 0x0F) | ((mn[g + 4] & 0x0F) << 4));
+        }
+    }
+    static void pack(const uint8_t* const* rows, uint8_t* out) {
+        for (int r = 0; r < R; ++r) {
+            if (!rows[r]) continue;
+            const uint8_t* b = rows[r];
+            std::memcpy(out + 2 * r, b, 2);
+            std::memcpy(out + 32 + 2 * r, b + 2, 2);
+            uint8_t sc[8], mn[8];
+            unpack_scales(b + 4, sc, mn);
+            for (int g = 0; g < 8; ++g) {
+                out[kScales + 16 * g + r] = sc[g];
+                out[kMins + 16 * g + r] = mn[g];
+            }
+            for (int c = 0; c < 32; ++c) std::memcpy(out + kCodes + 64 * c + 4 * r, b + 16 + 4 * c, 4);
+        }
+    }
+    static void unpack(const uint8_t* in, int r, uint8_t* out) {
+        std::memcpy(out, in + 2 * r, 2);
+        std::memcpy(out + 2, in + 32 + 2 * r, 2);
+        uint8_t sc[8], mn[8];
+        for (int g = 0; g < 8; ++g) {
+            sc[g] = in[kScales + 16 * g + r];
+            mn[g] = in[kMins + 16 * g + r];
+        }
+        pack_scales(sc, mn, out + 4);
+        for (int c = 0; c < 32; ++c) std::memcpy(out + 16 + 4 * c, in + kCodes + 64 * c + 4 * r, 4);
+    }
+};
+
+template <class L>
+void interleave(const uint8_t* src, size_t src_row_bytes, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
+                uint8_t* dst) {
+    const int64_t nb = cols / L::kElems;
+    const size_t group_bytes = static_cast<size_t>(nb) * L::kGroupBytes;
+    for (int64_t g = g0; g < g1; ++g) {
+        uint8_t* out = dst + static_cast<size_t>(g) * group_bytes;
+        std::memset(out, 0, group_bytes);
+        for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t* blocks[R];
+            for (int r = 0; r < R; ++r) {
+                const int64_t row = g * R + r;
+                blocks[r] = row < rows ? src + static_cast<size_t>(row) * src_row_bytes + b * L::kBlockBytes : nullptr;
+            }
+            L::pack(blocks, out + b * L::kGroupBytes);
+        }
+    }
+}
+
+template <class L>
+void deinterleave(const uint8_t* groups, int64_t cols, int64_t r, uint8_t* dst) {
+    const int64_t nb = cols / L::kElems;
+    const uint8_t* group = groups + static_cast<size_t>(r / R) * static_cast<size_t>(nb) * L::kGroupBytes;
+    for (int64_t b = 0; b < nb; ++b) L::unpack(group + b * L::kGroupBytes, static_cast<int>(r % R), dst + b * L::kBlockBytes);
+}
+
+template <class F>
+auto with_layout(uint32_t type_id, F&& f) {
+    switch (type_id) {
+        case type_id::Q4_0: return f(Q4_0Layout{});
+        case type_id::Q8_0: return f(Q8_0Layout{});
+        case type_id::Q4_K: return f(Q4_KLayout{});
+        default: fail("internal: no x16 layout for ggml type {}", type_id);
+    }
+}
+
+}  // namespace
+
+bool has_x16_layout(uint32_t id) { return id == type_id::Q4_0 || id == type_id::Q8_0 || id == type_id::Q4_K; }
+
+size_t x16_group_bytes(uint32_t id, int64_t cols) {
+    return with_layout(id, [&](auto l) {
+        using L = decltype(l);
+        if (cols % L::kElems != 0) fail("internal: {} columns are not whole blocks of {}", cols, L::kElems);
+        return static_cast<size_t>(cols / L::kElems) * L::kGroupBytes;
+    });
+}
+
+void interleave_groups(uint32_t id, const uint8_t* src, size_t src_row_bytes, int64_t rows, int64_t cols, int64_t g0,
+                       int64_t g1, uint8_t* dst) {
+    with_layout(id, [&](auto l) { interleave<decltype(l)>(src, src_row_bytes, rows, cols, g0, g1, dst); });
+}
+
+void deinterleave_row(uint32_t id, const uint8_t* groups, int64_t cols, int64_t r, uint8_t* dst) {
+    with_layout(id, [&](auto l) { deinterleave<decltype(l)>(groups, cols, r, dst); });
+}
+
+}  // namespace hearth::ops::cpu

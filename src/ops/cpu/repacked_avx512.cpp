@@ -1,0 +1,194 @@
+// Q4_0, Q8_0 and Q4_K weights in the x16 layout (repack.h) against Q8_32 / Q8_256
+// activations, AVX-512 VNNI.
+//
+// Each 32-bit lane of a vector belongs to one of 16 weight rows. For a block of 32 elements,
+// eight dpbusd of (4 code bytes per row) × (4 activation bytes of one token, broadcast) leave
+// the 16 integer block sums in one vector; the block's float scales then apply to all 16
+// rows at once. Compared with the row-layout kernels (one row per vector, a scale per block
+// and row) this removes the per-block horizontal work: per block, token and 16 rows it is 8
+// dpbusd + 1 convert + 3 float ops for 512 multiply-adds.
+//
+// Offsets and minimums use the activation sums s = d_x · Σq_x of the Q8 formats:
+//   Q4_0   w = d·(c − 8)               → d·d_x·Σ c·q_x − 8·d·s
+//   Q8_0   w = d·q, stored c = q + 128 → d·d_x·Σ c·q_x − 128·d·s
+//   Q4_K   w = d·sc_g·c − dmin·m_g      → d_x·Σ_g d·sc_g·Σ c·q_x − Σ_g dmin·m_g·s_g
+#if defined(__x86_64__)  // the build adds this file's -m flags on x86-64 only (CMakeLists.txt)
+#include "ops/cpu/avx512_common.h"
+
+namespace hearth::ops::cpu {
+namespace {
+
+constexpr int kRows = 16;            // rows per group (repack.h's kInterleave)
+constexpr int kMaxTokens = 8;        // tokens per register tile
+constexpr int64_t kTokenSpan = 64;   // tokens whose activations stay in L2 while a thread's groups pass
+
+inline __m512i bcast4(const int8_t* p) { return _mm512_set1_epi32(static_cast<int>(load_u32(reinterpret_cast<const uint8_t*>(p)))); }
+
+// Σ over one block of 32: 8 code vectors (vector k pairs with activation bytes 4k..4k+3).
+inline __m512i block_dot(const __m512i (&w)[8], const int8_t* x) {
+    __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], bcast4(x));
+    __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[1], bcast4(x + 4));
+    s0 = _mm512_dpbusd_epi32(s0, w[2], bcast4(x + 8));
+    s1 = _mm512_dpbusd_epi32(s1, w[3], bcast4(x + 12));
+    s0 = _mm512_dpbusd_epi32(s0, w[4], bcast4(x + 16));
+    s1 = _mm512_dpbusd_epi32(s1, w[5], bcast4(x + 20));
+    s0 = _mm512_dpbusd_epi32(s0, w[6], bcast4(x + 24));
+    s1 = _mm512_dpbusd_epi32(s1, w[7], bcast4(x + 28));
+    return _mm512_add_epi32(s0, s1);
+}
+
+// The 8 code vectors of 4 chunks of packed nibbles: low nibbles of chunk m are vector m, high
+// nibbles vector 4 + m.
+inline void nibbles(const uint8_t* chunks, __m512i (&w)[8]) {
+    const __m512i mask = set8(0x0F);
+    for (int m = 0; m < 4; ++m) {
+        const __m512i v = loadu512(chunks + 64 * m);
+        w[m] = _mm512_and_si512(v, mask);
+        w[4 + m] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
+    }
+}
+
+// Activations of one token for the tile (Q8 formats, see tensor/quantize_activations.h).
+struct TokenRow {
+    const int8_t* q;
+    const float* d;
+    const float* s;
+};
+
+inline void token_rows(const GemmArgs& a, int64_t t, int n, TokenRow* out) {
+    for (int j = 0; j < n; ++j) {
+        const uint8_t* row = a.x + static_cast<size_t>(t + j) * a.x_stride;
+        out[j] = {reinterpret_cast<const int8_t*>(row), reinterpret_cast<const float*>(row + a.x_scale_offset),
+                  reinterpret_cast<const float*>(row + a.x_sum_offset)};
+    }
+}
+
+inline void store_rows(const GemmArgs& a, int64_t r, int64_t r1, int64_t t, int j, __m512 v) {
+    const int64_t n = r1 - r;
+    const __mmask16 m = n >= kRows ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1);
+    _mm512_mask_storeu_ps(a.y + (t + j) * a.y_stride + r, m, v);
+}
+
+// Q4_0 / Q8_0: blocks of 32, one fp16 scale per row and block.
+struct Q4_0x16 {
+    static constexpr size_t kBlockBytes = 288;
+    static constexpr float kOffset = -8.0f;
+    static void codes(const uint8_t* blk, __m512i (&w)[8]) { nibbles(blk + 32, w); }
+};
+
+struct Q8_0x16 {
+    static constexpr size_t kBlockBytes = 544;
+    static constexpr float kOffset = -128.0f;
+    static void codes(const uint8_t* blk, __m512i (&w)[8]) {
+        for (int m = 0; m < 8; ++m) w[m] = loadu512(blk + 32 + 64 * m);
+    }
+};
+
+template <class B>
+struct LegacyX16 {
+    // Rows r..r+15 (of group `group`) × tokens t..t+T-1.
+    template <int T>
+    static void tile(const GemmArgs& a, int64_t r, int64_t r1, int64_t t) {
+        const int64_t nb = a.cols / 32;
+        const uint8_t* group = a.w + static_cast<size_t>(r / kRows) * a.w_stride;
+        TokenRow x[T];
+        token_rows(a, t, T, x);
+        __m512 acc[T];
+        for (int j = 0; j < T; ++j) acc[j] = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t* blk = group + b * B::kBlockBytes;
+            _mm_prefetch(reinterpret_cast<const char*>(blk) + 4 * B::kBlockBytes, _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(blk) + 4 * B::kBlockBytes + 256, _MM_HINT_T0);
+            const __m512 d = _mm512_cvtph_ps(loadu256(blk));
+            const __m512 offset = _mm512_mul_ps(d, _mm512_set1_ps(B::kOffset));
+            __m512i w[8];
+            B::codes(blk, w);
+            for (int j = 0; j < T; ++j) {
+                const __m512 dot = _mm512_cvtepi32_ps(block_dot(w, x[j].q + 32 * b));
+                acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(dot, _mm512_set1_ps(x[j].d[b])), d, acc[j]);
+                acc[j] = _mm512_fmadd_ps(offset, _mm512_set1_ps(x[j].s[b]), acc[j]);
+            }
+        }
+        for (int j = 0; j < T; ++j) store_rows(a, r, r1, t, j, acc[j]);
+    }
+};
+
+// Q4_K: super-blocks of 256 = 8 sub-blocks of 32 with 6-bit scales and mins.
+struct Q4_Kx16 {
+    static constexpr size_t kBlockBytes = 2368;
+    static constexpr size_t kScales = 64, kMins = 192, kCodes = 320;
+
+    static __m512 bytes_as_floats(const uint8_t* p) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(loadu128(p))); }
+
+    template <int T>
+    static void tile(const GemmArgs& a, int64_t r, int64_t r1, int64_t t) {
+        const int64_t nsb = a.cols / 256;
+        const uint8_t* group = a.w + static_cast<size_t>(r / kRows) * a.w_stride;
+        TokenRow x[T];
+        token_rows(a, t, T, x);
+        __m512 acc[T];
+        for (int j = 0; j < T; ++j) acc[j] = _mm512_setzero_ps();
+        for (int64_t sb = 0; sb < nsb; ++sb) {
+            const uint8_t* blk = group + sb * kBlockBytes;
+            const __m512 d = _mm512_cvtph_ps(loadu256(blk));
+            const __m512 dmin = _mm512_cvtph_ps(loadu256(blk + 32));
+            __m512 sums[T];
+            for (int j = 0; j < T; ++j) sums[j] = _mm512_setzero_ps();
+            for (int g = 0; g < 8; ++g) {
+                const uint8_t* chunks = blk + kCodes + 512 * (g / 2);
+                _mm_prefetch(reinterpret_cast<const char*>(chunks) + 2 * kBlockBytes, _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(chunks) + 2 * kBlockBytes + 256, _MM_HINT_T0);
+                __m512i w[8];
+                const __m512i mask = set8(0x0F);
+                for (int m = 0; m < 8; ++m) {
+                    const __m512i v = loadu512(chunks + 64 * m);
+                    w[m] = _mm512_and_si512(g % 2 ? _mm512_srli_epi16(v, 4) : v, mask);
+                }
+                const __m512 scale = _mm512_mul_ps(d, bytes_as_floats(blk + kScales + 16 * g));
+                const __m512 min = _mm512_mul_ps(dmin, bytes_as_floats(blk + kMins + 16 * g));
+                for (int j = 0; j < T; ++j) {
+                    const int8_t* xq = x[j].q + 256 * sb + 32 * g;
+                    sums[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_dot(w, xq)), scale, sums[j]);
+                    const float* s = x[j].s + 16 * sb + 2 * g;  // sums of the two runs of 16
+                    acc[j] = _mm512_fnmadd_ps(min, _mm512_set1_ps(s[0] + s[1]), acc[j]);
+                }
+            }
+            for (int j = 0; j < T; ++j) acc[j] = _mm512_fmadd_ps(sums[j], _mm512_set1_ps(x[j].d[sb]), acc[j]);
+        }
+        for (int j = 0; j < T; ++j) store_rows(a, r, r1, t, j, acc[j]);
+    }
+};
+
+// The tile for the n (< kMaxTokens) tokens left over, by recursion on the template argument.
+template <class K, int N>
+inline void tail_tile(const GemmArgs& a, int64_t r, int64_t r1, int64_t t, int64_t n) {
+    if constexpr (N > 0) {
+        if (n == N) K::template tile<N>(a, r, r1, t);
+        else tail_tile<K, N - 1>(a, r, r1, t, n);
+    }
+}
+
+// Rows [r0, r1) (r0 a multiple of 16), all tokens.
+template <class K>
+void gemm_x16(const GemmArgs& a, int64_t r0, int64_t r1) {
+    for (int64_t tb = 0; tb < a.n_tokens; tb += kTokenSpan) {
+        const int64_t te = tb + kTokenSpan < a.n_tokens ? tb + kTokenSpan : a.n_tokens;
+        for (int64_t r = r0; r < r1; r += kRows) {
+            int64_t t = tb;
+            for (; t + kMaxTokens <= te; t += kMaxTokens) K::template tile<kMaxTokens>(a, r, r1, t);
+            if (t < te) tail_tile<K, kMaxTokens - 1>(a, r, r1, t, te - t);
+        }
+    }
+}
+
+}  // namespace
+
+void add_repacked_kernels_avx512(KernelTable& table) {
+    table.x16[type_id::Q4_0] = Kernel{ActFormat::Q8_32, gemm_x16<LegacyX16<Q4_0x16>>};
+    table.x16[type_id::Q8_0] = Kernel{ActFormat::Q8_32, gemm_x16<LegacyX16<Q8_0x16>>};
+    table.x16[type_id::Q4_K] = Kernel{ActFormat::Q8_256, gemm_x16<Q4_Kx16>};
+}
+
+}  // namespace hearth::ops::cpu
+
+#endif  // __x86_64__
