@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/page_memory.h"
 #include "ops/cpu/kernels.h"
 #include "ops/cpu/repack.h"
 #include "ops/cpu/vec.h"
@@ -189,9 +190,9 @@ Matrix repack(const Matrix& w, ThreadPool* pool) {
     out.group_bytes = cpu::x16_group_bytes(id, w.cols);
     const int64_t groups = cpu::x16_groups(w.rows);
     const size_t bytes = static_cast<size_t>(groups) * out.group_bytes;
-    auto* buf = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) & ~size_t{63}));
-    if (!buf) fail("tensor '{}': out of memory repacking {} bytes", w.name, bytes);
-    out.storage = std::shared_ptr<const uint8_t>(buf, [](const uint8_t* p) { std::free(const_cast<uint8_t*>(p)); });
+    std::shared_ptr<uint8_t> memory = allocate_pages(bytes);  // zeroed: padding rows stay 0
+    uint8_t* buf = memory.get();
+    out.storage = std::move(memory);
     out.data = buf;
     auto work = [&](int64_t g0, int64_t g1) {
         cpu::interleave_groups(id, w.data, w.row_bytes, w.rows, w.cols, g0, g1, buf);

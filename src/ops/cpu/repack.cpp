@@ -35,9 +35,12 @@ struct Q8_0Layout {
     static void pack(const uint8_t* const* rows, uint8_t* out) {
         for (int r = 0; r < R; ++r) {
             // Padding rows hold code 0 (byte 128) with scale 0.
-            for (int m = 0; m < 8; ++m)
-                for (int i = 0; i < 4; ++i)
-                    out[32 + 64 * m + 4 * r + i] = rows[r] ? static_cast<uint8_t>(rows[r][2 + 4 * m + i] ^ 0x80) : 0x80;
+            for (int m = 0; m < 8; ++m) {
+                uint32_t codes = 0;
+                if (rows[r]) std::memcpy(&codes, rows[r] + 2 + 4 * m, 4);
+                codes ^= 0x80808080u;
+                std::memcpy(out + 32 + 64 * m + 4 * r, &codes, 4);
+            }
             if (rows[r]) std::memcpy(out + 2 * r, rows[r], 2);
         }
     }
@@ -104,7 +107,6 @@ void interleave(const uint8_t* src, size_t src_row_bytes, int64_t rows, int64_t 
     const size_t group_bytes = static_cast<size_t>(nb) * L::kGroupBytes;
     for (int64_t g = g0; g < g1; ++g) {
         uint8_t* out = dst + static_cast<size_t>(g) * group_bytes;
-        std::memset(out, 0, group_bytes);
         for (int64_t b = 0; b < nb; ++b) {
             const uint8_t* blocks[R];
             for (int r = 0; r < R; ++r) {

@@ -37,7 +37,8 @@ size_t x16_group_bytes(uint32_t type_id, int64_t cols);
 inline int64_t x16_groups(int64_t rows) { return (rows + kInterleave - 1) / kInterleave; }
 
 // Writes groups [g0, g1) of the matrix whose row r starts at src + r·src_row_bytes into
-// dst (which points at group 0). Rows past `rows` are zero.
+// dst (which points at group 0). dst must be zeroed: padding rows past `rows` are left as
+// they are.
 void interleave_groups(uint32_t type_id, const uint8_t* src, size_t src_row_bytes, int64_t rows, int64_t cols,
                        int64_t g0, int64_t g1, uint8_t* dst);
 

@@ -20,7 +20,8 @@ namespace {
 
 constexpr int kRows = 16;            // rows per group (repack.h's kInterleave)
 constexpr int kMaxTokens = 8;        // tokens per register tile
-constexpr int64_t kTokenSpan = 64;   // tokens whose activations stay in L2 while a thread's groups pass
+constexpr int64_t kTokenSpan = 64;
+constexpr size_t kAhead = 4, kAheadK = 0;   // tokens whose activations stay in L2 while a thread's groups pass
 
 inline __m512i bcast4(const int8_t* p) { return _mm512_set1_epi32(static_cast<int>(load_u32(reinterpret_cast<const uint8_t*>(p)))); }
 
@@ -86,30 +87,33 @@ struct Q8_0x16 {
 
 template <class B>
 struct LegacyX16 {
-    // Rows r..r+15 (of group `group`) × tokens t..t+T-1.
-    template <int T>
+    // Rows r..r+16G-1 (G consecutive groups) × tokens t..t+T-1.
+    template <int G, int T>
     static void tile(const GemmArgs& a, int64_t r, int64_t r1, int64_t t) {
         const int64_t nb = a.cols / 32;
-        const uint8_t* group = a.w + static_cast<size_t>(r / kRows) * a.w_stride;
+        const uint8_t* group[G];
+        for (int gi = 0; gi < G; ++gi) group[gi] = a.w + static_cast<size_t>(r / kRows + gi) * a.w_stride;
         TokenRow x[T];
         token_rows(a, t, T, x);
-        __m512 acc[T];
-        for (int j = 0; j < T; ++j) acc[j] = _mm512_setzero_ps();
+        __m512 acc[G][T];
+        for (int gi = 0; gi < G; ++gi)
+            for (int j = 0; j < T; ++j) acc[gi][j] = _mm512_setzero_ps();
         for (int64_t b = 0; b < nb; ++b) {
-            const uint8_t* blk = group + b * B::kBlockBytes;
-            _mm_prefetch(reinterpret_cast<const char*>(blk) + 4 * B::kBlockBytes, _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(blk) + 4 * B::kBlockBytes + 256, _MM_HINT_T0);
-            const __m512 d = _mm512_cvtph_ps(loadu256(blk));
-            const __m512 offset = _mm512_mul_ps(d, _mm512_set1_ps(B::kOffset));
-            __m512i w[8];
-            B::codes(blk, w);
-            for (int j = 0; j < T; ++j) {
-                const __m512 dot = _mm512_cvtepi32_ps(block_dot(w, x[j].q + 32 * b));
-                acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(dot, _mm512_set1_ps(x[j].d[b])), d, acc[j]);
-                acc[j] = _mm512_fmadd_ps(offset, _mm512_set1_ps(x[j].s[b]), acc[j]);
+            for (int gi = 0; gi < G; ++gi) {
+                const uint8_t* blk = group[gi] + b * B::kBlockBytes;
+                const __m512 d = _mm512_cvtph_ps(loadu256(blk));
+                const __m512 offset = _mm512_mul_ps(d, _mm512_set1_ps(B::kOffset));
+                __m512i w[8];
+                B::codes(blk, w);
+                for (int j = 0; j < T; ++j) {
+                    const __m512 dot = _mm512_cvtepi32_ps(block_dot(w, x[j].q + 32 * b));
+                    acc[gi][j] = _mm512_fmadd_ps(_mm512_mul_ps(dot, _mm512_set1_ps(x[j].d[b])), d, acc[gi][j]);
+                    acc[gi][j] = _mm512_fmadd_ps(offset, _mm512_set1_ps(x[j].s[b]), acc[gi][j]);
+                }
             }
         }
-        for (int j = 0; j < T; ++j) store_rows(a, r, r1, t, j, acc[j]);
+        for (int gi = 0; gi < G; ++gi)
+            for (int j = 0; j < T; ++j) store_rows(a, r + kRows * gi, r1, t, j, acc[gi][j]);
     }
 };
 
@@ -121,41 +125,45 @@ struct Q4_Kx16 {
     static __m512 bytes_as_floats(const uint8_t* p) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(loadu128(p))); }
 
     template <int T>
+    static void super_block(const uint8_t* blk, const TokenRow (&x)[T], int64_t sb, __m512 (&acc)[T]) {
+        const __m512 d = _mm512_cvtph_ps(loadu256(blk));
+        const __m512 dmin = _mm512_cvtph_ps(loadu256(blk + 32));
+        __m512 sums[T];
+        for (int j = 0; j < T; ++j) sums[j] = _mm512_setzero_ps();
+        for (int g = 0; g < 8; ++g) {
+            const uint8_t* chunks = blk + kCodes + 512 * (g / 2);
+            __m512i w[8];
+            const __m512i mask = set8(0x0F);
+            for (int m = 0; m < 8; ++m) {
+                const __m512i v = loadu512(chunks + 64 * m);
+                w[m] = _mm512_and_si512(g % 2 ? _mm512_srli_epi16(v, 4) : v, mask);
+            }
+            const __m512 scale = _mm512_mul_ps(d, bytes_as_floats(blk + kScales + 16 * g));
+            const __m512 min = _mm512_mul_ps(dmin, bytes_as_floats(blk + kMins + 16 * g));
+            for (int j = 0; j < T; ++j) {
+                const int8_t* xq = x[j].q + 256 * sb + 32 * g;
+                sums[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_dot(w, xq)), scale, sums[j]);
+                const float* s = x[j].s + 16 * sb + 2 * g;  // sums of the two runs of 16
+                acc[j] = _mm512_fnmadd_ps(min, _mm512_set1_ps(s[0] + s[1]), acc[j]);
+            }
+        }
+        for (int j = 0; j < T; ++j) acc[j] = _mm512_fmadd_ps(sums[j], _mm512_set1_ps(x[j].d[sb]), acc[j]);
+    }
+
+    template <int G, int T>
     static void tile(const GemmArgs& a, int64_t r, int64_t r1, int64_t t) {
         const int64_t nsb = a.cols / 256;
-        const uint8_t* group = a.w + static_cast<size_t>(r / kRows) * a.w_stride;
+        const uint8_t* group[G];
+        for (int gi = 0; gi < G; ++gi) group[gi] = a.w + static_cast<size_t>(r / kRows + gi) * a.w_stride;
         TokenRow x[T];
         token_rows(a, t, T, x);
-        __m512 acc[T];
-        for (int j = 0; j < T; ++j) acc[j] = _mm512_setzero_ps();
-        for (int64_t sb = 0; sb < nsb; ++sb) {
-            const uint8_t* blk = group + sb * kBlockBytes;
-            const __m512 d = _mm512_cvtph_ps(loadu256(blk));
-            const __m512 dmin = _mm512_cvtph_ps(loadu256(blk + 32));
-            __m512 sums[T];
-            for (int j = 0; j < T; ++j) sums[j] = _mm512_setzero_ps();
-            for (int g = 0; g < 8; ++g) {
-                const uint8_t* chunks = blk + kCodes + 512 * (g / 2);
-                _mm_prefetch(reinterpret_cast<const char*>(chunks) + 2 * kBlockBytes, _MM_HINT_T0);
-                _mm_prefetch(reinterpret_cast<const char*>(chunks) + 2 * kBlockBytes + 256, _MM_HINT_T0);
-                __m512i w[8];
-                const __m512i mask = set8(0x0F);
-                for (int m = 0; m < 8; ++m) {
-                    const __m512i v = loadu512(chunks + 64 * m);
-                    w[m] = _mm512_and_si512(g % 2 ? _mm512_srli_epi16(v, 4) : v, mask);
-                }
-                const __m512 scale = _mm512_mul_ps(d, bytes_as_floats(blk + kScales + 16 * g));
-                const __m512 min = _mm512_mul_ps(dmin, bytes_as_floats(blk + kMins + 16 * g));
-                for (int j = 0; j < T; ++j) {
-                    const int8_t* xq = x[j].q + 256 * sb + 32 * g;
-                    sums[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_dot(w, xq)), scale, sums[j]);
-                    const float* s = x[j].s + 16 * sb + 2 * g;  // sums of the two runs of 16
-                    acc[j] = _mm512_fnmadd_ps(min, _mm512_set1_ps(s[0] + s[1]), acc[j]);
-                }
-            }
-            for (int j = 0; j < T; ++j) acc[j] = _mm512_fmadd_ps(sums[j], _mm512_set1_ps(x[j].d[sb]), acc[j]);
-        }
-        for (int j = 0; j < T; ++j) store_rows(a, r, r1, t, j, acc[j]);
+        __m512 acc[G][T];
+        for (int gi = 0; gi < G; ++gi)
+            for (int j = 0; j < T; ++j) acc[gi][j] = _mm512_setzero_ps();
+        for (int64_t sb = 0; sb < nsb; ++sb)
+            for (int gi = 0; gi < G; ++gi) super_block<T>(group[gi] + sb * kBlockBytes, x, sb, acc[gi]);
+        for (int gi = 0; gi < G; ++gi)
+            for (int j = 0; j < T; ++j) store_rows(a, r + kRows * gi, r1, t, j, acc[gi][j]);
     }
 };
 
@@ -163,7 +171,7 @@ struct Q4_Kx16 {
 template <class K, int N>
 inline void tail_tile(const GemmArgs& a, int64_t r, int64_t r1, int64_t t, int64_t n) {
     if constexpr (N > 0) {
-        if (n == N) K::template tile<N>(a, r, r1, t);
+        if (n == N) K::template tile<1, N>(a, r, r1, t);
         else tail_tile<K, N - 1>(a, r, r1, t, n);
     }
 }
@@ -171,11 +179,19 @@ inline void tail_tile(const GemmArgs& a, int64_t r, int64_t r1, int64_t t, int64
 // Rows [r0, r1) (r0 a multiple of 16), all tokens.
 template <class K>
 void gemm_x16(const GemmArgs& a, int64_t r0, int64_t r1) {
+    if (a.n_tokens == 1) {
+        // Matrix × vector is bound by memory: two groups at once are two read streams, which
+        // the hardware prefetchers serve faster than one.
+        int64_t r = r0;
+        for (; r + kRows < r1; r += 2 * kRows) K::template tile<2, 1>(a, r, r1, 0);
+        if (r < r1) K::template tile<1, 1>(a, r, r1, 0);
+        return;
+    }
     for (int64_t tb = 0; tb < a.n_tokens; tb += kTokenSpan) {
         const int64_t te = tb + kTokenSpan < a.n_tokens ? tb + kTokenSpan : a.n_tokens;
         for (int64_t r = r0; r < r1; r += kRows) {
             int64_t t = tb;
-            for (; t + kMaxTokens <= te; t += kMaxTokens) K::template tile<kMaxTokens>(a, r, r1, t);
+            for (; t + kMaxTokens <= te; t += kMaxTokens) K::template tile<1, kMaxTokens>(a, r, r1, t);
             if (t < te) tail_tile<K, kMaxTokens - 1>(a, r, r1, t, te - t);
         }
     }
