@@ -15,6 +15,7 @@ KernelTable build_table([[maybe_unused]] CpuPath path) {
         add_k_quant_kernels_avx2(t);
         add_quantizers_avx2(t);
         add_attention_kernels_avx2(t);
+        add_repacked_kernels_avx2(t);
     } else if (path == CpuPath::Avx512) {
         add_float_kernels_avx512(t);
         add_legacy_quant_kernels_avx512(t);

@@ -79,6 +79,7 @@ void add_legacy_quant_kernels_avx2(KernelTable& table);
 void add_k_quant_kernels_avx2(KernelTable& table);
 void add_quantizers_avx2(KernelTable& table);
 void add_attention_kernels_avx2(KernelTable& table);
+void add_repacked_kernels_avx2(KernelTable& table);
 void add_float_kernels_avx512(KernelTable& table);
 void add_legacy_quant_kernels_avx512(KernelTable& table);
 void add_k_quant_kernels_avx512(KernelTable& table);
