@@ -14,7 +14,6 @@ namespace {
 
 constexpr int kRows = 16;          // rows per group of the layout
 constexpr int kHalf = 8;           // rows per vector
-constexpr int64_t kTokenSpan = 64;  // tokens whose activations stay in L2 while a thread's rows pass
 
 inline __m256i bcast4(const int8_t* p) {
     return _mm256_set1_epi32(static_cast<int>(load_u32(reinterpret_cast<const uint8_t*>(p))));
@@ -40,20 +39,6 @@ inline void nibble_codes(const uint8_t* chunks, size_t stride, int h, bool high,
     for (int m = 0; m < n; ++m) {
         const __m256i v = loadu256(chunks + stride * m + 32 * h);
         w[first + m] = _mm256_and_si256(high ? _mm256_srli_epi16(v, 4) : v, mask);
-    }
-}
-
-struct TokenRow {
-    const int8_t* q;
-    const float* d;
-    const float* s;
-};
-
-inline void token_rows(const GemmArgs& a, int64_t t, int n, TokenRow* out) {
-    for (int j = 0; j < n; ++j) {
-        const uint8_t* row = a.x + static_cast<size_t>(t + j) * a.x_stride;
-        out[j] = {reinterpret_cast<const int8_t*>(row), reinterpret_cast<const float*>(row + a.x_scale_offset),
-                  reinterpret_cast<const float*>(row + a.x_sum_offset)};
     }
 }
 
@@ -157,14 +142,6 @@ struct Q4_Kx16 {
     }
 };
 
-template <class K, int N>
-inline void tail_tile(const GemmArgs& a, int64_t r, int64_t r1, int64_t t, int64_t n) {
-    if constexpr (N > 0) {
-        if (n == N) K::template tile<1, N>(a, r, r1, t);
-        else tail_tile<K, N - 1>(a, r, r1, t, n);
-    }
-}
-
 // Rows [r0, r1) (r0 a multiple of 16), all tokens.
 template <class K>
 void gemm_x16(const GemmArgs& a, int64_t r0, int64_t r1) {
@@ -176,14 +153,7 @@ void gemm_x16(const GemmArgs& a, int64_t r0, int64_t r1) {
         }
         return;
     }
-    for (int64_t tb = 0; tb < a.n_tokens; tb += kTokenSpan) {
-        const int64_t te = tb + kTokenSpan < a.n_tokens ? tb + kTokenSpan : a.n_tokens;
-        for (int64_t r = r0; r < r1; r += kHalf) {
-            int64_t t = tb;
-            for (; t + K::kTokens <= te; t += K::kTokens) K::template tile<1, K::kTokens>(a, r, r1, t);
-            if (t < te) tail_tile<K, K::kTokens - 1>(a, r, r1, t, te - t);
-        }
-    }
+    x16_gemm_tokens<K, kHalf>(a, r0, r1);
 }
 
 }  // namespace

@@ -19,9 +19,6 @@ namespace hearth::ops::cpu {
 namespace {
 
 constexpr int kRows = 16;            // rows per group (repack.h's kInterleave)
-constexpr int kMaxTokens = 8;        // tokens per register tile
-constexpr int64_t kTokenSpan = 64;
-constexpr size_t kAhead = 4, kAheadK = 0;   // tokens whose activations stay in L2 while a thread's groups pass
 
 inline __m512i bcast4(const int8_t* p) { return _mm512_set1_epi32(static_cast<int>(load_u32(reinterpret_cast<const uint8_t*>(p)))); }
 
@@ -49,21 +46,6 @@ inline void nibbles(const uint8_t* chunks, __m512i (&w)[8]) {
     }
 }
 
-// Activations of one token for the tile (Q8 formats, see tensor/quantize_activations.h).
-struct TokenRow {
-    const int8_t* q;
-    const float* d;
-    const float* s;
-};
-
-inline void token_rows(const GemmArgs& a, int64_t t, int n, TokenRow* out) {
-    for (int j = 0; j < n; ++j) {
-        const uint8_t* row = a.x + static_cast<size_t>(t + j) * a.x_stride;
-        out[j] = {reinterpret_cast<const int8_t*>(row), reinterpret_cast<const float*>(row + a.x_scale_offset),
-                  reinterpret_cast<const float*>(row + a.x_sum_offset)};
-    }
-}
-
 inline void store_rows(const GemmArgs& a, int64_t r, int64_t r1, int64_t t, int j, __m512 v) {
     const int64_t n = r1 - r;
     const __mmask16 m = n >= kRows ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1);
@@ -87,6 +69,7 @@ struct Q8_0x16 {
 
 template <class B>
 struct LegacyX16 {
+    static constexpr int kTokens = 8;  // tokens per register tile
     // Rows r..r+16G-1 (G consecutive groups) × tokens t..t+T-1.
     template <int G, int T>
     static void tile(const GemmArgs& a, int64_t r, int64_t r1, int64_t t) {
@@ -119,6 +102,7 @@ struct LegacyX16 {
 
 // Q4_K: super-blocks of 256 = 8 sub-blocks of 32 with 6-bit scales and mins.
 struct Q4_Kx16 {
+    static constexpr int kTokens = 8;
     static constexpr size_t kBlockBytes = 2368;
     static constexpr size_t kScales = 64, kMins = 192, kCodes = 320;
 
@@ -167,15 +151,6 @@ struct Q4_Kx16 {
     }
 };
 
-// The tile for the n (< kMaxTokens) tokens left over, by recursion on the template argument.
-template <class K, int N>
-inline void tail_tile(const GemmArgs& a, int64_t r, int64_t r1, int64_t t, int64_t n) {
-    if constexpr (N > 0) {
-        if (n == N) K::template tile<1, N>(a, r, r1, t);
-        else tail_tile<K, N - 1>(a, r, r1, t, n);
-    }
-}
-
 // Rows [r0, r1) (r0 a multiple of 16), all tokens.
 template <class K>
 void gemm_x16(const GemmArgs& a, int64_t r0, int64_t r1) {
@@ -187,14 +162,7 @@ void gemm_x16(const GemmArgs& a, int64_t r0, int64_t r1) {
         if (r < r1) K::template tile<1, 1>(a, r, r1, 0);
         return;
     }
-    for (int64_t tb = 0; tb < a.n_tokens; tb += kTokenSpan) {
-        const int64_t te = tb + kTokenSpan < a.n_tokens ? tb + kTokenSpan : a.n_tokens;
-        for (int64_t r = r0; r < r1; r += kRows) {
-            int64_t t = tb;
-            for (; t + kMaxTokens <= te; t += kMaxTokens) K::template tile<1, kMaxTokens>(a, r, r1, t);
-            if (t < te) tail_tile<K, kMaxTokens - 1>(a, r, r1, t, te - t);
-        }
-    }
+    x16_gemm_tokens<K, kRows>(a, r0, r1);
 }
 
 }  // namespace

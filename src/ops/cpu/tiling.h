@@ -52,5 +52,47 @@ void gemm_entry(const GemmArgs& a, int64_t r0, int64_t r1) {
     else gemm_tiled<K, RM, TM>(a, r0, r1);
 }
 
+// --- The row-interleaved (x16) layout's kernels (repacked_*.cpp) ---
+
+// One token's quantized activations (tensor/quantize_activations.h): codes, block scales,
+// block sums.
+struct TokenRow {
+    const int8_t* q;
+    const float* d;
+    const float* s;
+};
+
+inline void token_rows(const GemmArgs& a, int64_t t, int n, TokenRow* out) {
+    for (int j = 0; j < n; ++j) {
+        const uint8_t* row = a.x + static_cast<size_t>(t + j) * a.x_stride;
+        out[j] = {reinterpret_cast<const int8_t*>(row), reinterpret_cast<const float*>(row + a.x_scale_offset),
+                  reinterpret_cast<const float*>(row + a.x_sum_offset)};
+    }
+}
+
+// An x16 kernel K provides `template <int G, int T> static void tile(const GemmArgs&, int64_t r,
+// int64_t r1, int64_t t)`: G row units (16-row groups or 8-row halves) from row r, tokens
+// t..t+T-1, writing only rows below r1. This walks rows [r0, r1) in units of `kUnit` rows and
+// all tokens in tiles of K::kTokens (token blocks of kTokenBlock for L2).
+template <class K, int N>
+inline void x16_tail(const GemmArgs& a, int64_t r, int64_t r1, int64_t t, int64_t n) {
+    if constexpr (N > 0) {
+        if (n == N) K::template tile<1, N>(a, r, r1, t);
+        else x16_tail<K, N - 1>(a, r, r1, t, n);
+    }
+}
+
+template <class K, int kUnit>
+void x16_gemm_tokens(const GemmArgs& a, int64_t r0, int64_t r1) {
+    for (int64_t tb = 0; tb < a.n_tokens; tb += kTokenBlock) {
+        const int64_t te = tb + kTokenBlock < a.n_tokens ? tb + kTokenBlock : a.n_tokens;
+        for (int64_t r = r0; r < r1; r += kUnit) {
+            int64_t t = tb;
+            for (; t + K::kTokens <= te; t += K::kTokens) K::template tile<1, K::kTokens>(a, r, r1, t);
+            if (t < te) x16_tail<K, K::kTokens - 1>(a, r, r1, t, te - t);
+        }
+    }
+}
+
 }  // namespace
 }  // namespace hearth::ops::cpu
