@@ -68,8 +68,13 @@ void repack_for_backend(const gguf::File& f, ModelWeights& w) {
     for (LayerWeights& L : w.layers)
         for (ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
             if (ops::prefers_repacked(*m)) todo.push_back(m);
-    // token_embd stays as it is: it is read a row at a time (and is the output when tied).
-    if (!w.tied_output && ops::prefers_repacked(w.output)) todo.push_back(&w.output);
+    // token_embd is read a row at a time (get_row converts one row back), but when it is also
+    // the output matrix every generated token reads all of it.
+    if (w.tied_output) {
+        if (ops::prefers_repacked(w.token_embd)) todo.push_back(&w.token_embd);
+    } else if (ops::prefers_repacked(w.output)) {
+        todo.push_back(&w.output);
+    }
     if (todo.empty()) return;
     ThreadPool pool(ThreadPool::default_threads());
     for (ops::Matrix* m : todo) {
@@ -78,6 +83,7 @@ void repack_for_backend(const gguf::File& f, ModelWeights& w) {
         *m = ops::repack(*m, &pool);
         f.release_pages(mapped, bytes);
     }
+    if (w.tied_output) w.output = w.token_embd;
 }
 
 }  // namespace

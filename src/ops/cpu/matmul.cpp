@@ -161,7 +161,7 @@ void get_row(const Matrix& w, int64_t index, float* out) {
         fail("tensor '{}': row {} out of range (it has {} rows)", w.name, index, w.rows);
     if (!w.type->supported())
         fail("tensor '{}': type {} is not supported for computation", w.name, w.type->name);
-    std::vector<uint8_t> buf;
+    thread_local std::vector<uint8_t> buf;  // one row, for repacked matrices (per token: no allocation)
     w.type->dequantize_row(file_row(w, index, buf), out, w.cols);
 }
 
