@@ -77,12 +77,8 @@ void repack_for_backend(const gguf::File& f, ModelWeights& w) {
     }
     if (todo.empty()) return;
     ThreadPool pool(ThreadPool::default_threads());
-    for (ops::Matrix* m : todo) {
-        const uint8_t* mapped = m->data;
-        const size_t bytes = m->bytes();
-        *m = ops::repack(*m, &pool);
-        f.release_pages(mapped, bytes);
-    }
+    for (ops::Matrix* m : todo)
+        *m = ops::repack(*m, &pool, [&f](const uint8_t* p, size_t n) { f.release_pages(p, n); });
     if (w.tied_output) w.output = w.token_embd;
 }
 

@@ -4,6 +4,7 @@
 // implements the same functions. All activations are float32, row-major [n_tokens][width].
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -44,8 +45,11 @@ struct Matrix {
 // HEARTH_REPACK=0 turns repacking off (to compare, or to keep every weight mapped).
 bool prefers_repacked(const Matrix& w);
 // A copy of `w` in the backend's preferred layout, in memory the copy owns; the arithmetic on
-// it is the same as on `w`. Converts groups [0, n) on `pool`'s threads when given one.
-Matrix repack(const Matrix& w, ThreadPool* pool = nullptr);
+// it is the same as on `w`. Converts on `pool`'s threads when given one, slice by slice,
+// calling `done(bytes, n)` with each range of w's data that has been copied (the caller may
+// release it: a loader drops the mapped pages so that memory never holds two copies).
+Matrix repack(const Matrix& w, ThreadPool* pool = nullptr,
+              const std::function<void(const uint8_t*, size_t)>& done = {});
 
 // Everything a kernel may use besides its operands: the threads.
 struct Context {

@@ -181,7 +181,7 @@ bool prefers_repacked(const Matrix& w) {
     return table && id < cpu::KernelTable::kTypes && table->x16[id].gemm && cpu::has_x16_layout(id);
 }
 
-Matrix repack(const Matrix& w, ThreadPool* pool) {
+Matrix repack(const Matrix& w, ThreadPool* pool, const std::function<void(const uint8_t*, size_t)>& done) {
     const uint32_t id = type_id_of(w);
     if (w.layout != WeightLayout::Rows || !cpu::has_x16_layout(id))
         fail("tensor '{}': type {} has no interleaved layout", w.name, w.type->name);
@@ -197,8 +197,19 @@ Matrix repack(const Matrix& w, ThreadPool* pool) {
     auto work = [&](int64_t g0, int64_t g1) {
         cpu::interleave_groups(id, w.data, w.row_bytes, w.rows, w.cols, g0, g1, buf);
     };
-    if (pool) pool->parallel_for(groups, work, 16);
-    else work(0, groups);
+    // Slices of about 8 MiB of source rows, so that `done` can free each one soon after it is
+    // read: the old and new copies then overlap by one slice, not by the whole matrix.
+    const int64_t slice = std::max<int64_t>(
+        64, static_cast<int64_t>((size_t{8} << 20) / std::max<size_t>(1, w.row_bytes * cpu::kInterleave)));
+    for (int64_t g0 = 0; g0 < groups; g0 += slice) {
+        const int64_t g1 = std::min(groups, g0 + slice);
+        if (pool) pool->parallel_for(g1 - g0, [&](int64_t a, int64_t b) { work(g0 + a, g0 + b); }, 16);
+        else work(g0, g1);
+        if (done) {
+            const int64_t r0 = g0 * cpu::kInterleave, r1 = std::min(w.rows, g1 * cpu::kInterleave);
+            done(w.row(r0), static_cast<size_t>(r1 - r0) * w.row_bytes);
+        }
+    }
     return out;
 }
 
