@@ -73,6 +73,15 @@ void quantize_asymmetric_block(const float* x, int levels, bool cap, uint8_t* co
 
 // ---- K-quants: searched group scales ----------------------------------------------------
 
+// std::lround without the libm call, which took a quarter of K-quant quantization time: rounds
+// half away from zero (exact for float inputs). NaN and huge values go to the ends; callers
+// clamp to their code range anyway.
+inline int round_half_away(double v) {
+    if (!(v > -1e9)) return -1000000000;
+    if (v > 1e9) return 1000000000;
+    return static_cast<int>(v < 0 ? v - 0.5 : v + 0.5);
+}
+
 // Least weighted squared error fit x ≈ scale·q − offset with q in 0..nmax and offset ≥ 0.
 // Tries a sweep of candidate scales around (max − min)/nmax, refits scale and offset by
 // least squares for each candidate's codes, keeps the best. Returns the codes in L.
@@ -91,7 +100,7 @@ void fit_scale_offset(const float* x, const float* w, int n, int nmax, uint8_t* 
     for (int step = -10; step <= 10; ++step) {
         const float iscale = (static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / (max - min);
         for (int i = 0; i < n; ++i)
-            trial[i] = static_cast<uint8_t>(std::clamp(static_cast<int>(std::lround(iscale * (x[i] - min))), 0, nmax));
+            trial[i] = static_cast<uint8_t>(std::clamp(round_half_away(iscale * (x[i] - min)), 0, nmax));
         double s = 1.0 / iscale, m = min;
         // Alternate: fit (scale, offset) to the codes by least squares, then re-round the codes
         // to the fitted grid. A few rounds settle dense clusters onto grid points.
@@ -125,7 +134,7 @@ void fit_scale_offset(const float* x, const float* w, int n, int nmax, uint8_t* 
             }
             bool changed = false;
             for (int i = 0; i < n; ++i) {
-                const auto q = static_cast<uint8_t>(std::clamp(static_cast<int>(std::lround((x[i] - m) / s)), 0, nmax));
+                const auto q = static_cast<uint8_t>(std::clamp(round_half_away((x[i] - m) / s), 0, nmax));
                 changed |= q != trial[i];
                 trial[i] = q;
             }
@@ -136,7 +145,7 @@ void fit_scale_offset(const float* x, const float* w, int n, int nmax, uint8_t* 
         scale = (max - min) / nmax;
         offset = -min;
         for (int i = 0; i < n; ++i)
-            L[i] = static_cast<uint8_t>(std::clamp(static_cast<int>(std::lround((x[i] - min) / scale)), 0, nmax));
+            L[i] = static_cast<uint8_t>(std::clamp(round_half_away((x[i] - min) / scale), 0, nmax));
     }
 }
 
@@ -151,14 +160,14 @@ float fit_scale_symmetric(const float* x, const float* w, int n, int nneg, int n
         const float iscale = -(static_cast<float>(nneg) + 0.1f * static_cast<float>(step)) / max;
         double swq2 = 0, swqx = 0;
         for (int i = 0; i < n; ++i) {
-            int q = std::clamp(static_cast<int>(std::lround(iscale * x[i])), -nneg, npos);
+            int q = std::clamp(round_half_away(iscale * x[i]), -nneg, npos);
             swq2 += w[i] * q * q, swqx += w[i] * q * x[i];
         }
         if (swq2 <= 0) continue;
         const double s = swqx / swq2;
         double err = 0;
         for (int i = 0; i < n; ++i) {
-            int q = std::clamp(static_cast<int>(std::lround(x[i] / s)), -nneg, npos);
+            int q = std::clamp(round_half_away(x[i] / s), -nneg, npos);
             double diff = s * q - x[i];
             err += w[i] * diff * diff;
         }
@@ -181,7 +190,7 @@ void squared_weights(const float* x, int n, float* w) {
 
 int nearest_code(float v, float step, int lo, int hi) {
     if (step == 0) return 0;
-    return std::clamp(static_cast<int>(std::lround(v / step)), lo, hi);
+    return std::clamp(round_half_away(v / step), lo, hi);
 }
 
 // Rounding a group's scale and offset to their stored codes can land one step off the best
