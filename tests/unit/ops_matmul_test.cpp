@@ -252,13 +252,13 @@ INSTANTIATE_TEST_SUITE_P(AllComputeTypes, OpsMatmul,
 // The interleaved layout holds the file's bytes exactly: every row converts back unchanged,
 // padding rows of the last group are zero, and get_row reads through it.
 TEST(OpsRepack, RoundTripsEveryRowExactly) {
-    for (TensorType type : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K}) {
+    for (TensorType type : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K}) {
         const TypeTraits& tt = type_traits(type);
         const uint32_t id = static_cast<uint32_t>(type);
         ASSERT_TRUE(cpu::has_x16_layout(id));
         std::mt19937 rng(7);
         for (int64_t rows : {1, 16, 21, 48}) {
-            const int64_t cols = 2 * tt.block_size * (type == TensorType::Q4_K ? 1 : 3);
+            const int64_t cols = 2 * tt.block_size * (tt.block_size == 256 ? 1 : 3);
             std::vector<uint8_t> wdata = random_weights(tt, rows, cols, rng);
             ops::Matrix w;
             w.type = &tt;
@@ -286,16 +286,16 @@ TEST(OpsRepack, RoundTripsEveryRowExactly) {
             }
         }
     }
-    EXPECT_FALSE(cpu::has_x16_layout(static_cast<uint32_t>(TensorType::Q6_K)));
-    const TypeTraits& q6 = type_traits(TensorType::Q6_K);
-    std::vector<uint8_t> bytes(row_bytes(q6, 256));
+    EXPECT_FALSE(cpu::has_x16_layout(static_cast<uint32_t>(TensorType::Q5_K)));
+    const TypeTraits& q5 = type_traits(TensorType::Q5_K);
+    std::vector<uint8_t> bytes(row_bytes(q5, 256));
     ops::Matrix w;
-    w.type = &q6;
+    w.type = &q5;
     w.data = bytes.data();
     w.cols = 256;
     w.rows = 1;
     w.row_bytes = bytes.size();
-    w.name = "q6";
+    w.name = "q5";
     EXPECT_FALSE(ops::prefers_repacked(w));
     EXPECT_THROW(ops::repack(w), Error);
 }

@@ -100,6 +100,30 @@ struct Q4_KLayout {
     }
 };
 
+// Q6_K block: ql[128] | qh[64] | scales[16] (int8) | d. Group layout: d[16] fp16 |
+// scale[16][16] | ql chunks (32 of 64 bytes: 16 per half of 128 elements) | qh chunks (16).
+struct Q6_KLayout {
+    static constexpr size_t kBlockBytes = 210, kGroupBytes = 3360;
+    static constexpr int64_t kElems = 256;
+    static constexpr size_t kScales = 32, kLow = 288, kHigh = 2336;
+    static void pack(const uint8_t* const* rows, uint8_t* out) {
+        for (int r = 0; r < R; ++r) {
+            if (!rows[r]) continue;
+            const uint8_t* b = rows[r];
+            std::memcpy(out + 2 * r, b + 208, 2);
+            for (int g = 0; g < 16; ++g) out[kScales + 16 * g + r] = b[192 + g];
+            for (int c = 0; c < 32; ++c) std::memcpy(out + kLow + 64 * c + 4 * r, b + 4 * c, 4);
+            for (int c = 0; c < 16; ++c) std::memcpy(out + kHigh + 64 * c + 4 * r, b + 128 + 4 * c, 4);
+        }
+    }
+    static void unpack(const uint8_t* in, int r, uint8_t* out) {
+        std::memcpy(out + 208, in + 2 * r, 2);
+        for (int g = 0; g < 16; ++g) out[192 + g] = in[kScales + 16 * g + r];
+        for (int c = 0; c < 32; ++c) std::memcpy(out + 4 * c, in + kLow + 64 * c + 4 * r, 4);
+        for (int c = 0; c < 16; ++c) std::memcpy(out + 128 + 4 * c, in + kHigh + 64 * c + 4 * r, 4);
+    }
+};
+
 template <class L>
 void interleave(const uint8_t* src, size_t src_row_bytes, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
                 uint8_t* dst) {
@@ -131,13 +155,16 @@ auto with_layout(uint32_t type_id, F&& f) {
         case type_id::Q4_0: return f(Q4_0Layout{});
         case type_id::Q8_0: return f(Q8_0Layout{});
         case type_id::Q4_K: return f(Q4_KLayout{});
+        case type_id::Q6_K: return f(Q6_KLayout{});
         default: fail("internal: no x16 layout for ggml type {}", type_id);
     }
 }
 
 }  // namespace
 
-bool has_x16_layout(uint32_t id) { return id == type_id::Q4_0 || id == type_id::Q8_0 || id == type_id::Q4_K; }
+bool has_x16_layout(uint32_t id) {
+    return id == type_id::Q4_0 || id == type_id::Q8_0 || id == type_id::Q4_K || id == type_id::Q6_K;
+}
 
 size_t x16_group_bytes(uint32_t id, int64_t cols) {
     return with_layout(id, [&](auto l) {

@@ -17,6 +17,9 @@
 //     d[16] fp16 | dmin[16] fp16 | scale[8][16] u8 | min[8][16] u8 |
 //     32 chunks: chunk 8p+m, lane r = qs_r[32p+4m .. 32p+4m+3]
 //     (low nibbles are sub-block 2p, high nibbles sub-block 2p+1)
+//   Q6_K (3360 bytes per super-block of 16 rows)
+//     d[16] fp16 | scale[16][16] i8 | 32 ql chunks: chunk c, lane r = ql_r[4c .. 4c+3] |
+//     16 qh chunks: chunk c, lane r = qh_r[4c .. 4c+3]
 //
 // The conversion is exact and reversible (deinterleave_row gives back the file's bytes).
 // This header is portable code; the kernels that read the layout are in repacked_avx512.cpp.

@@ -67,6 +67,8 @@ struct Q8_0x16 {
     }
 };
 
+constexpr size_t kLegacyAhead = 4;
+
 template <class B>
 struct LegacyX16 {
     static constexpr int kTokens = 8;  // tokens per register tile
@@ -84,6 +86,8 @@ struct LegacyX16 {
         for (int64_t b = 0; b < nb; ++b) {
             for (int gi = 0; gi < G; ++gi) {
                 const uint8_t* blk = group[gi] + b * B::kBlockBytes;
+                for (size_t off = 0; off < B::kBlockBytes; off += 64)  // a few blocks ahead
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kLegacyAhead * B::kBlockBytes + off, _MM_HINT_T0);
                 const __m512 d = _mm512_cvtph_ps(loadu256(blk));
                 const __m512 offset = _mm512_mul_ps(d, _mm512_set1_ps(B::kOffset));
                 __m512i w[8];
@@ -115,6 +119,9 @@ struct Q4_Kx16 {
         __m512 sums[T];
         for (int j = 0; j < T; ++j) sums[j] = _mm512_setzero_ps();
         for (int g = 0; g < 8; ++g) {
+            // The next super-block of this group, 5 lines per sub-block (37 in all).
+            for (int l = 0; l < 5; ++l)
+                _mm_prefetch(reinterpret_cast<const char*>(blk) + kBlockBytes + 64 * (5 * g + l), _MM_HINT_T0);
             const uint8_t* chunks = blk + kCodes + 512 * (g / 2);
             __m512i w[8];
             const __m512i mask = set8(0x0F);
@@ -129,6 +136,83 @@ struct Q4_Kx16 {
                 sums[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_dot(w, xq)), scale, sums[j]);
                 const float* s = x[j].s + 16 * sb + 2 * g;  // sums of the two runs of 16
                 acc[j] = _mm512_fnmadd_ps(min, _mm512_set1_ps(s[0] + s[1]), acc[j]);
+            }
+        }
+        for (int j = 0; j < T; ++j) acc[j] = _mm512_fmadd_ps(sums[j], _mm512_set1_ps(x[j].d[sb]), acc[j]);
+    }
+
+    template <int G, int T>
+    static void tile(const GemmArgs& a, int64_t r, int64_t r1, int64_t t) {
+        const int64_t nsb = a.cols / 256;
+        const uint8_t* group[G];
+        for (int gi = 0; gi < G; ++gi) group[gi] = a.w + static_cast<size_t>(r / kRows + gi) * a.w_stride;
+        TokenRow x[T];
+        token_rows(a, t, T, x);
+        __m512 acc[G][T];
+        for (int gi = 0; gi < G; ++gi)
+            for (int j = 0; j < T; ++j) acc[gi][j] = _mm512_setzero_ps();
+        for (int64_t sb = 0; sb < nsb; ++sb)
+            for (int gi = 0; gi < G; ++gi) super_block<T>(group[gi] + sb * kBlockBytes, x, sb, acc[gi]);
+        for (int gi = 0; gi < G; ++gi)
+            for (int j = 0; j < T; ++j) store_rows(a, r + kRows * gi, r1, t, j, acc[gi][j]);
+    }
+};
+
+// Σ over 16 elements: 4 code vectors from w[first].
+inline __m512i group_dot(const __m512i (&w)[8], int first, const int8_t* x) {
+    __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[first], bcast4(x));
+    __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[first + 1], bcast4(x + 4));
+    s0 = _mm512_dpbusd_epi32(s0, w[first + 2], bcast4(x + 8));
+    s1 = _mm512_dpbusd_epi32(s1, w[first + 3], bcast4(x + 12));
+    return _mm512_add_epi32(s0, s1);
+}
+
+// Q6_K: super-blocks of 256 = 16 groups of 16 with int8 scales; w = d·sc_g·(c − 32), c the
+// 6-bit code (4 bits in ql, 2 in qh). Walked as 2 halves × 4 quarters of 32 elements:
+// quarter k of half n takes the low (k < 2) or high nibbles of ql bytes 64n + 32(k & 1) + l
+// and bits 2k, 2k+1 of qh byte 32n + l (l = 0..31), and groups 8n + 2k, 8n + 2k + 1.
+struct Q6_Kx16 {
+    static constexpr int kTokens = 8;
+    static constexpr size_t kBlockBytes = 3360;
+    static constexpr size_t kScales = 32, kLow = 288, kHigh = 2336;
+
+    static __m512 scale_of(const uint8_t* blk, int g, __m512 d) {
+        const __m512i s = _mm512_cvtepi8_epi32(loadu128(blk + kScales + 16 * g));
+        return _mm512_mul_ps(d, _mm512_cvtepi32_ps(s));
+    }
+
+    template <int T>
+    static void super_block(const uint8_t* blk, const TokenRow (&x)[T], int64_t sb, __m512 (&acc)[T]) {
+        const __m512 d = _mm512_cvtph_ps(loadu256(blk));
+        __m512 sums[T];
+        for (int j = 0; j < T; ++j) sums[j] = _mm512_setzero_ps();
+        for (int n = 0; n < 2; ++n) {
+            for (int k = 0; k < 4; ++k) {
+                // The next super-block of this group, 7 lines per quarter (53 in all).
+                for (int l = 0; l < 7; ++l)
+                    _mm_prefetch(reinterpret_cast<const char*>(blk) + kBlockBytes + 64 * (7 * (4 * n + k) + l), _MM_HINT_T0);
+                __m512i w[8];
+                for (int m = 0; m < 8; ++m) {
+                    const __m512i lo = loadu512(blk + kLow + 64 * (16 * n + 8 * (k & 1) + m));
+                    const __m512i hi = loadu512(blk + kHigh + 64 * (8 * n + m));
+                    // Bits 2k, 2k+1 of qh moved to bits 4, 5, then (nibble & 0x0F) | top in one
+                    // ternary-logic op (0xEC: (A & C) | B).
+                    const __m512i top = _mm512_and_si512(k < 3 ? _mm512_slli_epi16(hi, 4 - 2 * k) : _mm512_srli_epi16(hi, 2),
+                                                         set8(0x30));
+                    w[m] = _mm512_ternarylogic_epi32(k >= 2 ? _mm512_srli_epi16(lo, 4) : lo, top, set8(0x0F), 0xEC);
+                }
+                const int g = 8 * n + 2 * k;
+                const __m512 sc0 = scale_of(blk, g, d), sc1 = scale_of(blk, g + 1, d);
+                const __m512 off0 = _mm512_mul_ps(sc0, _mm512_set1_ps(-32.0f));
+                const __m512 off1 = _mm512_mul_ps(sc1, _mm512_set1_ps(-32.0f));
+                for (int j = 0; j < T; ++j) {
+                    const int8_t* xq = x[j].q + 256 * sb + 16 * g;
+                    sums[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(group_dot(w, 0, xq)), sc0, sums[j]);
+                    sums[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(group_dot(w, 4, xq + 16)), sc1, sums[j]);
+                    const float* s = x[j].s + 16 * sb + g;  // d_x · Σq of groups g, g + 1
+                    acc[j] = _mm512_fmadd_ps(off0, _mm512_set1_ps(s[0]), acc[j]);
+                    acc[j] = _mm512_fmadd_ps(off1, _mm512_set1_ps(s[1]), acc[j]);
+                }
             }
         }
         for (int j = 0; j < T; ++j) acc[j] = _mm512_fmadd_ps(sums[j], _mm512_set1_ps(x[j].d[sb]), acc[j]);
@@ -171,6 +255,7 @@ void add_repacked_kernels_avx512(KernelTable& table) {
     table.x16[type_id::Q4_0] = Kernel{ActFormat::Q8_32, gemm_x16<LegacyX16<Q4_0x16>>};
     table.x16[type_id::Q8_0] = Kernel{ActFormat::Q8_32, gemm_x16<LegacyX16<Q8_0x16>>};
     table.x16[type_id::Q4_K] = Kernel{ActFormat::Q8_256, gemm_x16<Q4_Kx16>};
+    table.x16[type_id::Q6_K] = Kernel{ActFormat::Q8_256, gemm_x16<Q6_Kx16>};
 }
 
 }  // namespace hearth::ops::cpu
