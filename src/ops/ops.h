@@ -41,7 +41,7 @@ struct Matrix {
 };
 
 // Whether the active backend reads `w` faster in another layout: the AVX-512 path repacks
-// Q4_0, Q8_0 and Q4_K matrices into 16-row-interleaved blocks, the AVX2 path Q4_0 and Q4_K. The environment variable
+// Q4_0, Q8_0, Q4_K and Q6_K matrices into 16-row-interleaved blocks, the AVX2 path Q4_0 and Q4_K. The environment variable
 // HEARTH_REPACK=0 turns repacking off (to compare, or to keep every weight mapped).
 bool prefers_repacked(const Matrix& w);
 // A copy of `w` in the backend's preferred layout, in memory the copy owns; the arithmetic on

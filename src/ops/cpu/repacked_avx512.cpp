@@ -1,4 +1,4 @@
-// Q4_0, Q8_0 and Q4_K weights in the x16 layout (repack.h) against Q8_32 / Q8_256
+// Q4_0, Q8_0, Q4_K and Q6_K weights in the x16 layout (repack.h) against Q8_32 / Q8_256
 // activations, AVX-512 VNNI.
 //
 // Each 32-bit lane of a vector belongs to one of 16 weight rows. For a block of 32 elements,
@@ -12,6 +12,7 @@
 //   Q4_0   w = d·(c − 8)               → d·d_x·Σ c·q_x − 8·d·s
 //   Q8_0   w = d·q, stored c = q + 128 → d·d_x·Σ c·q_x − 128·d·s
 //   Q4_K   w = d·sc_g·c − dmin·m_g      → d_x·Σ_g d·sc_g·Σ c·q_x − Σ_g dmin·m_g·s_g
+//   Q6_K   w = d·sc_g·(c − 32)           → d_x·Σ_g d·sc_g·Σ c·q_x − 32·Σ_g d·sc_g·s_g
 #if defined(__x86_64__)  // the build adds this file's -m flags on x86-64 only (CMakeLists.txt)
 #include "ops/cpu/avx512_common.h"
 
