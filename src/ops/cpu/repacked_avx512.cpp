@@ -106,7 +106,7 @@ struct LegacyX16 {
 };
 
 // Q4_K: super-blocks of 256 = 8 sub-blocks of 32 with 6-bit scales and mins.
-struct Q4_Kx16 {
+struct Q4_Kx16Blocks {
     static constexpr int kTokens = 8;
     static constexpr size_t kBlockBytes = 2368;
     static constexpr size_t kScales = 64, kMins = 192, kCodes = 320;
@@ -141,22 +141,6 @@ struct Q4_Kx16 {
         }
         for (int j = 0; j < T; ++j) acc[j] = _mm512_fmadd_ps(sums[j], _mm512_set1_ps(x[j].d[sb]), acc[j]);
     }
-
-    template <int G, int T>
-    static void tile(const GemmArgs& a, int64_t r, int64_t r1, int64_t t) {
-        const int64_t nsb = a.cols / 256;
-        const uint8_t* group[G];
-        for (int gi = 0; gi < G; ++gi) group[gi] = a.w + static_cast<size_t>(r / kRows + gi) * a.w_stride;
-        TokenRow x[T];
-        token_rows(a, t, T, x);
-        __m512 acc[G][T];
-        for (int gi = 0; gi < G; ++gi)
-            for (int j = 0; j < T; ++j) acc[gi][j] = _mm512_setzero_ps();
-        for (int64_t sb = 0; sb < nsb; ++sb)
-            for (int gi = 0; gi < G; ++gi) super_block<T>(group[gi] + sb * kBlockBytes, x, sb, acc[gi]);
-        for (int gi = 0; gi < G; ++gi)
-            for (int j = 0; j < T; ++j) store_rows(a, r + kRows * gi, r1, t, j, acc[gi][j]);
-    }
 };
 
 // Σ over 16 elements: 4 code vectors from w[first].
@@ -172,7 +156,7 @@ inline __m512i group_dot(const __m512i (&w)[8], int first, const int8_t* x) {
 // 6-bit code (4 bits in ql, 2 in qh). Walked as 2 halves × 4 quarters of 32 elements:
 // quarter k of half n takes the low (k < 2) or high nibbles of ql bytes 64n + 32(k & 1) + l
 // and bits 2k, 2k+1 of qh byte 32n + l (l = 0..31), and groups 8n + 2k, 8n + 2k + 1.
-struct Q6_Kx16 {
+struct Q6_Kx16Blocks {
     static constexpr int kTokens = 8;
     static constexpr size_t kBlockBytes = 3360;
     static constexpr size_t kScales = 32, kLow = 288, kHigh = 2336;
@@ -218,6 +202,13 @@ struct Q6_Kx16 {
         }
         for (int j = 0; j < T; ++j) acc[j] = _mm512_fmadd_ps(sums[j], _mm512_set1_ps(x[j].d[sb]), acc[j]);
     }
+};
+
+// The tile of a K-quant type B whose `super_block` adds one super-block of 16 rows to the
+// accumulators of T tokens.
+template <class B>
+struct KQuantX16 : B {
+    static constexpr int kTokens = B::kTokens;
 
     template <int G, int T>
     static void tile(const GemmArgs& a, int64_t r, int64_t r1, int64_t t) {
@@ -230,11 +221,13 @@ struct Q6_Kx16 {
         for (int gi = 0; gi < G; ++gi)
             for (int j = 0; j < T; ++j) acc[gi][j] = _mm512_setzero_ps();
         for (int64_t sb = 0; sb < nsb; ++sb)
-            for (int gi = 0; gi < G; ++gi) super_block<T>(group[gi] + sb * kBlockBytes, x, sb, acc[gi]);
+            for (int gi = 0; gi < G; ++gi) B::template super_block<T>(group[gi] + sb * B::kBlockBytes, x, sb, acc[gi]);
         for (int gi = 0; gi < G; ++gi)
             for (int j = 0; j < T; ++j) store_rows(a, r + kRows * gi, r1, t, j, acc[gi][j]);
     }
 };
+using Q4_Kx16 = KQuantX16<Q4_Kx16Blocks>;
+using Q6_Kx16 = KQuantX16<Q6_Kx16Blocks>;
 
 // Rows [r0, r1) (r0 a multiple of 16), all tokens.
 template <class K>
