@@ -58,7 +58,7 @@ Sizes sizes(const WeightLayout& w, const Machine& m, const FitOptions& o, int64_
     b.runtime = (o.runtime_base_bytes ? o.runtime_base_bytes : kRuntimeBaseBytes) + kRunCodeBytes +
                 static_cast<uint64_t>(threads - 1) * kPerThreadBytes;  // the pool's workers; the main thread computes too
     b.tokenizer = tokenizer_bytes(w);
-    b.host_copies = memory::model_host_copy_bytes(hp, w.has_rope_freqs);
+    b.host_copies = memory::model_host_copy_bytes(hp, [&w](const TensorInstance& t) { return w.has_optional(t.name); });
     b.metadata = w.header_bytes;
     b.gpu_reserve = m.gpus.empty() || m.gpus[0].unified ? 0 : kGpuRuntimeReserve * m.gpus.size();
     b.overhead = b.runtime + b.tokenizer + b.host_copies + b.metadata + b.gpu_reserve;

@@ -112,7 +112,7 @@ std::vector<PlannedTensor> tensors_of(const CatalogueModel& m) {
 
 HParams hparams_of(const CatalogueModel& m) {
     HParams hp;
-    hp.arch = m.layout == Layout::Qwen2 ? Architecture::Qwen2 : m.layout == Layout::Qwen3 ? Architecture::Qwen3 : Architecture::Llama;
+    hp.arch = find_arch(m.arch);
     hp.arch_name = std::string(m.arch);
     hp.n_vocab = m.n_vocab;
     hp.n_ctx_train = m.n_ctx;
@@ -121,10 +121,15 @@ HParams hparams_of(const CatalogueModel& m) {
     hp.n_head = m.n_head;
     hp.n_head_kv = m.n_head_kv;
     hp.head_dim = hp.head_dim_v = m.head_dim;
-    hp.n_ff = m.n_expert > 0 ? m.n_ff * m.n_expert_used : m.n_ff;  // activations of the routed experts
-    hp.has_qkv_bias = m.layout == Layout::Qwen2;
-    hp.has_qk_norm = m.layout == Layout::Qwen3 || m.layout == Layout::Gemma3;
+    if (m.n_expert > 0) {
+        hp.n_expert = m.n_expert;
+        hp.n_expert_used = m.n_expert_used;
+        hp.n_ff_exp = m.n_ff;
+    } else {
+        hp.n_ff = m.n_ff;
+    }
     hp.rope.n_rot = m.head_dim;
+    if (hp.arch) derive_hparams(hp);
     return hp;
 }
 
@@ -181,7 +186,7 @@ WeightLayout layout_from_file(const gguf::File& file) {
     w.n_expert = static_cast<int>(file.get_u64(a + "expert_count").value_or(0));
     w.n_expert_used = static_cast<int>(file.get_u64(a + "expert_used_count").value_or(0));
     w.tied_embeddings = file.find_tensor("output.weight") == nullptr;
-    w.has_rope_freqs = file.find_tensor("rope_freqs.weight") != nullptr;
+    for (const gguf::TensorInfo& t : file.tensors()) w.present.insert(t.name);
     w.header_bytes = file.data_offset();
     w.layer_bytes.assign(static_cast<size_t>(std::max(w.hp.n_layer, 0)), 0);
     std::map<std::string, uint64_t> by_type;
@@ -228,7 +233,7 @@ WeightLayout layout_from_catalogue(const CatalogueModel& m, const convert::Quant
         const TypeTraits& tr = type_traits(type);
         const uint64_t bytes = static_cast<uint64_t>(n / t.dims[0]) * row_bytes(tr, t.dims[0]);
         account(w, t.name, bytes, static_cast<uint64_t>(n));
-        if (t.name == "rope_freqs.weight") w.has_rope_freqs = true;
+        w.present.insert(t.name);
     }
     // Metadata of a typical file: the vocabulary strings dominate (~10 bytes per token, more
     // with merges).

@@ -4,6 +4,7 @@
 // with each tensor typed by the quantization mix's per-role rule (convert/quant_mix, the rule
 // `hearth quantize` uses), so a predicted size is the size `hearth quantize` would write.
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,7 +22,7 @@ struct WeightLayout {
     HParams hp;          // what the KV cache and compute buffers depend on
     int n_expert = 0, n_expert_used = 0;
     bool tied_embeddings = false;
-    bool has_rope_freqs = false;
+    std::set<std::string> present;  // the names of the tensors the model has
     uint64_t n_params = 0;
     uint64_t header_bytes = 0;   // GGUF header, metadata and tensor directory
     uint64_t embd_bytes = 0;     // token_embd
@@ -33,6 +34,7 @@ struct WeightLayout {
     uint64_t n_piece_bytes = 0;  // heap bytes of the vocabulary's token strings (file input only)
     uint64_t metadata_heap_bytes = 0;  // the parsed metadata values the loader keeps (file input only)
 
+    bool has_optional(const std::string& name) const { return present.count(name) > 0; }
     uint64_t weights_bytes() const;  // every tensor
     uint64_t file_bytes() const { return header_bytes + weights_bytes(); }
     // Weight bytes one generated token reads: every matrix once, but only one row of an untied

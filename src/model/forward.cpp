@@ -1,15 +1,30 @@
-// The llama-family forward pass, in PyTorch order:
-//   x = embed(tokens)
-//   for each layer:  x += attn_output(attention(rope(q), rope(k), v))   on rmsnorm(x)
-//                    x += ffn_down(silu(ffn_gate(h)) · ffn_up(h))        on h = rmsnorm(x)
+// The forward pass, in PyTorch order, for every family:
+//   x = embed(tokens) · embd_scale
+//   for each layer:  x += [post_norm] attn_output(attention(rope(q), rope(k), v))   on h = rmsnorm(x)
+//                    x += [post_norm] ffn(h)          (dense gated FFN or mixture of experts)
 //   logits = output(rmsnorm(x))
-// Family differences are flags: qkv biases (qwen2), per-head q/k norms (qwen3), rope style.
+// Family differences are the ArchSpec's flags and which tensors exist (biases, q/k norms,
+// sinks, fused projections, post norms), never copies of this code.
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
+#include "model/activation.h"
 #include "model/model.h"
+#include "model/run_state.h"
 
 namespace hearth {
+namespace {
+
+// One thread runs one forward pass at a time; its activations live on between calls.
+thread_local RunState tls_run_state;
+
+// Copies columns [c0, c0 + n) of each of T rows of width `width` into dst ([T][n]).
+void copy_columns(const float* src, int64_t width, int64_t c0, int64_t n, int64_t T, float* dst) {
+    for (int64_t t = 0; t < T; ++t) std::copy_n(src + t * width + c0, n, dst + t * n);
+}
+
+}  // namespace
 
 void Model::forward(ops::Context& ctx, const std::vector<int32_t>& tokens, int n_past, KvCache& cache,
                     LogitsFor which, std::vector<float>& logits) const {
@@ -40,78 +55,126 @@ void Model::run(ops::Context& ctx, std::span<const SequenceBatch> seqs, const st
                 std::vector<float>& logits) const {
     const HParams& hp = hp_;
     int64_t T = 0;
+    int n_ctx = 0;
     for (const SequenceBatch& s : seqs) {
         const auto n = static_cast<int64_t>(s.tokens.size());
         if (!s.cache) fail("forward: a sequence of the batch has no KV cache");
         if (s.n_past < 0 || s.n_past + n > s.cache->n_ctx())
             fail("forward: positions {}..{} exceed the context size {}", s.n_past, s.n_past + n - 1, s.cache->n_ctx());
         T += n;
+        n_ctx = std::max(n_ctx, s.cache->n_ctx());
     }
-    const int64_t E = hp.n_embd, Q = hp.q_width(), K = hp.kv_width(), V = hp.v_width(), F = hp.n_ff;
-    const int64_t attn_out_width = static_cast<int64_t>(hp.n_head) * hp.head_dim_v;
+    const int64_t E = hp.n_embd;
+    RunState& rs = tls_run_state;
+    rs.reserve(hp, T);
 
     // Rows of the batch: every sequence's tokens back to back, each with its own position.
-    std::vector<int32_t> pos(T);
     std::vector<int64_t> first_row(seqs.size());
-    // Activations for the whole batch: [T][width] each.
-    std::vector<float> x(T * E), h(T * E), q(T * Q), k(T * K), v(T * V), attn(T * attn_out_width),
-        gate(T * F), up(T * F);
     int64_t row = 0;
     for (size_t s = 0; s < seqs.size(); ++s) {
         first_row[s] = row;
         for (size_t t = 0; t < seqs[s].tokens.size(); ++t, ++row) {
             const int32_t tok = seqs[s].tokens[t];
-            pos[row] = seqs[s].n_past + static_cast<int32_t>(t);
+            rs.pos[row] = seqs[s].n_past + static_cast<int32_t>(t);
             if (tok < 0 || tok >= hp.n_vocab)
-                fail("token id {} at position {} is out of range (vocabulary has {} tokens)", tok, pos[row],
+                fail("token id {} at position {} is out of range (vocabulary has {} tokens)", tok, rs.pos[row],
                      hp.n_vocab);
-            ops::get_row(w_.token_embd, tok, &x[row * E]);
+            ops::get_row(w_.token_embd, tok, &rs.x[row * E]);
         }
     }
+    if (hp.embd_scale != 1.0f) ops::scale(rs.x.data(), hp.embd_scale, T * E);
 
-    ops::AttentionShape shape{hp.n_head, hp.n_head_kv, hp.head_dim, hp.head_dim_v,
-                              1.0f / std::sqrt(static_cast<float>(hp.head_dim))};
+    // LongRoPE (phi3) picks its frequency factors by the context size, as llama.cpp does.
+    ops::RopeParams rope = hp.rope;
+    if (!w_.rope_factors_short.empty())
+        rope.freq_factors = n_ctx > hp.n_ctx_orig && !w_.rope_factors_long.empty() ? w_.rope_factors_long.data()
+                                                                                   : w_.rope_factors_short.data();
 
     for (int il = 0; il < hp.n_layer; ++il) {
-        const LayerWeights& L = w_.layers[il];
-
-        // Attention block.
-        ops::rmsnorm(x.data(), h.data(), L.attn_norm.data(), T, E, hp.norm_eps);
-        ops::matmul(ctx, L.wq, h.data(), T, q.data());
-        ops::matmul(ctx, L.wk, h.data(), T, k.data());
-        ops::matmul(ctx, L.wv, h.data(), T, v.data());
-        if (!L.bq.empty()) ops::add_bias(q.data(), L.bq.data(), T, Q);
-        if (!L.bk.empty()) ops::add_bias(k.data(), L.bk.data(), T, K);
-        if (!L.bv.empty()) ops::add_bias(v.data(), L.bv.data(), T, V);
-        if (!L.q_norm.empty()) ops::rmsnorm(q.data(), L.q_norm.data(), T * hp.n_head, hp.head_dim, hp.norm_eps);
-        if (!L.k_norm.empty()) ops::rmsnorm(k.data(), L.k_norm.data(), T * hp.n_head_kv, hp.head_dim, hp.norm_eps);
-        ops::rope(q.data(), pos.data(), T, hp.n_head, hp.head_dim, hp.rope);
-        ops::rope(k.data(), pos.data(), T, hp.n_head_kv, hp.head_dim, hp.rope);
-        // Each sequence stores into and attends over its own cache only.
-        for (size_t s = 0; s < seqs.size(); ++s) {
-            const int64_t r = first_row[s], n = static_cast<int64_t>(seqs[s].tokens.size());
-            const ops::KvLayerView kv = seqs[s].cache->layer(il);
-            ops::kv_store(kv, &k[r * K], &v[r * V], &pos[r], n);
-            ops::attention(ctx, &q[r * Q], &pos[r], n, kv, shape, &attn[r * attn_out_width]);
-        }
-        ops::matmul(ctx, L.wo, attn.data(), T, h.data());
-        ops::add(x.data(), h.data(), T * E);
-
-        // Feed-forward block (SwiGLU).
-        ops::rmsnorm(x.data(), h.data(), L.ffn_norm.data(), T, E, hp.norm_eps);
-        ops::matmul(ctx, L.w_gate, h.data(), T, gate.data());
-        ops::matmul(ctx, L.w_up, h.data(), T, up.data());
-        ops::silu_mul(gate.data(), up.data(), T * F);
-        ops::matmul(ctx, L.w_down, gate.data(), T, h.data());
-        ops::add(x.data(), h.data(), T * E);
+        attention_block(ctx, il, seqs, first_row, hp.uses_window(il) ? hp.rope_local : rope, rs, T);
+        ffn_block(ctx, il, rs, T);
     }
 
     // Only the rows that need logits go through the (large) output matrix.
     const auto n_out = static_cast<int64_t>(out_rows.size());
     for (int64_t i = 0; i < n_out; ++i)
-        ops::rmsnorm(&x[out_rows[i] * E], &h[i * E], w_.output_norm.data(), 1, E, hp.norm_eps);
+        ops::rmsnorm(&rs.x[out_rows[i] * E], &rs.h[i * E], w_.output_norm.data(), 1, E, hp.norm_eps);
     logits.resize(static_cast<size_t>(n_out) * hp.n_vocab);
-    ops::matmul(ctx, w_.output, h.data(), n_out, logits.data());
+    ops::matmul(ctx, w_.output, rs.h.data(), n_out, logits.data());
+}
+
+void Model::attention_block(ops::Context& ctx, int il, std::span<const SequenceBatch> seqs,
+                            const std::vector<int64_t>& first_row, const ops::RopeParams& rope, RunState& rs,
+                            int64_t T) const {
+    const HParams& hp = hp_;
+    const LayerWeights& L = w_.layers[il];
+    const int64_t E = hp.n_embd, Q = hp.q_width(), K = hp.kv_width(), V = hp.v_width(), O = hp.attn_out_width();
+    float *x = rs.x.data(), *h = rs.h.data(), *q = rs.q.data(), *k = rs.k.data(), *v = rs.v.data();
+
+    ops::rmsnorm(x, h, L.attn_norm.data(), T, E, hp.norm_eps);
+    if (!L.wqkv.empty()) {  // one fused projection: q, k and v rows back to back
+        ops::matmul(ctx, L.wqkv, h, T, rs.qkv.data());
+        copy_columns(rs.qkv.data(), Q + K + V, 0, Q, T, q);
+        copy_columns(rs.qkv.data(), Q + K + V, Q, K, T, k);
+        copy_columns(rs.qkv.data(), Q + K + V, Q + K, V, T, v);
+    } else {
+        ops::matmul(ctx, L.wq, h, T, q);
+        ops::matmul(ctx, L.wk, h, T, k);
+        ops::matmul(ctx, L.wv, h, T, v);
+    }
+    if (!L.bq.empty()) ops::add_bias(q, L.bq.data(), T, Q);
+    if (!L.bk.empty()) ops::add_bias(k, L.bk.data(), T, K);
+    if (!L.bv.empty()) ops::add_bias(v, L.bv.data(), T, V);
+    if (!L.q_norm.empty()) ops::rmsnorm(q, L.q_norm.data(), T * hp.n_head, hp.head_dim, hp.norm_eps);
+    if (!L.k_norm.empty()) ops::rmsnorm(k, L.k_norm.data(), T * hp.n_head_kv, hp.head_dim, hp.norm_eps);
+    ops::rope(q, rs.pos.data(), T, hp.n_head, hp.head_dim, rope);
+    ops::rope(k, rs.pos.data(), T, hp.n_head_kv, hp.head_dim, rope);
+
+    ops::AttentionShape shape{hp.n_head, hp.n_head_kv, hp.head_dim, hp.head_dim_v, hp.attn_scale};
+    shape.window = hp.uses_window(il) ? hp.n_swa : 0;
+    shape.sinks = L.sinks.empty() ? nullptr : L.sinks.data();
+    // Each sequence stores into and attends over its own cache only.
+    for (size_t s = 0; s < seqs.size(); ++s) {
+        const int64_t r = first_row[s], n = static_cast<int64_t>(seqs[s].tokens.size());
+        KvCache& cache = *seqs[s].cache;
+        ops::kv_store(cache.store(il), &k[r * K], &v[r * V], &rs.pos[r], n);
+        ops::attention(ctx, &q[r * Q], &rs.pos[r], n, cache.layer(il), shape, &rs.attn[r * O]);
+    }
+    ops::matmul(ctx, L.wo, rs.attn.data(), T, h);
+    if (!L.bo.empty()) ops::add_bias(h, L.bo.data(), T, E);
+    if (!L.post_attn_norm.empty()) ops::rmsnorm(h, L.post_attn_norm.data(), T, E, hp.norm_eps);
+    ops::add(x, h, T * E);
+}
+
+void Model::ffn_block(ops::Context& ctx, int il, RunState& rs, int64_t T) const {
+    const HParams& hp = hp_;
+    const LayerWeights& L = w_.layers[il];
+    const int64_t E = hp.n_embd, F = hp.n_ff;
+    float *x = rs.x.data(), *h = rs.h.data();
+
+    ops::rmsnorm(x, h, L.ffn_norm.data(), T, E, hp.norm_eps);
+    const float* out = h;
+    if (hp.is_moe()) {
+        moe_ffn(ctx, L, rs, T);
+        out = rs.moe_out.data();
+    } else {
+        float *gate = rs.gate.data(), *up = rs.up.data();
+        if (L.w_gate.empty()) {  // fused (phi3): one matmul gives the gate rows, then the up rows
+            ops::matmul(ctx, L.w_up, h, T, up);
+            copy_columns(up, 2 * F, 0, F, T, gate);
+            for (int64_t t = 0; t < T; ++t) std::copy_n(up + t * 2 * F + F, F, up + t * F);
+        } else {
+            ops::matmul(ctx, L.w_gate, h, T, gate);
+            ops::matmul(ctx, L.w_up, h, T, up);
+        }
+        gated_activation(hp.spec().activation, gate, up, T * F);
+        ops::matmul(ctx, L.w_down, gate, T, h);
+    }
+    if (!L.post_ffn_norm.empty()) {
+        ops::rmsnorm(out, h, L.post_ffn_norm.data(), T, E, hp.norm_eps);
+        out = h;
+    }
+    ops::add(x, out, T * E);
 }
 
 }  // namespace hearth

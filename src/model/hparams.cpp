@@ -6,7 +6,10 @@
 
 namespace hearth {
 
-std::string supported_architectures() { return "llama, qwen2, qwen3"; }
+const ArchSpec& HParams::spec() const {
+    if (!arch) fail("architecture '{}' is not supported (supported: {})", arch_name, supported_architectures());
+    return *arch;
+}
 
 namespace {
 
@@ -20,10 +23,10 @@ struct Reader {
             fail("{}: metadata '{}{}' = {} is out of range", file.path(), prefix, key, v);
         return static_cast<int>(v);
     }
-    int optional_int(const std::string& key, int fallback) const {
+    int optional_int(const std::string& key, int fallback, int min_value = 1) const {
         auto v = file.get_u64(prefix + key);
         if (!v) return fallback;
-        if (*v == 0 || *v > (1u << 30))
+        if (*v < static_cast<uint64_t>(min_value) || *v > (1u << 30))
             fail("{}: metadata '{}{}' = {} is out of range", file.path(), prefix, key, *v);
         return static_cast<int>(*v);
     }
@@ -36,24 +39,86 @@ struct Reader {
     }
 };
 
+// rope.scaling.*: linear (positions divided by the factor) or YaRN (gpt-oss, long-context
+// Qwen); llama3-style scaling comes from the rope_freqs tensor and LongRoPE from
+// rope_factors_*.
+void read_rope_scaling(const Reader& r, HParams& hp) {
+    const gguf::File& file = r.file;
+    hp.n_ctx_orig = r.optional_int("rope.scaling.original_context_length", 0, 0);
+    if (auto type = file.get_string(r.prefix + "rope.scaling.type"); type && *type != "none") {
+        const float factor = r.optional_float("rope.scaling.factor", 1.0f);
+        if (*type == "linear") {
+            hp.rope.freq_scale = 1.0f / factor;
+        } else if (*type == "yarn") {
+            if (hp.n_ctx_orig <= 0)
+                fail("{}: YaRN rope scaling needs {}rope.scaling.original_context_length", file.path(), r.prefix);
+            hp.rope.freq_scale = 1.0f / factor;
+            hp.rope.yarn_ext_factor = 1.0f;
+            hp.rope.yarn_n_ctx_orig = hp.n_ctx_orig;
+            hp.rope.yarn_beta_fast = r.optional_float("rope.scaling.yarn_beta_fast", 32.0f);
+            hp.rope.yarn_beta_slow = r.optional_float("rope.scaling.yarn_beta_slow", 1.0f);
+        } else {
+            fail("{}: rope scaling type '{}' is not supported (supported: none, linear, yarn)", file.path(), *type);
+        }
+    } else if (auto factor = file.get_f64(r.prefix + "rope.scale_linear")) {
+        if (!(*factor > 0)) fail("{}: rope.scale_linear = {} must be positive", file.path(), *factor);
+        hp.rope.freq_scale = static_cast<float>(1.0 / *factor);
+    }
+    if (auto af = file.get_f64(r.prefix + "rope.scaling.attn_factor")) {
+        if (!(*af > 0) || !std::isfinite(*af))
+            fail("{}: {}rope.scaling.attn_factor = {} must be positive", file.path(), r.prefix, *af);
+        hp.rope.attn_factor = static_cast<float>(*af);
+    }
+}
+
 }  // namespace
+
+void derive_hparams(HParams& hp, int window_pattern) {
+    const ArchSpec& a = hp.spec();
+    hp.rope.style = a.rope_style;
+    hp.attn_scale = 1.0f / std::sqrt(static_cast<float>(hp.head_dim));
+    // Gemma 3 27B scales queries by 1/√(n_embd / n_head) (its query_pre_attn_scalar), not by
+    // 1/√head_dim; it is recognised by its 62 layers, as llama.cpp does.
+    if (a.name == "gemma3" && hp.n_layer == 62)
+        hp.attn_scale = 1.0f / std::sqrt(static_cast<float>(hp.n_embd / hp.n_head));
+    hp.embd_scale = a.embd_scale_sqrt ? std::sqrt(static_cast<float>(hp.n_embd)) : 1.0f;
+    hp.swa_layers.assign(static_cast<size_t>(hp.n_layer), false);
+    if (hp.n_swa > 0) {
+        for (int il = 0; il < hp.n_layer; ++il) {
+            switch (a.window) {
+                case WindowPattern::None: break;
+                case WindowPattern::EvenLayers: hp.swa_layers[il] = il % 2 == 0; break;
+                case WindowPattern::AllButEveryN: {
+                    const int n = window_pattern > 0 ? window_pattern : a.window_pattern_default;
+                    hp.swa_layers[il] = n > 1 && il % n < n - 1;
+                    break;
+                }
+            }
+        }
+        if (a.window == WindowPattern::None) hp.n_swa = 0;
+    }
+    hp.rope_local = hp.rope;
+    if (a.local_rope_unscaled) {
+        hp.rope_local.freq_scale = 1.0f;
+        hp.rope_local.yarn_ext_factor = 0.0f;
+        hp.rope_local.attn_factor = 1.0f;
+    }
+}
 
 HParams read_hparams(const gguf::File& file) {
     HParams hp;
     hp.arch_name = file.require_string("general.architecture");
-    if (hp.arch_name == "llama") hp.arch = Architecture::Llama;
-    else if (hp.arch_name == "qwen2") hp.arch = Architecture::Qwen2;
-    else if (hp.arch_name == "qwen3") hp.arch = Architecture::Qwen3;
-    else
+    hp.arch = find_arch(hp.arch_name);
+    if (!hp.arch)
         fail("{}: unsupported architecture '{}' (supported: {})", file.path(), hp.arch_name,
              supported_architectures());
+    const ArchSpec& a = *hp.arch;
 
     Reader r{file, hp.arch_name + "."};
     hp.n_embd = r.required_int("embedding_length", 1);
     hp.n_layer = r.required_int("block_count", 1);
     hp.n_head = r.required_int("attention.head_count", 1);
     hp.n_head_kv = r.optional_int("attention.head_count_kv", hp.n_head);
-    hp.n_ff = r.required_int("feed_forward_length", 1);
     hp.n_ctx_train = r.optional_int("context_length", 2048);
     if (hp.n_head % hp.n_head_kv != 0)
         fail("{}: attention.head_count {} is not a multiple of head_count_kv {}", file.path(),
@@ -65,24 +130,39 @@ HParams read_hparams(const gguf::File& file) {
     hp.head_dim_v = r.optional_int("attention.value_length", hp.head_dim);
     hp.norm_eps = r.optional_float("attention.layer_norm_rms_epsilon", 1e-5f);
 
-    hp.rope.style = hp.arch == Architecture::Llama ? ops::RopeStyle::Adjacent : ops::RopeStyle::Halves;
+    // Experts: the count and routing width, checked against the FFN kind of the family.
+    hp.n_expert = r.optional_int("expert_count", 0, 0);
+    if (hp.n_expert > 0) {
+        if (a.ffn == FfnKind::Dense)
+            fail("{}: {}expert_count is {} but '{}' models have a dense FFN", file.path(), r.prefix, hp.n_expert,
+                 hp.arch_name);
+        hp.n_expert_used = r.required_int("expert_used_count", 1);
+        if (hp.n_expert_used > hp.n_expert)
+            fail("{}: {}expert_used_count {} exceeds expert_count {}", file.path(), r.prefix, hp.n_expert_used,
+                 hp.n_expert);
+        // Mixtral-style files give the expert width as feed_forward_length.
+        hp.n_ff_exp = file.find(r.prefix + "expert_feed_forward_length")
+                          ? r.required_int("expert_feed_forward_length", 1)
+                          : r.required_int("feed_forward_length", 1);
+        hp.n_ff = r.optional_int("feed_forward_length", 0, 0);
+    } else {
+        if (a.ffn == FfnKind::Moe)
+            fail("{}: '{}' is a mixture-of-experts architecture but {}expert_count is missing or 0", file.path(),
+                 hp.arch_name, r.prefix);
+        hp.n_ff = r.required_int("feed_forward_length", 1);
+    }
+
     hp.rope.n_rot = r.optional_int("rope.dimension_count", hp.head_dim);
     if (hp.rope.n_rot > hp.head_dim || hp.rope.n_rot % 2 != 0)
         fail("{}: rope.dimension_count {} must be even and at most the head dim {}", file.path(),
              hp.rope.n_rot, hp.head_dim);
     hp.rope.freq_base = r.optional_float("rope.freq_base", 10000.0f);
-    if (auto type = file.get_string(r.prefix + "rope.scaling.type"); type && *type != "none") {
-        if (*type != "linear")
-            fail("{}: rope scaling type '{}' is not supported (supported: none, linear; llama3-style "
-                 "scaling comes from the rope_freqs tensor)", file.path(), *type);
-        float factor = r.optional_float("rope.scaling.factor", 1.0f);
-        hp.rope.freq_scale = 1.0f / factor;
-    } else if (auto factor = file.get_f64(r.prefix + "rope.scale_linear")) {
-        if (!(*factor > 0)) fail("{}: rope.scale_linear = {} must be positive", file.path(), *factor);
-        hp.rope.freq_scale = static_cast<float>(1.0 / *factor);
-    }
-    hp.has_qkv_bias = hp.arch == Architecture::Qwen2;
-    hp.has_qk_norm = hp.arch == Architecture::Qwen3;
+    read_rope_scaling(r, hp);
+
+    hp.n_swa = a.window == WindowPattern::None ? 0 : r.optional_int("attention.sliding_window", 0, 0);
+    const int pattern = r.optional_int("attention.sliding_window_pattern", 0, 0);
+    derive_hparams(hp, pattern);
+    if (a.local_rope_unscaled) hp.rope_local.freq_base = r.optional_float("rope.freq_base_swa", 10000.0f);
     return hp;
 }
 

@@ -1,21 +1,17 @@
 #pragma once
-// Hyperparameters of a llama-family model, read from GGUF metadata alone. Differences between
-// families are flags here, not subclasses.
+// Hyperparameters of a model, read from GGUF metadata alone. What differs between families
+// lives in the ArchSpec row (model/arch.h) this points at; the numbers live here.
 #include <string>
 #include <vector>
 
 #include "gguf/gguf.h"
+#include "model/arch.h"
 #include "ops/ops.h"
 
 namespace hearth {
 
-enum class Architecture { Llama, Qwen2, Qwen3 };
-
-// "llama, qwen2, qwen3": for error messages and --help.
-std::string supported_architectures();
-
 struct HParams {
-    Architecture arch = Architecture::Llama;
+    const ArchSpec* arch = nullptr;  // the family's row; null only for models fit sizes but cannot run
     std::string arch_name;      // general.architecture as written in the file
     int n_vocab = 0;
     int n_ctx_train = 0;        // context length the model was trained for
@@ -25,18 +21,36 @@ struct HParams {
     int n_head_kv = 0;          // key/value heads (GQA when < n_head)
     int head_dim = 0;           // per-head width of q and k
     int head_dim_v = 0;         // per-head width of v
-    int n_ff = 0;               // FFN hidden width
+    int n_ff = 0;               // dense FFN hidden width
+    int n_expert = 0;           // MoE: experts per layer (0: dense FFN)
+    int n_expert_used = 0;      // MoE: experts each token is routed to
+    int n_ff_exp = 0;           // MoE: hidden width of one expert
     float norm_eps = 1e-5f;     // RMSNorm epsilon
-    ops::RopeParams rope;       // style, n_rot, base, scale (freq_factors bound at load)
-    bool has_qkv_bias = false;  // qwen2
-    bool has_qk_norm = false;   // qwen3: RMSNorm per head of q and k before RoPE
+    ops::RopeParams rope;       // full-attention layers (freq_factors bound at load)
+    ops::RopeParams rope_local; // sliding-window layers (gemma3: own base, unscaled); = rope otherwise
+    int n_swa = 0;              // sliding window in positions (0: every layer attends to all)
+    std::vector<bool> swa_layers;  // [n_layer]: whether layer il uses the window
+    float attn_scale = 1.0f;    // multiplies q·k (1/√head_dim unless the family says otherwise)
+    float embd_scale = 1.0f;    // multiplies the token embedding (gemma: √n_embd)
+    // LongRoPE (phi3): the factor set depends on the session's context (llama.cpp's rule).
+    int n_ctx_orig = 0;         // rope.scaling.original_context_length (0: none)
 
     int q_width() const { return n_head * head_dim; }
     int kv_width() const { return n_head_kv * head_dim; }
     int v_width() const { return n_head_kv * head_dim_v; }
+    int attn_out_width() const { return n_head * head_dim_v; }
+    bool is_moe() const { return n_expert > 0; }
+    bool uses_window(int il) const { return n_swa > 0 && il < static_cast<int>(swa_layers.size()) && swa_layers[il]; }
+    // The family's row; throws for a model without one.
+    const ArchSpec& spec() const;
 };
 
-// Throws hearth::Error naming the file and key for missing or inconsistent values.
+// Throws hearth::Error naming the file and key for missing or inconsistent values, and for an
+// architecture hearth cannot run (naming the supported ones).
 HParams read_hparams(const gguf::File& file);
+
+// The numbers a family derives from the basic shape (window layers, attention and embedding
+// scale, local rope): read_hparams uses it, and so do planners that build an HParams by hand.
+void derive_hparams(HParams& hp, int window_pattern = 0);
 
 }  // namespace hearth

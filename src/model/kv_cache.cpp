@@ -41,6 +41,16 @@ ops::KvLayerView KvCache::layer(int il) const {
     return view;
 }
 
+ops::KvLayerStore KvCache::store(int il) {
+    ops::KvLayerStore view;
+    view.type = type_;
+    view.k = k_.data() + il * k_layer_bytes_;
+    view.v = v_.data() + il * v_layer_bytes_;
+    view.k_width = k_width_;
+    view.v_width = v_width_;
+    return view;
+}
+
 size_t KvCache::bytes_for(const HParams& hp, int n_ctx, ops::KvType type) {
     return memory::kv_cache_bytes(hp, n_ctx, type);
 }

@@ -15,7 +15,8 @@ public:
 
     int n_ctx() const { return n_ctx_; }
     ops::KvType type() const { return type_; }
-    ops::KvLayerView layer(int il) const;
+    ops::KvLayerView layer(int il) const;   // what attention reads
+    ops::KvLayerStore store(int il);        // where the forward pass writes new positions
     // Bytes this cache holds: 2 × layers × ctx × kv width × element size.
     size_t bytes() const { return k_.size() + v_.size(); }
     static size_t bytes_for(const HParams& hp, int n_ctx, ops::KvType type);

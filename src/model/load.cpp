@@ -1,4 +1,5 @@
-// Binds GGUF tensors to the weight struct, checking each one's presence, type and shape.
+// Binds GGUF tensors to the weight structs by walking the architecture's manifest, checking
+// each one's presence, type and shape.
 #include <fmt/format.h>
 
 #include "common/error.h"
@@ -8,66 +9,166 @@
 namespace hearth {
 namespace {
 
+// "F32, F16, …": the types the kernels compute with, from the trait table.
+std::string computable_types() {
+    std::string out;
+    for (uint32_t id = 0; id < 64; ++id)
+        if (const TypeTraits* t = find_type_traits(id); t && t->supported()) out += (out.empty() ? "" : ", ") + std::string(t->name);
+    return out;
+}
+
+std::string shape_of(const std::vector<int64_t>& dims) {
+    std::string s = "[";
+    for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+    return s + "]";
+}
+
 class Binder {
 public:
     explicit Binder(const gguf::File& f) : f_(f) {}
 
-    const gguf::TensorInfo* find(const std::string& name) const { return f_.find_tensor(name); }
-
-    // A 2-D weight of `rows` rows of `cols` elements, in any supported type.
-    ops::Matrix matrix(const std::string& name, int64_t cols, int64_t rows, bool required = true) const {
-        const gguf::TensorInfo* t = find(name);
-        if (!t) {
-            if (required) fail("{}: missing tensor '{}'", f_.path(), name);
-            return {};
+    // The file's tensor for `t`, checked against the manifest's shape; nullptr when absent.
+    const gguf::TensorInfo* find_checked(const TensorInstance& t) const {
+        const gguf::TensorInfo* info = f_.find_tensor(t.name);
+        if (!info) {
+            if (t.spec->required) fail("{}: missing tensor '{}' (expected shape {})", f_.path(), t.name, shape_of(t.dims));
+            return nullptr;
         }
-        if (t->dims.size() != 2 || t->dims[0] != cols || (rows >= 0 && t->dims[1] != rows))
-            fail("{}: tensor '{}' has shape {}, expected [{}, {}]", f_.path(), name, t->shape_string(),
-                 cols, rows >= 0 ? std::to_string(rows) : std::string("n"));
-        check_supported(*t);
+        if (info->dims != t.dims) {
+            if (t.spec->kind == TensorKind::ExpertStack && info->dims.size() == 3 && info->dims[2] != t.dims[2])
+                fail("{}: tensor '{}' holds {} experts but expert_count is {}", f_.path(), t.name, info->dims[2],
+                     t.dims[2]);
+            fail("{}: tensor '{}' has shape {}, expected {}", f_.path(), t.name, info->shape_string(), shape_of(t.dims));
+        }
+        if (!info->traits->supported())
+            fail("{}: tensor '{}' has type {}, which hearth cannot compute with (supported: {})", f_.path(), t.name,
+                 info->traits->name, computable_types());
+        return info;
+    }
+
+    static ops::Matrix matrix(const gguf::TensorInfo& t, const uint8_t* data, int64_t cols, int64_t rows,
+                              const std::string& name) {
         ops::Matrix m;
-        m.type = t->traits;
-        m.data = t->data;
-        m.cols = t->dims[0];
-        m.rows = t->dims[1];
-        m.row_bytes = row_bytes(*t->traits, m.cols);
+        m.type = t.traits;
+        m.data = data;
+        m.cols = cols;
+        m.rows = rows;
+        m.row_bytes = row_bytes(*t.traits, cols);
         m.name = name;
         return m;
     }
 
-    // A 1-D vector (norm weights, biases), converted to float once at load.
-    std::vector<float> vector(const std::string& name, int64_t n, bool required = true) const {
-        const gguf::TensorInfo* t = find(name);
-        if (!t) {
-            if (required) fail("{}: missing tensor '{}'", f_.path(), name);
-            return {};
-        }
-        if (t->n_elements != n || t->dims.size() != 1)
-            fail("{}: tensor '{}' has shape {}, expected [{}]", f_.path(), name, t->shape_string(), n);
-        check_supported(*t);
-        std::vector<float> out(static_cast<size_t>(n));
-        t->traits->dequantize_row(t->data, out.data(), n);
+    static std::vector<float> floats(const gguf::TensorInfo& t) {
+        std::vector<float> out(static_cast<size_t>(t.n_elements));
+        t.traits->dequantize_row(t.data, out.data(), t.n_elements);
+        return out;
+    }
+
+    // One matrix per expert, viewing the 3-D stack in place.
+    static std::vector<ops::Matrix> experts(const gguf::TensorInfo& t) {
+        const int64_t cols = t.dims[0], rows = t.dims[1], n = t.dims[2];
+        const size_t expert_bytes = row_bytes(*t.traits, cols) * static_cast<size_t>(rows);
+        std::vector<ops::Matrix> out;
+        for (int64_t e = 0; e < n; ++e)
+            out.push_back(matrix(t, t.data + static_cast<size_t>(e) * expert_bytes, cols, rows,
+                                 fmt::format("{}[{}]", t.name, e)));
         return out;
     }
 
 private:
-    void check_supported(const gguf::TensorInfo& t) const {
-        if (!t.traits->supported())
-            fail("{}: tensor '{}' has type {}, which hearth cannot compute with yet (supported: F32, "
-                 "F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)",
-                 f_.path(), t.name, t.traits->name);
-    }
     const gguf::File& f_;
 };
+
+ops::Matrix* matrix_slot(ModelWeights& w, LayerWeights* L, Slot s) {
+    switch (s) {
+        case Slot::TokenEmbd: return &w.token_embd;
+        case Slot::Output: return &w.output;
+        case Slot::Wq: return &L->wq;
+        case Slot::Wk: return &L->wk;
+        case Slot::Wv: return &L->wv;
+        case Slot::Wqkv: return &L->wqkv;
+        case Slot::Wo: return &L->wo;
+        case Slot::Gate: return &L->w_gate;
+        case Slot::Up: return &L->w_up;
+        case Slot::Down: return &L->w_down;
+        case Slot::Router: return &L->router;
+        default: return nullptr;
+    }
+}
+
+std::vector<float>* vector_slot(ModelWeights& w, LayerWeights* L, Slot s) {
+    switch (s) {
+        case Slot::OutputNorm: return &w.output_norm;
+        case Slot::RopeFreqs: return &w.rope_freqs;
+        case Slot::RopeFactorsShort: return &w.rope_factors_short;
+        case Slot::RopeFactorsLong: return &w.rope_factors_long;
+        case Slot::AttnNorm: return &L->attn_norm;
+        case Slot::Bq: return &L->bq;
+        case Slot::Bk: return &L->bk;
+        case Slot::Bv: return &L->bv;
+        case Slot::Bo: return &L->bo;
+        case Slot::QNorm: return &L->q_norm;
+        case Slot::KNorm: return &L->k_norm;
+        case Slot::Sinks: return &L->sinks;
+        case Slot::PostAttnNorm: return &L->post_attn_norm;
+        case Slot::FfnNorm: return &L->ffn_norm;
+        case Slot::PostFfnNorm: return &L->post_ffn_norm;
+        case Slot::RouterBias: return &L->router_bias;
+        case Slot::GateExpsBias: return &L->gate_exps_bias;
+        case Slot::UpExpsBias: return &L->up_exps_bias;
+        case Slot::DownExpsBias: return &L->down_exps_bias;
+        default: return nullptr;
+    }
+}
+
+std::vector<ops::Matrix>* experts_slot(LayerWeights* L, Slot s) {
+    switch (s) {
+        case Slot::GateExps: return &L->gate_exps;
+        case Slot::UpExps: return &L->up_exps;
+        case Slot::DownExps: return &L->down_exps;
+        default: return nullptr;
+    }
+}
+
+void bind(const TensorInstance& t, const gguf::TensorInfo& info, ModelWeights& w) {
+    LayerWeights* L = t.layer >= 0 ? &w.layers[static_cast<size_t>(t.layer)] : nullptr;
+    const Slot slot = t.spec->slot;
+    switch (t.spec->kind) {
+        case TensorKind::Matrix:
+            if (ops::Matrix* m = matrix_slot(w, L, slot)) {
+                *m = Binder::matrix(info, info.data, info.dims[0], info.dims[1], t.name);
+                return;
+            }
+            break;
+        case TensorKind::Vector:
+        case TensorKind::ExpertVectors:
+            if (std::vector<float>* v = vector_slot(w, L, slot)) {
+                *v = Binder::floats(info);
+                return;
+            }
+            break;
+        case TensorKind::ExpertStack:
+            if (std::vector<ops::Matrix>* e = experts_slot(L, slot)) {
+                *e = Binder::experts(info);
+                return;
+            }
+            break;
+    }
+    fail("internal: tensor '{}' has no place in the weights (slot {})", t.name, static_cast<int>(slot));
+}
 
 // The active backend may read some matrices faster in another layout (ops::prefers_repacked):
 // convert those once, on every core, and drop the mapped pages they came from so that memory
 // holds one copy of each weight.
 void repack_for_backend(const gguf::File& f, ModelWeights& w) {
     std::vector<ops::Matrix*> todo;
-    for (LayerWeights& L : w.layers)
-        for (ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
-            if (ops::prefers_repacked(*m)) todo.push_back(m);
+    for (LayerWeights& L : w.layers) {
+        for (ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+            if (!m->empty() && ops::prefers_repacked(*m)) todo.push_back(m);
+        for (auto* stack : {&L.gate_exps, &L.up_exps, &L.down_exps})
+            for (ops::Matrix& m : *stack)
+                if (ops::prefers_repacked(m)) todo.push_back(&m);
+    }
     // token_embd is read a row at a time (get_row converts one row back), but when it is also
     // the output matrix every generated token reads all of it.
     if (w.tied_output) {
@@ -84,6 +185,18 @@ void repack_for_backend(const gguf::File& f, ModelWeights& w) {
 
 }  // namespace
 
+std::vector<const ops::Matrix*> ModelWeights::matrices() const {
+    std::vector<const ops::Matrix*> out{&token_embd};
+    if (!tied_output) out.push_back(&output);
+    for (const LayerWeights& L : layers) {
+        for (const ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.w_gate, &L.w_up, &L.w_down, &L.router})
+            if (!m->empty()) out.push_back(m);
+        for (const auto* stack : {&L.gate_exps, &L.up_exps, &L.down_exps})
+            for (const ops::Matrix& m : *stack) out.push_back(&m);
+    }
+    return out;
+}
+
 std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
     std::unique_ptr<Model> m(new Model());
     m->file_ = std::move(file);
@@ -92,64 +205,71 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
     HParams& hp = m->hp_;
     Binder b(f);
 
-    m->w_.token_embd = b.matrix("token_embd.weight", hp.n_embd, -1);
-    hp.n_vocab = static_cast<int>(m->w_.token_embd.rows);
-    m->w_.output_norm = b.vector("output_norm.weight", hp.n_embd);
-    m->w_.output = b.matrix("output.weight", hp.n_embd, hp.n_vocab, /*required=*/false);
-    if (m->w_.output.empty()) {
-        m->w_.output = m->w_.token_embd;
-        m->w_.tied_output = true;
-    }
-    if (b.find("rope_freqs.weight")) {
-        m->w_.rope_freqs = b.vector("rope_freqs.weight", hp.rope.n_rot / 2);
-        for (float v : m->w_.rope_freqs)
-            if (!(v > 0)) fail("{}: tensor 'rope_freqs.weight' holds a non-positive factor {}", f.path(), v);
-    }
-
-    const int64_t E = hp.n_embd;
-    for (int il = 0; il < hp.n_layer; ++il) {
-        auto name = [il](const char* part) { return fmt::format("blk.{}.{}", il, part); };
-        LayerWeights L;
-        L.attn_norm = b.vector(name("attn_norm.weight"), E);
-        L.wq = b.matrix(name("attn_q.weight"), E, hp.q_width());
-        L.wk = b.matrix(name("attn_k.weight"), E, hp.kv_width());
-        L.wv = b.matrix(name("attn_v.weight"), E, hp.v_width());
-        L.wo = b.matrix(name("attn_output.weight"), static_cast<int64_t>(hp.n_head) * hp.head_dim_v, E);
-        // Biases are part of qwen2 but harmless to honour wherever a converter wrote them.
-        L.bq = b.vector(name("attn_q.bias"), hp.q_width(), hp.has_qkv_bias);
-        L.bk = b.vector(name("attn_k.bias"), hp.kv_width(), hp.has_qkv_bias);
-        L.bv = b.vector(name("attn_v.bias"), hp.v_width(), hp.has_qkv_bias);
-        if (hp.has_qk_norm) {
-            L.q_norm = b.vector(name("attn_q_norm.weight"), hp.head_dim);
-            L.k_norm = b.vector(name("attn_k_norm.weight"), hp.head_dim);
-        }
-        L.ffn_norm = b.vector(name("ffn_norm.weight"), E);
-        L.w_gate = b.matrix(name("ffn_gate.weight"), E, hp.n_ff);
-        L.w_up = b.matrix(name("ffn_up.weight"), E, hp.n_ff);
-        L.w_down = b.matrix(name("ffn_down.weight"), hp.n_ff, E);
-        m->w_.layers.push_back(std::move(L));
-    }
+    // The vocabulary size is the embedding's row count; everything else follows the metadata.
+    const gguf::TensorInfo* embd = f.find_tensor("token_embd.weight");
+    if (!embd) fail("{}: missing tensor 'token_embd.weight'", f.path());
+    if (embd->dims.size() != 2 || embd->dims[0] != hp.n_embd)
+        fail("{}: tensor 'token_embd.weight' has shape {}, expected [{}, n_vocab]", f.path(), embd->shape_string(),
+             hp.n_embd);
+    hp.n_vocab = static_cast<int>(embd->dims[1]);
     if (auto v = f.get_u64(hp.arch_name + ".vocab_size"); v && *v != static_cast<uint64_t>(hp.n_vocab))
         fail("{}: {}.vocab_size is {} but token_embd.weight has {} rows", f.path(), hp.arch_name, *v, hp.n_vocab);
-    m->hp_.rope.freq_factors = m->w_.rope_freqs.empty() ? nullptr : m->w_.rope_freqs.data();
-    repack_for_backend(f, m->w_);
+
+    m->w_.layers.resize(static_cast<size_t>(hp.n_layer));
+    auto in_file = [&f](const TensorInstance& t) { return f.find_tensor(t.name) != nullptr; };
+    for (const TensorInstance& t : expand_manifest(hp, in_file))
+        if (const gguf::TensorInfo* info = b.find_checked(t)) bind(t, *info, m->w_);
+
+    ModelWeights& w = m->w_;
+    if (w.output.empty()) {
+        w.output = w.token_embd;
+        w.tied_output = true;
+    }
+    for (const auto* factors : {&w.rope_freqs, &w.rope_factors_short, &w.rope_factors_long})
+        for (float v : *factors)
+            if (!(v > 0)) fail("{}: a rope frequency factor tensor holds a non-positive factor {}", f.path(), v);
+    hp.rope.freq_factors = w.rope_freqs.empty() ? nullptr : w.rope_freqs.data();
+    hp.rope_local.freq_factors = hp.arch->local_rope_unscaled ? nullptr : hp.rope.freq_factors;
+    repack_for_backend(f, w);
     return m;
 }
 
 size_t Model::bytes_per_token() const {
     size_t total = w_.token_embd.row_bytes + w_.output.bytes();
-    for (const auto& L : w_.layers)
-        for (const ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
-            total += m->bytes();
+    for (const LayerWeights& L : w_.layers) {
+        for (const ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.w_gate, &L.w_up, &L.w_down, &L.router})
+            if (!m->empty()) total += m->bytes();
+        size_t experts = 0;
+        for (const auto* stack : {&L.gate_exps, &L.up_exps, &L.down_exps})
+            for (const ops::Matrix& m : *stack) experts += m.bytes();
+        if (hp_.n_expert > 0) total += experts / static_cast<size_t>(hp_.n_expert) * static_cast<size_t>(hp_.n_expert_used);
+    }
+    return total;
+}
+
+uint64_t Model::active_params() const {
+    auto params = [](const ops::Matrix& m) { return m.empty() ? uint64_t{0} : static_cast<uint64_t>(m.rows * m.cols); };
+    uint64_t total = static_cast<uint64_t>(w_.token_embd.cols) + (w_.tied_output ? params(w_.token_embd) : params(w_.output));
+    for (const LayerWeights& L : w_.layers) {
+        for (const ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.w_gate, &L.w_up, &L.w_down, &L.router})
+            total += params(*m);
+        uint64_t experts = 0;
+        for (const auto* stack : {&L.gate_exps, &L.up_exps, &L.down_exps})
+            for (const ops::Matrix& m : *stack) experts += params(m);
+        if (hp_.n_expert > 0) total += experts / static_cast<uint64_t>(hp_.n_expert) * static_cast<uint64_t>(hp_.n_expert_used);
+    }
     return total;
 }
 
 size_t Model::host_copy_bytes() const {
     auto bytes = [](const std::vector<float>& v) { return v.size() * sizeof(float); };
-    size_t total = bytes(w_.output_norm) + bytes(w_.rope_freqs);
+    size_t total = bytes(w_.output_norm) + bytes(w_.rope_freqs) + bytes(w_.rope_factors_short) +
+                   bytes(w_.rope_factors_long);
     for (const LayerWeights& L : w_.layers)
-        total += bytes(L.attn_norm) + bytes(L.ffn_norm) + bytes(L.bq) + bytes(L.bk) + bytes(L.bv) +
-                 bytes(L.q_norm) + bytes(L.k_norm);
+        for (const auto* v : {&L.attn_norm, &L.bq, &L.bk, &L.bv, &L.bo, &L.q_norm, &L.k_norm, &L.sinks,
+                              &L.post_attn_norm, &L.ffn_norm, &L.post_ffn_norm, &L.router_bias, &L.gate_exps_bias,
+                              &L.up_exps_bias, &L.down_exps_bias})
+            total += bytes(*v);
     return total;
 }
 

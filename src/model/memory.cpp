@@ -22,15 +22,34 @@ size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, ops::KvType type) {
     return kv_cache_bytes(hp, n_ctx, kv_type_traits(type));
 }
 
+ActivationWidths activation_widths(const HParams& hp) {
+    ActivationWidths w;
+    w.x = w.h = hp.n_embd;
+    w.q = hp.q_width();
+    w.k = hp.kv_width();
+    w.v = hp.v_width();
+    w.attn = hp.attn_out_width();
+    const ArchSpec* a = hp.arch;
+    const auto has = [a](TensorGroup g) { return a && std::find(a->groups.begin(), a->groups.end(), g) != a->groups.end(); };
+    if (has(TensorGroup::AttnFused)) w.qkv = w.q + w.k + w.v;
+    if (hp.is_moe()) {
+        w.router = hp.n_expert;
+        w.expert_in = w.expert_out = w.moe_out = hp.n_embd;
+        w.expert_gate = w.expert_up = hp.n_ff_exp;
+    } else {
+        w.gate = hp.n_ff;
+        w.up = has(TensorGroup::FfnFusedUp) ? 2 * int64_t{hp.n_ff} : hp.n_ff;
+    }
+    return w;
+}
+
 size_t forward_activation_bytes(const HParams& hp, int64_t n_tokens) {
-    const int64_t attn_out = static_cast<int64_t>(hp.n_head) * hp.head_dim_v;
-    const int64_t floats = 2 * static_cast<int64_t>(hp.n_embd) + hp.q_width() + hp.kv_width() + hp.v_width() +
-                           attn_out + 2 * static_cast<int64_t>(hp.n_ff);
-    return static_cast<size_t>(n_tokens) * (static_cast<size_t>(floats) * sizeof(float) + sizeof(int32_t));
+    return static_cast<size_t>(n_tokens) *
+           (static_cast<size_t>(activation_widths(hp).total()) * sizeof(float) + sizeof(int32_t));
 }
 
 size_t kernel_scratch_bytes(const HParams& hp, int64_t n_tokens, int64_t n_ctx, int n_threads) {
-    const int64_t widest = std::max<int64_t>({hp.n_embd, hp.n_ff, hp.q_width()});
+    const int64_t widest = std::max<int64_t>({hp.n_embd, hp.n_ff, hp.n_ff_exp, hp.q_width(), hp.attn_out_width()});
     // 8-bit codes plus a float scale and sum per 32-element block, rounded up as the kernels
     // grow the buffer (doubling).
     const size_t act = static_cast<size_t>(n_tokens * widest) * 9 / 8;
@@ -47,13 +66,13 @@ size_t logits_bytes(const HParams& hp, int64_t n_batch, int64_t n_prompt_rows, b
     return chunk + kept + candidates;
 }
 
-size_t model_host_copy_bytes(const HParams& hp, bool has_rope_freqs) {
-    size_t floats = static_cast<size_t>(hp.n_embd);  // output_norm
-    size_t per_layer = 2 * static_cast<size_t>(hp.n_embd);
-    if (hp.has_qkv_bias) per_layer += static_cast<size_t>(hp.q_width() + hp.kv_width() + hp.v_width());
-    if (hp.has_qk_norm) per_layer += 2 * static_cast<size_t>(hp.head_dim);
-    floats += per_layer * static_cast<size_t>(hp.n_layer);
-    if (has_rope_freqs) floats += static_cast<size_t>(hp.rope.n_rot / 2);
+size_t model_host_copy_bytes(const HParams& hp, const std::function<bool(const TensorInstance&)>& has_optional) {
+    if (!hp.arch)  // a family hearth cannot run: its norms, as a llama would have them
+        return (static_cast<size_t>(hp.n_embd) * (1 + 2 * static_cast<size_t>(hp.n_layer))) * sizeof(float);
+    size_t floats = 0;
+    for (const TensorInstance& t : expand_manifest(hp, has_optional))
+        if (t.spec->kind == TensorKind::Vector || t.spec->kind == TensorKind::ExpertVectors)
+            floats += static_cast<size_t>(t.n_elements());
     return floats * sizeof(float);
 }
 

@@ -4,6 +4,7 @@
 // so the prediction cannot drift from what is allocated (tests compare the two).
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 #include "model/hparams.h"
 #include "ops/ops.h"
@@ -18,8 +19,22 @@ size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, const TypeTraits& type);
 size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, ops::KvType type);
 const TypeTraits& kv_type_traits(ops::KvType type);
 
-// Activations Model::forward holds while it runs a batch of n_tokens: [T][width] floats for
-// x, h, q, k, v, attention output, gate and up, plus the positions.
+// The per-token widths (floats) of the activation buffers the forward pass holds (RunState):
+// the residual and normed rows, q/k/v and the attention output, the fused qkv row where the
+// family has one, the FFN's gate and up rows (dense) or the router logits and one expert's
+// gathered input, gate, up and output rows and the weighted sum of the experts (MoE).
+struct ActivationWidths {
+    int64_t x = 0, h = 0, q = 0, k = 0, v = 0, attn = 0, qkv = 0, gate = 0, up = 0;
+    int64_t router = 0, expert_in = 0, expert_gate = 0, expert_up = 0, expert_out = 0, moe_out = 0;
+    int64_t total() const {
+        return x + h + q + k + v + attn + qkv + gate + up + router + expert_in + expert_gate + expert_up + expert_out +
+               moe_out;
+    }
+};
+ActivationWidths activation_widths(const HParams& hp);
+
+// Activations Model::forward holds while it runs a batch of n_tokens: [T][width] floats of
+// activation_widths, plus the positions.
 size_t forward_activation_bytes(const HParams& hp, int64_t n_tokens);
 
 // Per-thread scratch of the CPU kernels: quantized activations of a batch (at most ~1.13
@@ -31,8 +46,10 @@ size_t kernel_scratch_bytes(const HParams& hp, int64_t n_tokens, int64_t n_ctx, 
 // every prompt token's with `all`), plus the sampler's candidate array (id, logit, prob).
 size_t logits_bytes(const HParams& hp, int64_t n_batch, int64_t n_prompt_rows, bool all);
 
-// Float copies of 1-D tensors the loader makes (norm weights, biases, rope frequency factors).
-size_t model_host_copy_bytes(const HParams& hp, bool has_rope_freqs);
+// Float copies of 1-D tensors the loader makes (norm weights, biases, sinks, rope frequency
+// factors), from the architecture's manifest; `has_optional` says which optional tensors the
+// model has (a file: those it holds).
+size_t model_host_copy_bytes(const HParams& hp, const std::function<bool(const TensorInstance&)>& has_optional);
 
 // Everything a session allocates for itself at context n_ctx and batch n_batch (logits of the
 // last position only): the KV cache plus compute buffers.

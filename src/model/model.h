@@ -13,13 +13,30 @@
 
 namespace hearth {
 
+struct RunState;
+
+// One block's weights; which of them exist is the architecture's manifest (model/arch.h).
+// Matrices are [rows × cols] = [out × in]; vectors were converted to float at load.
 struct LayerWeights {
+    // Attention.
     std::vector<float> attn_norm;             // [n_embd]
-    ops::Matrix wq, wk, wv, wo;               // [q_width × n_embd], [kv_width × n_embd] ×2, [n_embd × n_head·head_dim_v]
-    std::vector<float> bq, bk, bv;            // optional biases (qwen2): [q_width], [kv_width], [v_width]
-    std::vector<float> q_norm, k_norm;        // optional per-head RMSNorm weights (qwen3): [head_dim]
+    ops::Matrix wq, wk, wv;                   // [q_width × n_embd], [kv_width × n_embd], [v_width × n_embd]
+    ops::Matrix wqkv;                         // fused (phi3): q rows, then k rows, then v rows
+    ops::Matrix wo;                           // [n_embd × n_head·head_dim_v]
+    std::vector<float> bq, bk, bv, bo;        // optional biases
+    std::vector<float> q_norm, k_norm;        // per-head RMSNorm of q and k before rope: [head_dim]
+    std::vector<float> sinks;                 // per-head sink logits (gpt-oss): [n_head]
+    std::vector<float> post_attn_norm;        // RMSNorm of the attention output (gemma): [n_embd]
+    // Feed-forward.
     std::vector<float> ffn_norm;              // [n_embd]
-    ops::Matrix w_gate, w_up, w_down;         // [n_ff × n_embd] ×2, [n_embd × n_ff]
+    ops::Matrix w_gate, w_up, w_down;         // dense: [n_ff × n_embd] ×2, [n_embd × n_ff];
+                                              // fused (phi3): no w_gate, w_up is [2·n_ff × n_embd], gate rows first
+    std::vector<float> post_ffn_norm;         // RMSNorm of the FFN output (gemma): [n_embd]
+    // Mixture of experts.
+    ops::Matrix router;                       // [n_expert × n_embd]
+    std::vector<float> router_bias;           // [n_expert] (gpt-oss)
+    std::vector<ops::Matrix> gate_exps, up_exps, down_exps;  // per expert: [n_ff_exp × n_embd] ×2, [n_embd × n_ff_exp]
+    std::vector<float> gate_exps_bias, up_exps_bias, down_exps_bias;  // [n_expert][width] (gpt-oss)
 };
 
 struct ModelWeights {
@@ -28,7 +45,11 @@ struct ModelWeights {
     ops::Matrix output;                       // [n_vocab × n_embd]; token_embd when tied
     bool tied_output = false;
     std::vector<float> rope_freqs;            // optional llama3 frequency factors [n_rot / 2]
+    std::vector<float> rope_factors_short, rope_factors_long;  // LongRoPE (phi3) [n_rot / 2]
     std::vector<LayerWeights> layers;
+
+    // Every matrix a forward pass may read, for repacking and accounting.
+    std::vector<const ops::Matrix*> matrices() const;
 };
 
 // Which positions of a batch need logits.
@@ -50,8 +71,11 @@ public:
     const HParams& hparams() const { return hp_; }
     const ModelWeights& weights() const { return w_; }
     const gguf::File& file() const { return *file_; }
-    // Bytes of weights one generated token reads (every matrix once, plus one embedding row).
+    // Bytes of weights one generated token reads: every dense matrix once, the routed experts
+    // of each MoE layer (n_expert_used of n_expert, on average), and one embedding row.
     size_t bytes_per_token() const;
+    // Weight parameters that run for one token (the routed experts only), for --help and info.
+    uint64_t active_params() const;
     // Bytes the loader copied out of the map (1-D tensors as floats); memory::model_host_copy_bytes
     // predicts this.
     size_t host_copy_bytes() const;
@@ -72,6 +96,15 @@ private:
     // The pass itself: rows are the sequences' tokens back to back; logits for `out_rows`.
     void run(ops::Context& ctx, std::span<const SequenceBatch> seqs, const std::vector<int64_t>& out_rows,
              std::vector<float>& logits) const;
+
+    // The blocks of one layer, in the order they run (forward.cpp, moe.cpp). Both read h/x of
+    // `rs` ([T][n_embd]) and add their output to the residual x.
+    void attention_block(ops::Context& ctx, int il, std::span<const SequenceBatch> seqs,
+                         const std::vector<int64_t>& first_row, const ops::RopeParams& rope, RunState& rs,
+                         int64_t T) const;
+    void ffn_block(ops::Context& ctx, int il, RunState& rs, int64_t T) const;
+    // The mixture of experts: rs.h ([T][n_embd], normed) → rs.moe_out.
+    void moe_ffn(ops::Context& ctx, const LayerWeights& L, RunState& rs, int64_t T) const;
 
     std::shared_ptr<const gguf::File> file_;
     HParams hp_;

@@ -73,6 +73,13 @@ void add_bias(float* y, const float* bias, int64_t n_rows, int64_t n);
 void add(float* a, const float* b, int64_t n);
 // gate[i] ← silu(gate[i]) · up[i].
 void silu_mul(float* gate, const float* up, int64_t n);
+// gate[i] ← gelu(gate[i]) · up[i], GELU in its tanh approximation (GeGLU).
+void gelu_tanh_mul(float* gate, const float* up, int64_t n);
+// gpt-oss's clamped SwiGLU: g = min(gate, limit), u = clamp(up, ±limit),
+// gate[i] ← g · σ(alpha·g) · (u + 1).
+void swiglu_oai(float* gate, const float* up, int64_t n, float alpha, float limit);
+// x[i] *= s.
+void scale(float* x, float s, int64_t n);
 
 enum class RopeStyle {
     Adjacent,  // rotates pairs (2i, 2i+1): llama.cpp's "NORM", used by `llama`
@@ -81,19 +88,30 @@ enum class RopeStyle {
 
 // Rotary position embedding, in place on `n_tokens` rows of `n_heads` heads of `head_dim`.
 // Only the first n_rot dims of each head rotate. θ_i = pos · freq_scale · base^(−2i/n_rot) /
-// freq_factors[i] (freq_factors may be null = all 1).
+// freq_factors[i] (freq_factors may be null = all 1); cos and sin are multiplied by
+// attn_factor. With YaRN (yarn_ext_factor > 0) the scaled and unscaled angles are blended per
+// dimension by a ramp between the dims that turn fewer than beta_fast and more than beta_slow
+// times over the original context, and the magnitude grows by 1 + 0.1·ln(1/freq_scale).
 struct RopeParams {
     RopeStyle style = RopeStyle::Adjacent;
     int n_rot = 0;
     float freq_base = 10000.0f;
     float freq_scale = 1.0f;
     const float* freq_factors = nullptr;  // [n_rot / 2] or null
+    float attn_factor = 1.0f;
+    float yarn_ext_factor = 0.0f;         // 0: plain (linear) scaling
+    int yarn_n_ctx_orig = 0;
+    float yarn_beta_fast = 32.0f;
+    float yarn_beta_slow = 1.0f;
 };
 void rope(float* x, const int32_t* positions, int64_t n_tokens, int n_heads, int head_dim,
           const RopeParams& p);
 
 // In-place softmax over n values.
 void softmax(float* x, int64_t n);
+// Softmax whose denominator also holds exp(sink), a logit that takes probability without a
+// value (gpt-oss's attention sinks).
+void softmax_with_sink(float* x, int64_t n, float sink);
 
 }  // namespace hearth::ops
 
@@ -104,7 +122,7 @@ const char* kv_type_name(KvType t);
 size_t kv_type_bytes(KvType t);
 
 // One layer of a KV cache: position p's keys are k + p·k_width elements (all KV heads of
-// head_dim side by side), likewise values.
+// head_dim side by side), likewise values. Attention reads through this view.
 struct KvLayerView {
     KvType type = KvType::F16;
     const void* k = nullptr;
@@ -112,13 +130,21 @@ struct KvLayerView {
     int64_t k_width = 0;  // n_head_kv · head_dim
     int64_t v_width = 0;  // n_head_kv · head_dim_v
 };
+// The same layer for the one writer (kv_store).
+struct KvLayerStore {
+    KvType type = KvType::F16;
+    void* k = nullptr;
+    void* v = nullptr;
+    int64_t k_width = 0;
+    int64_t v_width = 0;
+};
 
 // Stores n_tokens rows of keys/values at the given positions (converting to the cache type).
-void kv_store(const KvLayerView& kv, const float* k, const float* v, const int32_t* positions,
+void kv_store(const KvLayerStore& kv, const float* k, const float* v, const int32_t* positions,
               int64_t n_tokens);
 
 // Causal multi-head attention with grouped KV heads: the query of token t (at positions[t])
-// attends to cache positions 0..positions[t]. q is [n_tokens][n_head·head_dim], out is
+// attends to cache positions 0..positions[t], or to the last `window` of them. q is [n_tokens][n_head·head_dim], out is
 // [n_tokens][n_head·head_dim_v]. Query head h reads KV head h / (n_head / n_head_kv).
 struct AttentionShape {
     int n_head = 0;
@@ -126,6 +152,8 @@ struct AttentionShape {
     int head_dim = 0;
     int head_dim_v = 0;
     float scale = 1.0f;  // usually 1/sqrt(head_dim)
+    int window = 0;      // > 0: the query at p sees keys p − window + 1 … p (sliding window)
+    const float* sinks = nullptr;  // [n_head] or null: a per-head logit in each softmax's denominator
 };
 void attention(Context& ctx, const float* q, const int32_t* positions, int64_t n_tokens,
                const KvLayerView& kv, const AttentionShape& shape, float* out);

@@ -133,14 +133,14 @@ TEST(FitKvCache, EngineAllocatesWhatTheAccountingPredicts) {
     EXPECT_EQ(session.memory().kv_cache, memory::kv_cache_bytes(hp, 300, ops::KvType::F16));
     EXPECT_EQ(KvCache(hp, 77, ops::KvType::F32).bytes(), memory::kv_cache_bytes(hp, 77, ops::KvType::F32));
     // The loader's float copies (norms and the qwen2 biases).
-    EXPECT_EQ(lm.model->host_copy_bytes(), memory::model_host_copy_bytes(hp, !lm.model->weights().rope_freqs.empty()));
+    EXPECT_EQ(lm.model->host_copy_bytes(), memory::model_host_copy_bytes(hp, [&](const TensorInstance& t) { return lm.model->file().find_tensor(t.name) != nullptr; }));
 }
 
 TEST(FitKvCache, HostCopiesOfQkNormsAreCounted) {
     HEARTH_SHARED_OR_SKIP(path, "golden/synth-qwen3-256-F32.gguf");
     LoadedModel lm = load_model(path);
     EXPECT_EQ(lm.model->host_copy_bytes(),
-              memory::model_host_copy_bytes(lm.model->hparams(), !lm.model->weights().rope_freqs.empty()));
+              memory::model_host_copy_bytes(lm.model->hparams(), [&](const TensorInstance& t) { return lm.model->file().find_tensor(t.name) != nullptr; }));
 }
 
 TEST(FitPlacement, EightBillionFitsOneRtx4090) {

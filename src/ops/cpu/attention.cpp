@@ -16,18 +16,18 @@ namespace hearth::ops {
 const char* kv_type_name(KvType t) { return t == KvType::F16 ? "f16" : "f32"; }
 size_t kv_type_bytes(KvType t) { return t == KvType::F16 ? 2 : 4; }
 
-void kv_store(const KvLayerView& kv, const float* k, const float* v, const int32_t* positions,
+void kv_store(const KvLayerStore& kv, const float* k, const float* v, const int32_t* positions,
               int64_t n_tokens) {
     for (int64_t t = 0; t < n_tokens; ++t) {
         const int64_t pos = positions[t];
         if (kv.type == KvType::F32) {
-            auto* kd = static_cast<float*>(const_cast<void*>(kv.k)) + pos * kv.k_width;
-            auto* vd = static_cast<float*>(const_cast<void*>(kv.v)) + pos * kv.v_width;
+            auto* kd = static_cast<float*>(kv.k) + pos * kv.k_width;
+            auto* vd = static_cast<float*>(kv.v) + pos * kv.v_width;
             for (int64_t i = 0; i < kv.k_width; ++i) kd[i] = k[t * kv.k_width + i];
             for (int64_t i = 0; i < kv.v_width; ++i) vd[i] = v[t * kv.v_width + i];
         } else {
-            auto* kd = static_cast<uint16_t*>(const_cast<void*>(kv.k)) + pos * kv.k_width;
-            auto* vd = static_cast<uint16_t*>(const_cast<void*>(kv.v)) + pos * kv.v_width;
+            auto* kd = static_cast<uint16_t*>(kv.k) + pos * kv.k_width;
+            auto* vd = static_cast<uint16_t*>(kv.v) + pos * kv.v_width;
             for (int64_t i = 0; i < kv.k_width; ++i) kd[i] = fp32_to_fp16(k[t * kv.k_width + i]);
             for (int64_t i = 0; i < kv.v_width; ++i) vd[i] = fp32_to_fp16(v[t * kv.v_width + i]);
         }
@@ -47,6 +47,21 @@ inline void load_row(KvType type, const void* base, int64_t offset, int n, float
     }
 }
 
+// The cache positions a query at `pos` attends to.
+struct KeyRange {
+    int64_t first, n;
+};
+KeyRange key_range(int32_t pos, int window) {
+    const int64_t first = window > 0 ? std::max<int64_t>(0, int64_t{pos} - window + 1) : 0;
+    return {first, int64_t{pos} + 1 - first};
+}
+
+// Scores of query head h → attention weights.
+void normalize(float* scores, int64_t n, const float* sinks, int h) {
+    if (sinks) softmax_with_sink(scores, n, sinks[h]);
+    else softmax(scores, n);
+}
+
 void attention_reference(Context& ctx, const float* q, const int32_t* positions, int64_t n_tokens,
                          const KvLayerView& kv, const AttentionShape& s, float* out) {
     const int group = s.n_head / s.n_head_kv;
@@ -58,18 +73,20 @@ void attention_reference(Context& ctx, const float* q, const int32_t* positions,
             const int64_t t = item / s.n_head;
             const int h = static_cast<int>(item % s.n_head);
             const int kvh = h / group;
-            const int64_t n_keys = static_cast<int64_t>(positions[t]) + 1;
+            const KeyRange keys = key_range(positions[t], s.window);
             const float* qh = q + (t * s.n_head + h) * static_cast<int64_t>(s.head_dim);
-            scores.resize(static_cast<size_t>(n_keys));
-            for (int64_t p = 0; p < n_keys; ++p) {
+            scores.resize(static_cast<size_t>(keys.n));
+            for (int64_t j = 0; j < keys.n; ++j) {
+                const int64_t p = keys.first + j;
                 load_row(kv.type, kv.k, p * kv.k_width + kvh * s.head_dim, s.head_dim, row.data());
-                scores[p] = dot_f32(qh, row.data(), s.head_dim) * s.scale;
+                scores[j] = dot_f32(qh, row.data(), s.head_dim) * s.scale;
             }
-            softmax(scores.data(), n_keys);
+            normalize(scores.data(), keys.n, s.sinks, h);
             std::fill(acc.begin(), acc.end(), 0.0f);
-            for (int64_t p = 0; p < n_keys; ++p) {
+            for (int64_t j = 0; j < keys.n; ++j) {
+                const int64_t p = keys.first + j;
+                const float w = scores[j];
                 load_row(kv.type, kv.v, p * kv.v_width + kvh * s.head_dim_v, s.head_dim_v, row.data());
-                const float w = scores[p];
                 for (int i = 0; i < s.head_dim_v; ++i) acc[i] += w * row[i];
             }
             float* o = out + (t * s.n_head + h) * static_cast<int64_t>(s.head_dim_v);
@@ -100,13 +117,17 @@ void attention(Context& ctx, const float* q, const int32_t* positions, int64_t n
         for (int64_t item = i0; item < i1; ++item) {
             const int64_t t = item / s.n_head_kv;
             const int g = static_cast<int>(item % s.n_head_kv);
-            const int64_t n_keys = static_cast<int64_t>(positions[t]) + 1;
+            const KeyRange keys = key_range(positions[t], s.window);
+            const int64_t n_keys = keys.n;
             const int64_t first_head = t * s.n_head + static_cast<int64_t>(g) * group;
             scores.resize(static_cast<size_t>(group * n_keys));
-            const auto* k = static_cast<const uint8_t*>(kv.k) + static_cast<size_t>(g) * s.head_dim * elem;
-            const auto* v = static_cast<const uint8_t*>(kv.v) + static_cast<size_t>(g) * s.head_dim_v * elem;
+            const auto* k = static_cast<const uint8_t*>(kv.k) +
+                            (static_cast<size_t>(keys.first) * kv.k_width + static_cast<size_t>(g) * s.head_dim) * elem;
+            const auto* v = static_cast<const uint8_t*>(kv.v) +
+                            (static_cast<size_t>(keys.first) * kv.v_width + static_cast<size_t>(g) * s.head_dim_v) * elem;
             scores_fn(q + first_head * s.head_dim, group, s.head_dim, k, kv.k_width, n_keys, s.scale, scores.data());
-            for (int h = 0; h < group; ++h) softmax(scores.data() + h * n_keys, n_keys);
+            for (int h = 0; h < group; ++h)
+                normalize(scores.data() + h * n_keys, n_keys, s.sinks, g * group + h);
             values_fn(scores.data(), group, n_keys, v, kv.v_width, s.head_dim_v, out + first_head * s.head_dim_v);
         }
     };

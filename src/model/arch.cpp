@@ -1,0 +1,233 @@
+// The architecture table and the tensor groups it is built from. Names, shapes and which
+// tensors exist follow what llama.cpp's converter writes (GGUF `ne` order: [cols, rows, …]).
+#include "model/arch.h"
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "model/hparams.h"
+
+namespace hearth {
+namespace {
+
+using D = Dim;
+using K = TensorKind;
+using R = TensorRole;
+using S = Slot;
+using G = TensorGroup;
+
+constexpr bool kReq = true, kOpt = false;
+constexpr bool kGlobal = false, kLayer = true;
+
+struct GroupRows {
+    TensorGroup group;
+    std::vector<TensorSpec> rows;
+};
+
+// clang-format off
+const std::vector<GroupRows> kGroups = {
+    {G::Embedding, {
+        {"token_embd.weight",  kGlobal, K::Matrix, {D::Embd, D::Vocab}, kReq, S::TokenEmbd, R::TokenEmbd},
+        {"output_norm.weight", kGlobal, K::Vector, {D::Embd},           kReq, S::OutputNorm, R::Norm},
+        {"output.weight",      kGlobal, K::Matrix, {D::Embd, D::Vocab}, kOpt, S::Output, R::Output}}},
+    {G::RopeFreqs, {
+        {"rope_freqs.weight",  kGlobal, K::Vector, {D::RopeHalf}, kOpt, S::RopeFreqs, R::Other}}},
+    {G::LongRope, {
+        {"rope_factors_short.weight", kGlobal, K::Vector, {D::RopeHalf}, kOpt, S::RopeFactorsShort, R::Other},
+        {"rope_factors_long.weight",  kGlobal, K::Vector, {D::RopeHalf}, kOpt, S::RopeFactorsLong, R::Other}}},
+    {G::AttnSeparate, {
+        {"attn_norm.weight",   kLayer, K::Vector, {D::Embd},            kReq, S::AttnNorm, R::Norm},
+        {"attn_q.weight",      kLayer, K::Matrix, {D::Embd, D::QWidth}, kReq, S::Wq, R::AttnQ},
+        {"attn_k.weight",      kLayer, K::Matrix, {D::Embd, D::KvWidth}, kReq, S::Wk, R::AttnK},
+        {"attn_v.weight",      kLayer, K::Matrix, {D::Embd, D::VWidth}, kReq, S::Wv, R::AttnV},
+        {"attn_output.weight", kLayer, K::Matrix, {D::AttnOut, D::Embd}, kReq, S::Wo, R::AttnOutput}}},
+    {G::AttnFused, {
+        {"attn_norm.weight",   kLayer, K::Vector, {D::Embd},              kReq, S::AttnNorm, R::Norm},
+        {"attn_qkv.weight",    kLayer, K::Matrix, {D::Embd, D::QkvWidth}, kReq, S::Wqkv, R::AttnQkv},
+        {"attn_output.weight", kLayer, K::Matrix, {D::AttnOut, D::Embd},  kReq, S::Wo, R::AttnOutput}}},
+    {G::AttnBiasOptional, {
+        {"attn_q.bias", kLayer, K::Vector, {D::QWidth},  kOpt, S::Bq, R::Bias},
+        {"attn_k.bias", kLayer, K::Vector, {D::KvWidth}, kOpt, S::Bk, R::Bias},
+        {"attn_v.bias", kLayer, K::Vector, {D::VWidth},  kOpt, S::Bv, R::Bias}}},
+    {G::QkvBias, {
+        {"attn_q.bias", kLayer, K::Vector, {D::QWidth},  kReq, S::Bq, R::Bias},
+        {"attn_k.bias", kLayer, K::Vector, {D::KvWidth}, kReq, S::Bk, R::Bias},
+        {"attn_v.bias", kLayer, K::Vector, {D::VWidth},  kReq, S::Bv, R::Bias}}},
+    {G::AttnBias, {
+        {"attn_q.bias",      kLayer, K::Vector, {D::QWidth},  kReq, S::Bq, R::Bias},
+        {"attn_k.bias",      kLayer, K::Vector, {D::KvWidth}, kReq, S::Bk, R::Bias},
+        {"attn_v.bias",      kLayer, K::Vector, {D::VWidth},  kReq, S::Bv, R::Bias},
+        {"attn_output.bias", kLayer, K::Vector, {D::Embd},    kReq, S::Bo, R::Bias}}},
+    {G::QkNorm, {
+        {"attn_q_norm.weight", kLayer, K::Vector, {D::HeadDim}, kReq, S::QNorm, R::Norm},
+        {"attn_k_norm.weight", kLayer, K::Vector, {D::HeadDim}, kReq, S::KNorm, R::Norm}}},
+    {G::Sinks, {
+        {"attn_sinks.weight", kLayer, K::Vector, {D::Head}, kReq, S::Sinks, R::Other}}},
+    {G::PostNorms, {
+        {"post_attention_norm.weight", kLayer, K::Vector, {D::Embd}, kReq, S::PostAttnNorm, R::Norm},
+        {"post_ffw_norm.weight",       kLayer, K::Vector, {D::Embd}, kReq, S::PostFfnNorm, R::Norm}}},
+    {G::FfnNorm, {
+        {"ffn_norm.weight", kLayer, K::Vector, {D::Embd}, kReq, S::FfnNorm, R::Norm}}},
+    {G::FfnNormNamedPostAttention, {
+        {"post_attention_norm.weight", kLayer, K::Vector, {D::Embd}, kReq, S::FfnNorm, R::Norm}}},
+    {G::FfnDense, {
+        {"ffn_gate.weight", kLayer, K::Matrix, {D::Embd, D::Ff}, kReq, S::Gate, R::FfnGate},
+        {"ffn_up.weight",   kLayer, K::Matrix, {D::Embd, D::Ff}, kReq, S::Up, R::FfnUp},
+        {"ffn_down.weight", kLayer, K::Matrix, {D::Ff, D::Embd}, kReq, S::Down, R::FfnDown}}},
+    {G::FfnFusedUp, {
+        {"ffn_up.weight",   kLayer, K::Matrix, {D::Embd, D::Ff2}, kReq, S::Up, R::FfnUp},
+        {"ffn_down.weight", kLayer, K::Matrix, {D::Ff, D::Embd},  kReq, S::Down, R::FfnDown}}},
+    {G::Moe, {
+        {"ffn_gate_inp.weight",  kLayer, K::Matrix,      {D::Embd, D::Expert},           kReq, S::Router, R::Router},
+        {"ffn_gate_exps.weight", kLayer, K::ExpertStack, {D::Embd, D::FfExp, D::Expert}, kReq, S::GateExps, R::FfnGateExps},
+        {"ffn_up_exps.weight",   kLayer, K::ExpertStack, {D::Embd, D::FfExp, D::Expert}, kReq, S::UpExps, R::FfnUpExps},
+        {"ffn_down_exps.weight", kLayer, K::ExpertStack, {D::FfExp, D::Embd, D::Expert}, kReq, S::DownExps, R::FfnDownExps}}},
+    {G::MoeBiases, {
+        {"ffn_gate_inp.bias",  kLayer, K::Vector,        {D::Expert},            kReq, S::RouterBias, R::Bias},
+        {"ffn_gate_exps.bias", kLayer, K::ExpertVectors, {D::FfExp, D::Expert}, kReq, S::GateExpsBias, R::Bias},
+        {"ffn_up_exps.bias",   kLayer, K::ExpertVectors, {D::FfExp, D::Expert}, kReq, S::UpExpsBias, R::Bias},
+        {"ffn_down_exps.bias", kLayer, K::ExpertVectors, {D::Embd, D::Expert},  kReq, S::DownExpsBias, R::Bias}}},
+};
+
+using RS = ops::RopeStyle;
+using A = FfnActivation;
+
+const std::vector<ArchSpec> kArchTable = {
+    {.name = "llama", .models = "Llama 2/3/3.1/3.2, Mistral, Mixtral (MoE), TinyLlama, SmolLM",
+     .rope_style = RS::Adjacent, .ffn = FfnKind::DenseOrMoe, .activation = A::SiLU,
+     .groups = {G::Embedding, G::RopeFreqs, G::AttnSeparate, G::AttnBiasOptional, G::FfnNorm, G::FfnDense, G::Moe}},
+    {.name = "qwen2", .models = "Qwen2, Qwen2.5",
+     .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::SiLU,
+     .groups = {G::Embedding, G::AttnSeparate, G::QkvBias, G::FfnNorm, G::FfnDense}},
+    {.name = "qwen3", .models = "Qwen3 (dense)",
+     .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::SiLU,
+     .groups = {G::Embedding, G::AttnSeparate, G::AttnBiasOptional, G::QkNorm, G::FfnNorm, G::FfnDense}},
+    {.name = "qwen3moe", .models = "Qwen3-30B-A3B, Qwen3-235B-A22B, Qwen3-Coder MoE",
+     .rope_style = RS::Halves, .ffn = FfnKind::Moe, .activation = A::SiLU,
+     .groups = {G::Embedding, G::AttnSeparate, G::QkNorm, G::FfnNorm, G::Moe}},
+    {.name = "gpt-oss", .models = "gpt-oss-20b, gpt-oss-120b",
+     .rope_style = RS::Halves, .ffn = FfnKind::Moe, .activation = A::SwiGluOai,
+     .window = WindowPattern::EvenLayers,
+     .groups = {G::Embedding, G::AttnSeparate, G::AttnBias, G::Sinks, G::FfnNormNamedPostAttention, G::Moe,
+                G::MoeBiases}},
+    {.name = "gemma3", .models = "Gemma 3 (1B, 4B, 12B, 27B text)",
+     .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::GeluTanh,
+     .window = WindowPattern::AllButEveryN, .window_pattern_default = 6, .embd_scale_sqrt = true,
+     .local_rope_unscaled = true,
+     .groups = {G::Embedding, G::AttnSeparate, G::QkNorm, G::PostNorms, G::FfnNorm, G::FfnDense}},
+    {.name = "phi3", .models = "Phi-3, Phi-3.5-mini, Phi-4-mini",
+     .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::SiLU,
+     .groups = {G::Embedding, G::LongRope, G::AttnFused, G::FfnNorm, G::FfnFusedUp}},
+};
+// clang-format on
+
+const std::vector<TensorSpec>& rows_of(TensorGroup g) {
+    for (const GroupRows& gr : kGroups)
+        if (gr.group == g) return gr.rows;
+    fail("internal: tensor group {} has no rows", static_cast<int>(g));
+}
+
+// Dense FFN groups apply to dense models, expert groups to MoE ones (llama holds both).
+bool group_applies(TensorGroup g, const HParams& hp) {
+    const bool moe_group = g == G::Moe || g == G::MoeBiases;
+    const bool dense_group = g == G::FfnDense || g == G::FfnFusedUp;
+    if (moe_group) return hp.is_moe();
+    if (dense_group) return !hp.is_moe();
+    return true;
+}
+
+}  // namespace
+
+const ArchSpec* find_arch(std::string_view name) {
+    for (const ArchSpec& a : kArchTable)
+        if (a.name == name) return &a;
+    return nullptr;
+}
+
+std::span<const ArchSpec> arch_table() { return kArchTable; }
+
+std::string supported_architectures() {
+    std::string out;
+    for (const ArchSpec& a : kArchTable) out += (out.empty() ? "" : ", ") + std::string(a.name);
+    return out;
+}
+
+int64_t dim_value(Dim d, const HParams& hp) {
+    switch (d) {
+        case D::None: return 0;
+        case D::Embd: return hp.n_embd;
+        case D::Vocab: return hp.n_vocab;
+        case D::QWidth: return hp.q_width();
+        case D::KvWidth: return hp.kv_width();
+        case D::VWidth: return hp.v_width();
+        case D::AttnOut: return hp.attn_out_width();
+        case D::QkvWidth: return int64_t{hp.q_width()} + hp.kv_width() + hp.v_width();
+        case D::Ff: return hp.n_ff;
+        case D::Ff2: return 2 * int64_t{hp.n_ff};
+        case D::FfExp: return hp.n_ff_exp;
+        case D::Expert: return hp.n_expert;
+        case D::HeadDim: return hp.head_dim;
+        case D::Head: return hp.n_head;
+        case D::RopeHalf: return hp.rope.n_rot / 2;
+    }
+    return 0;
+}
+
+int64_t TensorInstance::n_elements() const {
+    int64_t n = 1;
+    for (int64_t d : dims) n *= d;
+    return n;
+}
+
+std::vector<TensorInstance> expand_manifest(const HParams& hp,
+                                            const std::function<bool(const TensorInstance&)>& want_optional) {
+    const ArchSpec& arch = hp.spec();
+    std::vector<TensorInstance> out;
+    auto add = [&](const TensorSpec& spec, int layer) {
+        TensorInstance t;
+        t.name = layer < 0 ? std::string(spec.name) : fmt::format("blk.{}.{}", layer, spec.name);
+        t.spec = &spec;
+        t.layer = layer;
+        for (Dim d : spec.ne)
+            if (d != D::None) t.dims.push_back(dim_value(d, hp));
+        if (spec.required || (want_optional && want_optional(t))) out.push_back(std::move(t));
+    };
+    for (TensorGroup g : arch.groups)
+        if (group_applies(g, hp))
+            for (const TensorSpec& spec : rows_of(g))
+                if (!spec.per_layer) add(spec, -1);
+    for (int il = 0; il < hp.n_layer; ++il)
+        for (TensorGroup g : arch.groups)
+            if (group_applies(g, hp))
+                for (const TensorSpec& spec : rows_of(g))
+                    if (spec.per_layer) add(spec, il);
+    return out;
+}
+
+namespace {
+// "blk.12.attn_q.weight" → "attn_q.weight"; global names unchanged.
+std::string_view spec_name_of(std::string_view gguf_name) {
+    if (gguf_name.starts_with("blk.")) {
+        const size_t dot = gguf_name.find('.', 4);
+        if (dot != std::string_view::npos) return gguf_name.substr(dot + 1);
+    }
+    return gguf_name;
+}
+}  // namespace
+
+const TensorSpec* find_tensor_spec(const ArchSpec& arch, std::string_view gguf_name) {
+    const std::string_view name = spec_name_of(gguf_name);
+    const bool per_layer = name.size() != gguf_name.size();
+    for (TensorGroup g : arch.groups)
+        for (const TensorSpec& spec : rows_of(g))
+            if (spec.name == name && spec.per_layer == per_layer) return &spec;
+    return nullptr;
+}
+
+TensorRole tensor_role_of(std::string_view gguf_name) {
+    for (const ArchSpec& a : kArchTable)
+        if (const TensorSpec* s = find_tensor_spec(a, gguf_name)) return s->role;
+    return R::Other;
+}
+
+}  // namespace hearth

@@ -1,0 +1,34 @@
+#pragma once
+// The activations of one forward pass, sized by memory::activation_widths (the accounting
+// `hearth fit` predicts with). A thread keeps one and reuses it from call to call, so the
+// forward pass does not allocate once it has seen its largest batch.
+#include <cstdint>
+#include <vector>
+
+#include "model/hparams.h"
+#include "model/memory.h"
+
+namespace hearth {
+
+struct RunState {
+    // [T][width] each; widths from memory::activation_widths.
+    std::vector<float> x, h, q, k, v, attn, qkv, gate, up;
+    std::vector<float> router, expert_in, expert_gate, expert_up, expert_out, moe_out;
+    std::vector<int32_t> pos;  // [T]
+
+    // Grows every buffer to hold a batch of n_tokens of this model (never shrinks).
+    void reserve(const HParams& hp, int64_t n_tokens) {
+        const memory::ActivationWidths w = memory::activation_widths(hp);
+        auto grow = [n_tokens](std::vector<float>& b, int64_t width) {
+            const auto n = static_cast<size_t>(n_tokens * width);
+            if (b.size() < n) b.resize(n);
+        };
+        grow(x, w.x), grow(h, w.h), grow(q, w.q), grow(k, w.k), grow(v, w.v), grow(attn, w.attn);
+        grow(qkv, w.qkv), grow(gate, w.gate), grow(up, w.up), grow(router, w.router);
+        grow(expert_in, w.expert_in), grow(expert_gate, w.expert_gate), grow(expert_up, w.expert_up);
+        grow(expert_out, w.expert_out), grow(moe_out, w.moe_out);
+        if (pos.size() < static_cast<size_t>(n_tokens)) pos.resize(static_cast<size_t>(n_tokens));
+    }
+};
+
+}  // namespace hearth
