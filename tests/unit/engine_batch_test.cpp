@@ -88,14 +88,15 @@ std::vector<int32_t> some_tokens(int n, int seed, int n_vocab) {
     return t;
 }
 
-TEST_F(BatchTest, BatchedLogitsMatchOneSequenceAtATime) {
-    const Model& model = *tiny_->model;
+// Batched decode and prefill of several sequences give each one's logits as if it ran alone.
+void expect_batched_equals_alone(const Model& model) {
     const int n_vocab = model.hparams().n_vocab;
     ThreadPool pool(2);
     ops::Context ctx{&pool};
     // Three sequences: two decoding after prompts of different lengths, one new prompt chunk.
-    const std::vector<std::vector<int32_t>> prompts = {some_tokens(7, 1, n_vocab), some_tokens(3, 2, n_vocab),
-                                                       some_tokens(11, 3, n_vocab)};
+    // (Longer than gpt-oss's and gemma3's window of 16, so the window slides.)
+    const std::vector<std::vector<int32_t>> prompts = {some_tokens(21, 1, n_vocab), some_tokens(3, 2, n_vocab),
+                                                       some_tokens(19, 3, n_vocab)};
     const std::vector<int32_t> next = {5, 9};
 
     std::vector<std::vector<float>> alone(3);
@@ -126,6 +127,19 @@ TEST_F(BatchTest, BatchedLogitsMatchOneSequenceAtATime) {
         for (int i = 0; i < n_vocab; ++i)
             max_diff = std::max(max_diff, static_cast<double>(std::fabs(batched[s * n_vocab + i] - alone[s][i])));
         EXPECT_LT(max_diff, 1e-3) << "sequence " << s;
+    }
+}
+
+TEST_F(BatchTest, BatchedLogitsMatchOneSequenceAtATime) { expect_batched_equals_alone(*tiny_->model); }
+
+// MoE layers group the batch's rows by expert across sequences; gpt-oss adds sliding-window
+// layers and sinks, whose per-sequence key ranges must not mix.
+TEST(BatchArch, MoeAndSlidingWindowBatchesMatchAlone) {
+    for (const char* name : {"synth-qwen3moe-256-F32", "synth-gptoss-256-F32", "synth-gemma3-256-F32"}) {
+        SCOPED_TRACE(name);
+        HEARTH_SHARED_OR_SKIP(path, std::string("golden/arch/") + name + ".gguf");
+        LoadedModel lm = load_model(path);
+        expect_batched_equals_alone(*lm.model);
     }
 }
 
