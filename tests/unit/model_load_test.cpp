@@ -1,0 +1,145 @@
+// The loader's answers to files that do not match their architecture's manifest: each is one
+// clear error naming the file, tensor or key and what was expected, never a crash. The files
+// are the golden arch models (../shared/golden/arch) rewritten in memory with one defect each.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "gguf/gguf.h"
+#include "gguf/writer.h"
+#include "model/arch.h"
+#include "model/model.h"
+#include "tensor/types.h"
+#include "test_support.h"
+
+namespace hearth {
+namespace {
+
+using gguf::make::string;
+using gguf::make::u32;
+
+struct Edit {
+    std::function<void(gguf::Writer&)> metadata;                      // may replace keys
+    std::function<bool(const gguf::TensorInfo&, gguf::Writer&)> tensor;  // true: handled (added or dropped)
+};
+
+// Loads `source` rewritten by `edit` and returns the loader's error ("" when it loaded).
+std::string load_error(const std::string& source, const Edit& edit) {
+    auto src = gguf::File::open(source);
+    gguf::Writer w;
+    for (const auto& kv : src->metadata()) w.set(kv.key, kv.value);
+    if (edit.metadata) edit.metadata(w);
+    for (const auto& t : src->tensors()) {
+        if (edit.tensor && edit.tensor(t, w)) continue;
+        w.add_tensor(t.name, t.type_id, t.dims, std::vector<uint8_t>(t.data, t.data + t.n_bytes));
+    }
+    auto bytes = std::make_shared<std::vector<uint8_t>>(w.to_bytes());
+    auto file = gguf::File::parse("edited.gguf", bytes->data(), bytes->size());
+    try {
+        std::shared_ptr<const gguf::File> shared(file.release());
+        Model::load(shared);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+#define EXPECT_MENTIONS(error, ...)                                          \
+    for (const char* part : {__VA_ARGS__}) {                                 \
+        EXPECT_TRUE(contains(error, part)) << "'" << part << "' not in: " << error; \
+    }
+
+TEST(ModelLoad, TheUnmodifiedGoldenFilesLoad) {
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-qwen3moe-256-F32.gguf");
+    EXPECT_EQ(load_error(path, {}), "");
+}
+
+TEST(ModelLoad, UnknownArchitectureNamesTheSupportedOnes) {
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-gemma3-256-F32.gguf");
+    const std::string e = load_error(path, {[](gguf::Writer& w) { w.set("general.architecture", string("mamba")); }, {}});
+    EXPECT_MENTIONS(e, "mamba", "llama", "qwen3moe", "gpt-oss", "gemma3", "phi3");
+    EXPECT_EQ(e.find('\n'), std::string::npos) << "one line";
+}
+
+TEST(ModelLoad, MissingExpertStackIsNamed) {
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-qwen3moe-256-F32.gguf");
+    const std::string e = load_error(path, {{}, [](const gguf::TensorInfo& t, gguf::Writer&) {
+                                                return t.name == "blk.1.ffn_up_exps.weight";
+                                            }});
+    EXPECT_MENTIONS(e, "edited.gguf", "blk.1.ffn_up_exps.weight");
+}
+
+TEST(ModelLoad, MisShapedTensorGivesExpectedAndActualShape) {
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-gemma3-256-F32.gguf");
+    const std::string e = load_error(path, {{}, [](const gguf::TensorInfo& t, gguf::Writer& w) {
+                                                if (t.name != "blk.2.attn_q.weight") return false;
+                                                w.add_tensor(t.name, t.type_id, {256, 96},
+                                                             std::vector<uint8_t>(256 * 96 * 4));
+                                                return true;
+                                            }});
+    EXPECT_MENTIONS(e, "blk.2.attn_q.weight", "[256, 128]", "[256, 96]");
+}
+
+TEST(ModelLoad, FusedQkvWithTheWrongRowCount) {
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-phi4mini-256-F32.gguf");
+    const std::string e = load_error(path, {{}, [](const gguf::TensorInfo& t, gguf::Writer& w) {
+                                                if (t.name != "blk.0.attn_qkv.weight") return false;
+                                                w.add_tensor(t.name, t.type_id, {256, 320},
+                                                             std::vector<uint8_t>(256 * 320 * 4));
+                                                return true;
+                                            }});
+    EXPECT_MENTIONS(e, "blk.0.attn_qkv.weight", "[256, 384]", "[256, 320]");
+}
+
+TEST(ModelLoad, ExpertCountThatDisagreesWithTheTensors) {
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-qwen3moe-256-F32.gguf");
+    const std::string e = load_error(path, {[](gguf::Writer& w) { w.set("qwen3moe.expert_count", u32(4)); }, {}});
+    EXPECT_MENTIONS(e, "ffn_gate_inp", "4");
+}
+
+TEST(ModelLoad, MoreExpertsUsedThanThereAre) {
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-mixtral-256-F32.gguf");
+    const std::string e = load_error(path, {[](gguf::Writer& w) { w.set("llama.expert_used_count", u32(9)); }, {}});
+    EXPECT_MENTIONS(e, "expert_used_count", "9");
+}
+
+TEST(ModelLoad, MoeFamilyWithoutExperts) {
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-gptoss-256-F32.gguf");
+    const std::string e = load_error(path, {[](gguf::Writer& w) { w.set("gpt-oss.expert_count", u32(0)); }, {}});
+    EXPECT_MENTIONS(e, "gpt-oss", "expert_count");
+}
+
+TEST(ModelLoad, ATypeHearthCannotComputeIsNamed) {
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-gemma3-256-F32.gguf");
+    // IQ2_XXS: 66 bytes per 256 values. A known GGUF type without kernels here.
+    const std::string e = load_error(path, {{}, [](const gguf::TensorInfo& t, gguf::Writer& w) {
+                                                if (t.name != "blk.0.ffn_up.weight") return false;
+                                                w.add_tensor(t.name, 16, t.dims,
+                                                             std::vector<uint8_t>(192 * 66));
+                                                return true;
+                                            }});
+    EXPECT_MENTIONS(e, "blk.0.ffn_up.weight", "IQ2_XXS");
+}
+
+TEST(ModelLoad, EveryFamilyHasAManifestAndEveryRequiredTensorIsChecked) {
+    // Dropping any one required tensor of any golden model is an error naming that tensor.
+    for (const char* name : {"synth-qwen3moe-256-F32", "synth-gptoss-256-F32", "synth-mixtral-256-F32",
+                             "synth-gemma3-256-F32", "synth-phi4mini-256-F32"}) {
+        HEARTH_SHARED_OR_SKIP(path, std::string("golden/arch/") + name + ".gguf");
+        auto src = gguf::File::open(path);
+        for (const char* victim : {"blk.0.attn_norm.weight", "output_norm.weight", "token_embd.weight"}) {
+            const std::string e = load_error(path, {{}, [&](const gguf::TensorInfo& t, gguf::Writer&) {
+                                                        return t.name == victim;
+                                                    }});
+            EXPECT_MENTIONS(e, victim);
+        }
+    }
+}
+
+}  // namespace
+}  // namespace hearth
