@@ -167,7 +167,9 @@ int tensor_layer(std::string_view name) {
 }
 
 bool is_quantizable(std::string_view name, size_t n_dims) {
-    return n_dims >= 2 && ends_with(name, "weight") && name.find("_norm.weight") == std::string_view::npos;
+    // MoE routers stay F32 as llama-quantize keeps them: routing decisions are sensitive.
+    return n_dims >= 2 && ends_with(name, "weight") && name.find("_norm.weight") == std::string_view::npos &&
+           name.find("ffn_gate_inp") == std::string_view::npos;
 }
 
 TensorType fallback_type(TensorType type, int64_t row_length) {

@@ -12,6 +12,9 @@
 
 #include "common/error.h"
 #include "common/thread_pool.h"
+#include "gguf/gguf.h"
+#include "model/arch.h"
+#include "model/hparams.h"
 #include "tensor/quantize.h"
 
 namespace hearth::convert {
@@ -55,6 +58,35 @@ constexpr ModelPreset kPresets[] = {
     {.name = "mistral-7b", .display_name = "Mistral 7B v0.1 (synthetic)", .arch = "llama",
      .n_embd = 4096, .n_layer = 32, .n_head = 32, .n_head_kv = 8, .head_dim = 128, .n_ff = 14336,
      .n_vocab = 32000, .n_ctx = 32768, .rope_base = 10000, .norm_eps = 1e-5, .tied_embeddings = false},
+    // Mixtures of experts. gpt-oss: 24 layers alternating a 128-token window and full attention,
+    // YaRN x32 over 4096; Qwen3-30B-A3B: 128 experts of width 768, 8 per token.
+    {.name = "gpt-oss-20b", .display_name = "gpt-oss 20B (synthetic)", .arch = "gpt-oss",
+     .n_embd = 2880, .n_layer = 24, .n_head = 64, .n_head_kv = 8, .head_dim = 64, .n_ff = 2880,
+     .n_vocab = 201088, .n_ctx = 131072, .rope_base = 150000, .norm_eps = 1e-5, .tied_embeddings = false,
+     .rope_original_ctx = 4096, .n_expert = 32, .n_expert_used = 4, .n_ff_exp = 2880,
+     .sliding_window = 128, .rope_scaling = "yarn", .rope_scaling_factor = 32},
+    {.name = "qwen3-30b-a3b", .display_name = "Qwen3 30B-A3B (synthetic)", .arch = "qwen3moe",
+     .n_embd = 2048, .n_layer = 48, .n_head = 32, .n_head_kv = 4, .head_dim = 128, .n_ff = 6144,
+     .n_vocab = 151936, .n_ctx = 40960, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = false,
+     .n_expert = 128, .n_expert_used = 8, .n_ff_exp = 768},
+    {.name = "mixtral-8x7b", .display_name = "Mixtral 8x7B v0.1 (synthetic)", .arch = "llama",
+     .n_embd = 4096, .n_layer = 32, .n_head = 32, .n_head_kv = 8, .head_dim = 128, .n_ff = 14336,
+     .n_vocab = 32000, .n_ctx = 32768, .rope_base = 1000000, .norm_eps = 1e-5, .tied_embeddings = false,
+     .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 14336},
+    // Gemma 3: 5 local layers (window 512/1024, rope base 10000) to each global one.
+    {.name = "gemma3-1b", .display_name = "Gemma 3 1B (synthetic)", .arch = "gemma3",
+     .n_embd = 1152, .n_layer = 26, .n_head = 4, .n_head_kv = 1, .head_dim = 256, .n_ff = 6912,
+     .n_vocab = 262144, .n_ctx = 32768, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true,
+     .sliding_window = 512, .rope_base_swa = 10000},
+    {.name = "gemma3-4b", .display_name = "Gemma 3 4B (synthetic)", .arch = "gemma3",
+     .n_embd = 2560, .n_layer = 34, .n_head = 8, .n_head_kv = 4, .head_dim = 256, .n_ff = 10240,
+     .n_vocab = 262208, .n_ctx = 131072, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true,
+     .sliding_window = 1024, .rope_base_swa = 10000, .rope_scaling = "linear", .rope_scaling_factor = 8},
+    // Phi-4-mini: fused qkv and gate/up, 96 of 128 dims rotated, LongRoPE over 4096.
+    {.name = "phi4-mini", .display_name = "Phi-4-mini (synthetic)", .arch = "phi3",
+     .n_embd = 3072, .n_layer = 32, .n_head = 24, .n_head_kv = 8, .head_dim = 128, .n_ff = 8192,
+     .n_vocab = 200064, .n_ctx = 131072, .rope_base = 10000, .norm_eps = 1e-5, .tied_embeddings = true,
+     .rope_original_ctx = 4096, .n_rot = 96, .longrope = true},
     // Small shapes for tests and smoke runs (all row lengths multiples of 256).
     {.name = "tiny", .display_name = "tiny llama (synthetic)", .arch = "llama",
      .n_embd = 256, .n_layer = 2, .n_head = 8, .n_head_kv = 2, .head_dim = 32, .n_ff = 768,
@@ -69,6 +101,23 @@ constexpr ModelPreset kPresets[] = {
     {.name = "tiny-qwen3", .display_name = "tiny qwen3 (synthetic)", .arch = "qwen3",
      .n_embd = 256, .n_layer = 2, .n_head = 8, .n_head_kv = 2, .head_dim = 64, .n_ff = 768,
      .n_vocab = 512, .n_ctx = 4096, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true},
+    {.name = "tiny-qwen3moe", .display_name = "tiny qwen3moe (synthetic)", .arch = "qwen3moe",
+     .n_embd = 256, .n_layer = 2, .n_head = 8, .n_head_kv = 2, .head_dim = 64, .n_ff = 768,
+     .n_vocab = 512, .n_ctx = 4096, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = false,
+     .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 256},
+    {.name = "tiny-gpt-oss", .display_name = "tiny gpt-oss (synthetic)", .arch = "gpt-oss",
+     .n_embd = 256, .n_layer = 4, .n_head = 8, .n_head_kv = 2, .head_dim = 32, .n_ff = 256,
+     .n_vocab = 512, .n_ctx = 131072, .rope_base = 150000, .norm_eps = 1e-5, .tied_embeddings = false,
+     .rope_original_ctx = 4096, .n_expert = 8, .n_expert_used = 4, .n_ff_exp = 256,
+     .sliding_window = 16, .rope_scaling = "yarn", .rope_scaling_factor = 32},
+    {.name = "tiny-gemma3", .display_name = "tiny gemma3 (synthetic)", .arch = "gemma3",
+     .n_embd = 256, .n_layer = 6, .n_head = 4, .n_head_kv = 1, .head_dim = 256, .n_ff = 512,
+     .n_vocab = 512, .n_ctx = 4096, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true,
+     .sliding_window = 16, .rope_base_swa = 10000, .rope_scaling = "linear", .rope_scaling_factor = 8},
+    {.name = "tiny-phi3", .display_name = "tiny phi3 (synthetic)", .arch = "phi3",
+     .n_embd = 256, .n_layer = 2, .n_head = 8, .n_head_kv = 2, .head_dim = 32, .n_ff = 512,
+     .n_vocab = 512, .n_ctx = 131072, .rope_base = 10000, .norm_eps = 1e-5, .tied_embeddings = true,
+     .rope_original_ctx = 4096, .n_rot = 24, .longrope = true},
 };
 // clang-format on
 
@@ -209,6 +258,75 @@ void check_preset(const ModelPreset& p) {
     if (!p.head_dim && p.n_embd % p.n_head != 0)
         fail("preset {}: n_embd {} is not a multiple of n_head {}", p.name, p.n_embd, p.n_head);
     if (p.head_size() % 2 != 0) fail("preset {}: the head size {} must be even", p.name, p.head_size());
+    if (p.n_expert > 0 && (p.n_expert_used < 1 || p.n_expert_used > p.n_expert || p.n_ff_exp <= 0))
+        fail("preset {}: {} experts need 1..{} used per token and a positive expert width", p.name, p.n_expert,
+             p.n_expert);
+}
+
+// The family's hyperparameter keys for the preset's shape (general.architecture included).
+void add_arch_keys(gguf::Writer& w, const ModelPreset& p, int n_vocab) {
+    using gguf::make::f32;
+    auto u = [](int v) { return gguf::make::u32(static_cast<uint32_t>(v)); };
+    const std::string arch(p.arch);
+    const std::string a = arch + ".";
+    const int hd = p.head_size();
+    w.set("general.architecture", gguf::make::string(arch));
+    w.set(a + "vocab_size", u(n_vocab));
+    w.set(a + "context_length", u(p.n_ctx));
+    w.set(a + "embedding_length", u(p.n_embd));
+    w.set(a + "block_count", u(p.n_layer));
+    w.set(a + "feed_forward_length", u(p.n_ff));
+    w.set(a + "attention.head_count", u(p.n_head));
+    w.set(a + "attention.head_count_kv", u(p.n_head_kv));
+    if (hd * p.n_head != p.n_embd) {
+        w.set(a + "attention.key_length", u(hd));
+        w.set(a + "attention.value_length", u(hd));
+    }
+    w.set(a + "rope.dimension_count", u(p.n_rot ? p.n_rot : hd));
+    w.set(a + "rope.freq_base", f32(static_cast<float>(p.rope_base)));
+    w.set(a + "attention.layer_norm_rms_epsilon", f32(static_cast<float>(p.norm_eps)));
+    if (p.n_expert > 0) {
+        w.set(a + "expert_count", u(p.n_expert));
+        w.set(a + "expert_used_count", u(p.n_expert_used));
+        // Mixtral files give the expert width as feed_forward_length.
+        if (p.arch != "llama") w.set(a + "expert_feed_forward_length", u(p.n_ff_exp));
+    }
+    if (p.sliding_window > 0) w.set(a + "attention.sliding_window", u(p.sliding_window));
+    if (p.rope_base_swa > 0) w.set(a + "rope.freq_base_swa", f32(static_cast<float>(p.rope_base_swa)));
+    if (!p.rope_scaling.empty()) {
+        w.set(a + "rope.scaling.type", gguf::make::string(std::string(p.rope_scaling)));
+        w.set(a + "rope.scaling.factor", f32(static_cast<float>(p.rope_scaling_factor)));
+        if (p.rope_scaling == "yarn") w.set(a + "rope.scaling.original_context_length", u(p.rope_original_ctx));
+    }
+    if (p.longrope) {
+        // What Hugging Face's converter writes: sqrt(1 + ln(scale) / ln(original context)).
+        const double scale = static_cast<double>(p.n_ctx) / p.rope_original_ctx;
+        w.set(a + "rope.scaling.original_context_length", u(p.rope_original_ctx));
+        w.set(a + "rope.scaling.attn_factor",
+              f32(static_cast<float>(std::sqrt(1 + std::log(scale) / std::log(p.rope_original_ctx)))));
+    }
+}
+
+// The hyperparameters the engine will read from those keys: synth writes exactly the tensors
+// the loader expects by reading its own keys back with the loader's reader.
+HParams hparams_of(const ModelPreset& p, int n_vocab) {
+    gguf::Writer keys;
+    add_arch_keys(keys, p, n_vocab);
+    const std::vector<uint8_t> bytes = keys.to_bytes();
+    auto file = gguf::File::parse(fmt::format("preset {}", p.name), bytes.data(), bytes.size());
+    HParams hp = read_hparams(*file);
+    hp.n_vocab = n_vocab;  // the engine takes it from the vocabulary
+    return hp;
+}
+
+// The initial values of a float tensor: norms near 1, biases near 0, sinks spread around 0.
+struct VectorInit {
+    double center, spread;
+};
+VectorInit vector_init(const TensorSpec& spec) {
+    if (spec.role == hearth::TensorRole::Norm) return {1.0, 0.05};
+    if (spec.slot == Slot::Sinks) return {0.0, 0.5};
+    return {0.0, 0.02};
 }
 
 }  // namespace
@@ -253,6 +371,18 @@ std::vector<float> llama3_rope_factors(const ModelPreset& p) {
     return factors;
 }
 
+std::vector<float> longrope_factors(int64_t n, bool long_factors, uint64_t seed) {
+    // Increasing divisors as published LongRoPE sets have: short ones near 1, long ones up to ~40.
+    Rng rng(stream_seed(seed, long_factors ? "rope_factors_long" : "rope_factors_short"));
+    std::vector<float> f(static_cast<size_t>(n));
+    for (float& v : f) {
+        const double u = rng.uniform();
+        v = static_cast<float>(long_factors ? 1 + 40 * u * u : 1 + 0.6 * u);
+    }
+    std::sort(f.begin(), f.end());
+    return f;
+}
+
 SynthResult synthesize_model(const SynthOptions& options, const std::string& path) {
     if (!options.mix) fail("synth: no quantization type given");
     const ModelPreset& p = options.preset;
@@ -262,13 +392,6 @@ SynthResult synthesize_model(const SynthOptions& options, const std::string& pat
 
     ModelOutput out(options.progress);
     gguf::Writer& w = out.writer();
-    const std::string arch(p.arch);
-    const std::string a = arch + ".";
-    w.set("general.architecture", gguf::make::string(arch));
-    w.set("general.name", gguf::make::string(std::string(p.display_name)));
-    w.set("general.file_type", gguf::make::u32(mix.file_type));
-    w.set("general.quantization_version", gguf::make::u32(2));
-
     // The vocabulary's size shapes token_embd and output.
     std::unique_ptr<gguf::File> vocab_file;
     int n_vocab = p.n_vocab;
@@ -279,21 +402,11 @@ SynthResult synthesize_model(const SynthOptions& options, const std::string& pat
         fail("synth: a vocabulary needs at least 260 tokens (3 special, 256 bytes, 1 more), got {}", n_vocab);
     }
 
-    const int hd = p.head_size();
-    w.set(a + "vocab_size", gguf::make::u32(static_cast<uint32_t>(n_vocab)));
-    w.set(a + "context_length", gguf::make::u32(static_cast<uint32_t>(p.n_ctx)));
-    w.set(a + "embedding_length", gguf::make::u32(static_cast<uint32_t>(p.n_embd)));
-    w.set(a + "block_count", gguf::make::u32(static_cast<uint32_t>(p.n_layer)));
-    w.set(a + "feed_forward_length", gguf::make::u32(static_cast<uint32_t>(p.n_ff)));
-    w.set(a + "attention.head_count", gguf::make::u32(static_cast<uint32_t>(p.n_head)));
-    w.set(a + "attention.head_count_kv", gguf::make::u32(static_cast<uint32_t>(p.n_head_kv)));
-    if (hd * p.n_head != p.n_embd) {
-        w.set(a + "attention.key_length", gguf::make::u32(static_cast<uint32_t>(hd)));
-        w.set(a + "attention.value_length", gguf::make::u32(static_cast<uint32_t>(hd)));
-    }
-    w.set(a + "rope.dimension_count", gguf::make::u32(static_cast<uint32_t>(hd)));
-    w.set(a + "rope.freq_base", gguf::make::f32(static_cast<float>(p.rope_base)));
-    w.set(a + "attention.layer_norm_rms_epsilon", gguf::make::f32(static_cast<float>(p.norm_eps)));
+    const HParams hp = hparams_of(p, n_vocab);
+    add_arch_keys(w, p, n_vocab);
+    w.set("general.name", gguf::make::string(std::string(p.display_name)));
+    w.set("general.file_type", gguf::make::u32(mix.file_type));
+    w.set("general.quantization_version", gguf::make::u32(2));
     if (vocab_file) {
         for (const auto& kv : vocab_file->metadata())
             if (kv.key.rfind("tokenizer.", 0) == 0) w.set(kv.key, kv.value);
@@ -305,6 +418,7 @@ SynthResult synthesize_model(const SynthOptions& options, const std::string& pat
     shape.n_layer = p.n_layer;
     shape.n_gqa = p.n_head / p.n_head_kv;
     shape.tied_embeddings = p.tied_embeddings;
+    shape.n_expert = p.n_expert;
 
     ThreadPool threads(ThreadPool::default_threads());
     auto pools = std::make_shared<std::map<std::pair<TensorType, int64_t>, std::unique_ptr<RowPool>>>();
@@ -313,9 +427,12 @@ SynthResult synthesize_model(const SynthOptions& options, const std::string& pat
     ThreadPool* tp = &threads;
 
     // A weight matrix of `rows` rows of `cols` elements, rows copied from the pool.
-    auto matrix = [&](const std::string& name, int64_t cols, int64_t rows) {
-        const TensorType type = choose_tensor_type(mix, name, cols, shape, options.pure);
-        out.add_tensor(name, type, {cols, rows},
+    auto matrix = [&](const std::string& name, const std::vector<int64_t>& dims) {
+        const int64_t cols = dims[0];
+        const TensorType type = is_quantizable(name, dims.size())
+                                    ? choose_tensor_type(mix, name, cols, shape, options.pure)
+                                    : TensorType::F32;
+        out.add_tensor(name, type, dims,
                        [=](uint8_t* dst, size_t n_bytes, const ModelOutput::Tick& tick) {
                            auto& slot = (*pools)[{type, cols}];
                            if (!slot)
@@ -332,47 +449,41 @@ SynthResult synthesize_model(const SynthOptions& options, const std::string& pat
                            }
                        });
     };
-    // A 1-D F32 vector: `center` + N(0, spread²) per element.
-    auto vector = [&](const std::string& name, int64_t n, double center, double spread) {
-        out.add_tensor(name, TensorType::F32, {n}, [=](uint8_t* dst, size_t, const ModelOutput::Tick&) {
+    // An F32 vector (or one per expert): `center` + N(0, spread²) per element.
+    auto vector = [&](const std::string& name, const std::vector<int64_t>& dims, VectorInit init) {
+        out.add_tensor(name, TensorType::F32, dims, [=](uint8_t* dst, size_t n_bytes, const ModelOutput::Tick&) {
+            const double center = init.center, spread = init.spread;
             Rng rng(stream_seed(seed, name));
-            for (int64_t i = 0; i < n; ++i) {
+            for (size_t i = 0; i < n_bytes / 4; ++i) {
                 float v = static_cast<float>(center + spread * rng.normal());
                 std::memcpy(dst + i * 4, &v, 4);
             }
         });
     };
 
-    const int64_t E = p.n_embd, Q = int64_t{p.n_head} * hd, KV = int64_t{p.n_head_kv} * hd, F = p.n_ff;
-    matrix("token_embd.weight", E, n_vocab);
-    if (p.rope_factor > 0) {
-        std::vector<float> factors = llama3_rope_factors(p);
-        out.add_tensor("rope_freqs.weight", TensorType::F32, {static_cast<int64_t>(factors.size())},
-                       [factors](uint8_t* dst, size_t n, const ModelOutput::Tick&) { std::memcpy(dst, factors.data(), n); });
-    }
-    const bool qkv_bias = p.arch == "qwen2";
-    const bool qk_norm = p.arch == "qwen3";
-    for (int il = 0; il < p.n_layer; ++il) {
-        auto n = [il](const char* part) { return fmt::format("blk.{}.{}", il, part); };
-        vector(n("attn_norm.weight"), E, 1.0, 0.05);
-        matrix(n("attn_q.weight"), E, Q);
-        if (qkv_bias) vector(n("attn_q.bias"), Q, 0.0, 0.02);
-        matrix(n("attn_k.weight"), E, KV);
-        if (qkv_bias) vector(n("attn_k.bias"), KV, 0.0, 0.02);
-        matrix(n("attn_v.weight"), E, KV);
-        if (qkv_bias) vector(n("attn_v.bias"), KV, 0.0, 0.02);
-        if (qk_norm) {
-            vector(n("attn_q_norm.weight"), hd, 1.0, 0.05);
-            vector(n("attn_k_norm.weight"), hd, 1.0, 0.05);
+    // Every tensor the family's manifest lists for this shape, the optional ones the preset asks for.
+    auto wanted = [&](const TensorInstance& t) {
+        switch (t.spec->slot) {
+            case Slot::Output: return !p.tied_embeddings;
+            case Slot::RopeFreqs: return p.rope_factor > 0;
+            case Slot::RopeFactorsShort: case Slot::RopeFactorsLong: return p.longrope;
+            default: return false;
         }
-        matrix(n("attn_output.weight"), Q, E);
-        vector(n("ffn_norm.weight"), E, 1.0, 0.05);
-        matrix(n("ffn_gate.weight"), E, F);
-        matrix(n("ffn_up.weight"), E, F);
-        matrix(n("ffn_down.weight"), F, E);
+    };
+    for (const TensorInstance& t : expand_manifest(hp, wanted)) {
+        std::vector<float> fixed;  // tensors with prescribed values
+        if (t.spec->slot == Slot::RopeFreqs) fixed = llama3_rope_factors(p);
+        if (t.spec->slot == Slot::RopeFactorsShort) fixed = longrope_factors(t.dims[0], false, seed);
+        if (t.spec->slot == Slot::RopeFactorsLong) fixed = longrope_factors(t.dims[0], true, seed);
+        if (!fixed.empty()) {
+            out.add_tensor(t.name, TensorType::F32, t.dims,
+                           [fixed](uint8_t* dst, size_t n, const ModelOutput::Tick&) { std::memcpy(dst, fixed.data(), n); });
+        } else if (t.spec->kind == TensorKind::Vector || t.spec->kind == TensorKind::ExpertVectors) {
+            vector(t.name, t.dims, vector_init(*t.spec));
+        } else {
+            matrix(t.name, t.dims);
+        }
     }
-    vector("output_norm.weight", E, 1.0, 0.05);
-    if (!p.tied_embeddings) matrix("output.weight", E, n_vocab);
 
     out.write(path);
 

@@ -16,7 +16,7 @@ namespace hearth::convert {
 struct ModelPreset {
     std::string_view name;          // "llama3-1b"
     std::string_view display_name;  // general.name: "Llama 3.2 1B (synthetic)"
-    std::string_view arch;          // "llama", "qwen2", "qwen3"
+    std::string_view arch;          // general.architecture: a row of model/arch.h's table
     int n_embd = 0;
     int n_layer = 0;
     int n_head = 0;
@@ -33,7 +33,18 @@ struct ModelPreset {
     double rope_factor = 0;
     double rope_low_freq_factor = 1;
     double rope_high_freq_factor = 4;
-    int rope_original_ctx = 8192;
+    int rope_original_ctx = 8192;   // also rope.scaling.original_context_length (yarn, LongRoPE)
+    // Experts (0: dense FFN): count, how many each token uses, the width of one.
+    int n_expert = 0;
+    int n_expert_used = 0;
+    int n_ff_exp = 0;
+    int n_rot = 0;                  // rotary dims per head (0: all of them)
+    int sliding_window = 0;         // attention.sliding_window (0: none)
+    double rope_base_swa = 0;       // rope.freq_base_swa (0: not written)
+    // rope.scaling.type "linear" or "yarn" with this factor ("" : none).
+    std::string_view rope_scaling = {};
+    double rope_scaling_factor = 1;
+    bool longrope = false;          // rope_factors_short/long tensors and rope.scaling.attn_factor
 
     int head_size() const { return head_dim ? head_dim : n_embd / n_head; }
 };
@@ -67,5 +78,7 @@ SynthResult synthesize_model(const SynthOptions& options, const std::string& pat
 
 // The llama3 rope frequency factors for n_rot/2 pairs (what rope_freqs.weight holds).
 std::vector<float> llama3_rope_factors(const ModelPreset& p);
+// n LongRoPE frequency divisors (phi3's rope_factors_short/long), increasing, seeded.
+std::vector<float> longrope_factors(int64_t n, bool long_factors, uint64_t seed);
 
 }  // namespace hearth::convert

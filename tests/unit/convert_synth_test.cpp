@@ -141,6 +141,79 @@ TEST(Synth, RealPresetShapesWithOneLayer) {
     fs::remove_all(dir);
 }
 
+// The newer families: every tensor their manifest asks for, loadable and finite.
+TEST(Synth, ManifestFamiliesLoadAndRun) {
+    auto dir = test::temp_dir();
+    for (const char* preset : {"tiny-qwen3moe", "tiny-gpt-oss", "tiny-gemma3", "tiny-phi3"}) {
+        SCOPED_TRACE(preset);
+        const std::string path = (dir / (std::string(preset) + ".gguf")).string();
+        SynthOptions o = options_for(preset, "Q8_0");
+        synthesize_model(o, path);
+        LoadedModel lm = load_model(path);
+        EXPECT_EQ(lm.model->hparams().arch_name, o.preset.arch);
+        EXPECT_EQ(lm.model->hparams().n_expert, o.preset.n_expert);
+        expect_finite(run_tokens(lm, {1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21}), preset);
+        // llama-quantize keeps MoE routers in F32.
+        if (o.preset.n_expert > 0) {
+            EXPECT_STREQ(lm.file->find_tensor("blk.0.ffn_gate_inp.weight")->traits->name, "F32");
+            EXPECT_STREQ(lm.file->find_tensor("blk.0.ffn_up_exps.weight")->traits->name, "Q8_0");
+        }
+    }
+    fs::remove_all(dir);
+}
+
+// The published configs of the new presets, read back through the engine's own reader. Experts
+// are cut to 4 and layers to 2 so the files stay small; every other dimension is the real one.
+TEST(Synth, NewFamilyPresetShapes) {
+    auto dir = test::temp_dir();
+    struct Case {
+        const char* preset;
+        const char* arch;
+        int n_embd, n_head, n_head_kv, head_dim, n_ff, n_ff_exp, n_swa, n_rot;
+    };
+    for (const Case& c : {Case{"gpt-oss-20b", "gpt-oss", 2880, 64, 8, 64, 2880, 2880, 128, 64},
+                          Case{"qwen3-30b-a3b", "qwen3moe", 2048, 32, 4, 128, 6144, 768, 0, 128},
+                          Case{"gemma3-1b", "gemma3", 1152, 4, 1, 256, 6912, 0, 512, 256},
+                          Case{"gemma3-4b", "gemma3", 2560, 8, 4, 256, 10240, 0, 1024, 256},
+                          Case{"phi4-mini", "phi3", 3072, 24, 8, 128, 8192, 0, 0, 96}}) {
+        SCOPED_TRACE(c.preset);
+        const std::string path = (dir / (std::string(c.preset) + ".gguf")).string();
+        SynthOptions o = options_for(c.preset, "Q4_0");
+        o.preset.n_layer = 2;
+        o.preset.n_vocab = 1024;
+        if (o.preset.n_expert > 0) {
+            o.preset.n_expert = 4;
+            o.preset.n_expert_used = 2;
+        }
+        synthesize_model(o, path);
+        LoadedModel lm = load_model(path);
+        const HParams& hp = lm.model->hparams();
+        EXPECT_EQ(hp.arch_name, c.arch);
+        EXPECT_EQ(hp.n_embd, c.n_embd);
+        EXPECT_EQ(hp.n_head, c.n_head);
+        EXPECT_EQ(hp.n_head_kv, c.n_head_kv);
+        EXPECT_EQ(hp.head_dim, c.head_dim);
+        EXPECT_EQ(hp.n_ff_exp, c.n_ff_exp);
+        if (c.n_ff_exp == 0) {
+            EXPECT_EQ(hp.n_ff, c.n_ff);
+        }
+        EXPECT_EQ(hp.n_swa, c.n_swa);
+        EXPECT_EQ(hp.rope.n_rot, c.n_rot);
+        expect_finite(run_tokens(lm, {1, 100, 200}), c.preset);
+    }
+    auto gptoss = gguf::File::open((dir / "gpt-oss-20b.gguf").string());
+    EXPECT_EQ(gptoss->find_tensor("blk.0.ffn_gate_exps.weight")->shape_string(), "[2880, 2880, 4]");
+    EXPECT_EQ(gptoss->find_tensor("blk.1.attn_sinks.weight")->shape_string(), "[64]");
+    EXPECT_EQ(gptoss->find_tensor("blk.0.ffn_down_exps.bias")->shape_string(), "[2880, 4]");
+    EXPECT_EQ(*gptoss->get_string("gpt-oss.rope.scaling.type"), "yarn");
+    auto phi = gguf::File::open((dir / "phi4-mini.gguf").string());
+    EXPECT_EQ(phi->find_tensor("blk.0.attn_qkv.weight")->shape_string(), "[3072, 5120]");
+    EXPECT_EQ(phi->find_tensor("blk.0.ffn_up.weight")->shape_string(), "[3072, 16384]");
+    EXPECT_EQ(phi->find_tensor("rope_factors_long.weight")->shape_string(), "[48]");
+    EXPECT_EQ(phi->find_tensor("output.weight"), nullptr);
+    fs::remove_all(dir);
+}
+
 TEST(Synth, FullPresetMetadataMatchesConfig) {
     // Only the metadata is checked here; a Q2_K llama3-8b file would be 2.7 GB. One layer and a
     // small vocabulary keep the file small while every key reflects the preset.
