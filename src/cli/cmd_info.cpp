@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "engine/session.h"
 #include "gguf/gguf.h"
+#include "model/arch.h"
 #include "model/hparams.h"
 #include "tokenizer/tokenizer.h"
 
@@ -115,6 +116,15 @@ int run(const InfoFlags& f) {
     } catch (const Error& e) {
         not_runnable = e.what();
     }
+    // Parameters one token runs through: all but the experts the router does not pick.
+    double active_params = static_cast<double>(n_params);
+    if (hp && hp->is_moe()) {
+        active_params = 0;
+        for (const auto& t : file->tensors()) {
+            const TensorSpec* spec = find_tensor_spec(hp->spec(), t.name);
+            active_params += static_cast<double>(t.n_elements) * (spec ? active_fraction(*spec, *hp) : 1.0);
+        }
+    }
     if (not_runnable.empty() && file->tensors().empty())
         not_runnable = "the file has no tensors (a vocabulary-only GGUF)";
     std::unique_ptr<Tokenizer> tok;
@@ -134,6 +144,7 @@ int run(const InfoFlags& f) {
         j["data_offset"] = file->data_offset();
         j["architecture"] = file->get_string("general.architecture").value_or("");
         j["parameters"] = n_params;
+        j["active_parameters"] = static_cast<uint64_t>(active_params);
         j["tensor_bytes"] = tensor_bytes;
         j["runnable"] = not_runnable.empty();
         if (!not_runnable.empty()) j["not_runnable_reason"] = not_runnable;
@@ -144,6 +155,8 @@ int run(const InfoFlags& f) {
                             {"head_dim_v", hp->head_dim_v}, {"feed_forward_length", hp->n_ff},
                             {"rope_dimension_count", hp->rope.n_rot}, {"rope_freq_base", hp->rope.freq_base},
                             {"rms_norm_eps", hp->norm_eps},
+                            {"expert_count", hp->n_expert}, {"expert_used_count", hp->n_expert_used},
+                            {"expert_feed_forward_length", hp->n_ff_exp}, {"sliding_window", hp->n_swa},
                             {"default_context", resolve_context_size(*hp, 0)}};
         }
         if (tok) {
@@ -186,13 +199,25 @@ int run(const InfoFlags& f) {
     if (auto name = file->get_string("general.name")) line("name:", *name);
     line("parameters:", fmt::format("{} ({} tensors, {})", human_count(n_params), file->tensors().size(),
                                     human_bytes(tensor_bytes)));
+    if (hp && hp->is_moe())
+        line("active:", fmt::format("{} parameters per token ({} of {} experts)",
+                                    human_count(static_cast<uint64_t>(active_params)), hp->n_expert_used,
+                                    hp->n_expert));
     if (hp) {
         line("context:", fmt::format("{} (runs with {} by default)", hp->n_ctx_train, resolve_context_size(*hp, 0)));
         line("embedding:", std::to_string(hp->n_embd));
         line("layers:", std::to_string(hp->n_layer));
         line("heads:", fmt::format("{} query, {} kv (GQA {}:1), head dim {}", hp->n_head, hp->n_head_kv,
                                    hp->n_head / hp->n_head_kv, hp->head_dim));
-        line("feed-forward:", std::to_string(hp->n_ff));
+        if (hp->is_moe())
+            line("experts:", fmt::format("{}, {} per token, width {}", hp->n_expert, hp->n_expert_used, hp->n_ff_exp));
+        else
+            line("feed-forward:", std::to_string(hp->n_ff));
+        if (hp->n_swa > 0) {
+            int local = 0;
+            for (bool w : hp->swa_layers) local += w;
+            line("window:", fmt::format("{} positions on {} of {} layers", hp->n_swa, local, hp->n_layer));
+        }
         line("rope:", fmt::format("base {}, {} dims, {} pairs{}", hp->rope.freq_base, hp->rope.n_rot,
                                   hp->rope.style == ops::RopeStyle::Adjacent ? "adjacent" : "half-split",
                                   file->find_tensor("rope_freqs.weight") ? ", frequency factors (llama3)" : ""));

@@ -215,6 +215,11 @@ std::string_view spec_name_of(std::string_view gguf_name) {
 }
 }  // namespace
 
+double active_fraction(const TensorSpec& spec, const HParams& hp) {
+    const bool routed = spec.kind == TensorKind::ExpertStack || spec.kind == TensorKind::ExpertVectors;
+    return routed && hp.n_expert > 0 ? static_cast<double>(hp.n_expert_used) / hp.n_expert : 1.0;
+}
+
 const TensorSpec* find_tensor_spec(const ArchSpec& arch, std::string_view gguf_name) {
     const std::string_view name = spec_name_of(gguf_name);
     const bool per_layer = name.size() != gguf_name.size();

@@ -135,6 +135,9 @@ std::vector<TensorInstance> expand_manifest(const HParams& hp,
 
 // The spec of a tensor by its GGUF name in this architecture (nullptr: not part of it).
 const TensorSpec* find_tensor_spec(const ArchSpec& arch, std::string_view gguf_name);
+// The share of a tensor one token reads: n_expert_used / n_expert for expert stacks and their
+// biases, 1 for everything else.
+double active_fraction(const TensorSpec& spec, const HParams& hp);
 // The quantization role of a GGUF tensor name in any known architecture (Other when unknown).
 TensorRole tensor_role_of(std::string_view gguf_name);
 

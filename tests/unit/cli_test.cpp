@@ -393,6 +393,24 @@ TEST(CliInfo, TextDescribesTheModel) {
     EXPECT_FALSE(contains(r.out, "runnable:")) << "stories260K runs";
 }
 
+TEST(CliInfo, MixtureOfExpertsShowsExpertsAndActiveParameters) {
+    HEARTH_SHARED_OR_SKIP(model, "golden/arch/synth-gptoss-256-F32.gguf");
+    ProcessResult r = hearth({"info", "-m", model});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    for (const char* line : {"architecture:   gpt-oss\n", "experts:        8, 4 per token, width 32\n",
+                             "(4 of 8 experts)", "window:         16 positions on 2 of 4 layers\n"})
+        EXPECT_TRUE(contains(r.out, line)) << "'" << line << "' not in:\n" << r.out;
+    ProcessResult rj = hearth({"info", "-m", model, "--json"});
+    ASSERT_EQ(rj.exit_code, 0) << describe(rj);
+    json j = json::parse(rj.out);
+    EXPECT_EQ(j.at("hparams").at("expert_count"), 8);
+    EXPECT_EQ(j.at("hparams").at("expert_used_count"), 4);
+    // Half of each layer's expert weights and biases do not run for a token:
+    // 4 layers x 4 experts x (3 x 256 x 32 weights + 32 + 32 + 256 biases).
+    const uint64_t idle = 4 * 4 * (3 * 256 * 32 + 32 + 32 + 256);
+    EXPECT_EQ(j.at("active_parameters").get<uint64_t>(), j.at("parameters").get<uint64_t>() - idle);
+}
+
 TEST(CliInfo, JsonHasEverything) {
     HEARTH_SHARED_OR_SKIP(model, kStories);
     ProcessResult r = hearth({"info", "-m", model, "--json"});
