@@ -8,21 +8,11 @@
 
 namespace hearth::fit {
 
-// How a family lays out its tensors in GGUF (what llama.cpp's converter writes).
-enum class Layout {
-    Llama,   // attn_q/k/v/output, ffn_gate/up/down, two norms per layer
-    Qwen2,   // Llama + q/k/v biases
-    Qwen3,   // Llama + per-head q/k norms
-    Gemma2,  // Llama + post-attention and post-FFN norms
-    Gemma3,  // Gemma2 + per-head q/k norms
-    Phi3,    // fused attn_qkv and ffn_up (gate and up in one matrix), no ffn_gate
-};
-
 struct CatalogueModel {
     std::string_view name;     // "llama3.1:8b"
     std::string_view aliases;  // other names, space-separated ("llama3:8b deepseek-r1:8b")
-    std::string_view arch;     // general.architecture of its GGUF files
-    Layout layout;
+    std::string_view arch;     // general.architecture of its GGUF files: its tensors are that
+                               // family's manifest (model/arch.h)
     int n_layer, n_embd, n_ff, n_head, n_head_kv, head_dim, n_vocab, n_ctx;
     bool tied_embeddings;
     int n_expert = 0;       // MoE: experts per layer (n_ff is then each expert's width)

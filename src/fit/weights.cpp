@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "common/error.h"
+#include "model/arch.h"
 
 namespace hearth::fit {
 namespace {
@@ -56,60 +57,6 @@ HParams tolerant_hparams(const gguf::File& f) {
     return hp;
 }
 
-struct PlannedTensor {
-    std::string name;
-    std::vector<int64_t> dims;
-};
-
-std::vector<PlannedTensor> tensors_of(const CatalogueModel& m) {
-    const int64_t E = m.n_embd, F = m.n_ff, Q = int64_t{m.n_head} * m.head_dim, K = int64_t{m.n_head_kv} * m.head_dim;
-    std::vector<PlannedTensor> t;
-    t.push_back({"token_embd.weight", {E, m.n_vocab}});
-    t.push_back({"output_norm.weight", {E}});
-    if (!m.tied_embeddings) t.push_back({"output.weight", {E, m.n_vocab}});
-    if (m.arch == "llama" && m.n_vocab == 128256) t.push_back({"rope_freqs.weight", {m.head_dim / 2}});
-    for (int i = 0; i < m.n_layer; ++i) {
-        const std::string p = "blk." + std::to_string(i) + ".";
-        t.push_back({p + "attn_norm.weight", {E}});
-        t.push_back({p + "ffn_norm.weight", {E}});
-        if (m.layout == Layout::Phi3) {
-            t.push_back({p + "attn_qkv.weight", {E, Q + 2 * K}});
-        } else {
-            t.push_back({p + "attn_q.weight", {E, Q}});
-            t.push_back({p + "attn_k.weight", {E, K}});
-            t.push_back({p + "attn_v.weight", {E, K}});
-        }
-        t.push_back({p + "attn_output.weight", {Q, E}});
-        if (m.layout == Layout::Qwen2) {
-            t.push_back({p + "attn_q.bias", {Q}});
-            t.push_back({p + "attn_k.bias", {K}});
-            t.push_back({p + "attn_v.bias", {K}});
-        }
-        if (m.layout == Layout::Qwen3 || m.layout == Layout::Gemma3) {
-            t.push_back({p + "attn_q_norm.weight", {m.head_dim}});
-            t.push_back({p + "attn_k_norm.weight", {m.head_dim}});
-        }
-        if (m.layout == Layout::Gemma2 || m.layout == Layout::Gemma3) {
-            t.push_back({p + "post_attention_norm.weight", {E}});
-            t.push_back({p + "post_ffw_norm.weight", {E}});
-        }
-        if (m.n_expert > 0) {
-            t.push_back({p + "ffn_gate_inp.weight", {E, m.n_expert}});
-            t.push_back({p + "ffn_gate_exps.weight", {E, F, m.n_expert}});
-            t.push_back({p + "ffn_up_exps.weight", {E, F, m.n_expert}});
-            t.push_back({p + "ffn_down_exps.weight", {F, E, m.n_expert}});
-        } else if (m.layout == Layout::Phi3) {
-            t.push_back({p + "ffn_up.weight", {E, 2 * F}});
-            t.push_back({p + "ffn_down.weight", {F, E}});
-        } else {
-            t.push_back({p + "ffn_gate.weight", {E, F}});
-            t.push_back({p + "ffn_up.weight", {E, F}});
-            t.push_back({p + "ffn_down.weight", {F, E}});
-        }
-    }
-    return t;
-}
-
 HParams hparams_of(const CatalogueModel& m) {
     HParams hp;
     hp.arch = find_arch(m.arch);
@@ -131,6 +78,21 @@ HParams hparams_of(const CatalogueModel& m) {
     hp.rope.n_rot = m.head_dim;
     if (hp.arch) derive_hparams(hp);
     return hp;
+}
+
+// Every tensor llama.cpp's converter writes for the model: its family's manifest, with the
+// optional tensors these models have (an untied head, llama3's rope factors, LongRoPE factors
+// of the 128k-context Phi models).
+std::vector<TensorInstance> tensors_of(const CatalogueModel& m, const HParams& hp) {
+    if (!hp.arch) fail("internal: catalogue model {} has architecture '{}' without a manifest", m.name, m.arch);
+    return expand_manifest(hp, [&](const TensorInstance& t) {
+        switch (t.spec->slot) {
+            case Slot::Output: return !m.tied_embeddings;
+            case Slot::RopeFreqs: return m.arch == "llama" && m.n_vocab == 128256;
+            case Slot::RopeFactorsShort: case Slot::RopeFactorsLong: return m.arch == "phi3" && m.n_ctx >= 131072;
+            default: return false;
+        }
+    });
 }
 
 }  // namespace
@@ -224,11 +186,10 @@ WeightLayout layout_from_catalogue(const CatalogueModel& m, const convert::Quant
     shape.tied_embeddings = m.tied_embeddings;
     shape.n_expert = m.n_expert;
     shape.is_70b = m.n_layer == 80;
-    for (const PlannedTensor& t : tensors_of(m)) {
+    for (const TensorInstance& t : tensors_of(m, w.hp)) {
         const int64_t n = std::accumulate(t.dims.begin(), t.dims.end(), int64_t{1}, std::multiplies<>());
         TensorType type = TensorType::F32;
-        // The MoE router stays F32, as llama-quantize leaves it.
-        if (convert::is_quantizable(t.name, t.dims.size()) && t.name.find("ffn_gate_inp") == std::string::npos)
+        if (convert::is_quantizable(t.name, t.dims.size()))
             type = convert::choose_tensor_type(mix, t.name, t.dims[0], shape, false);
         const TypeTraits& tr = type_traits(type);
         const uint64_t bytes = static_cast<uint64_t>(n / t.dims[0]) * row_bytes(tr, t.dims[0]);

@@ -118,6 +118,11 @@ const std::vector<ArchSpec> kArchTable = {
     {.name = "phi3", .models = "Phi-3, Phi-3.5-mini, Phi-4-mini",
      .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::SiLU,
      .groups = {G::Embedding, G::LongRope, G::AttnFused, G::FfnNorm, G::FfnFusedUp}},
+    // Sized by `hearth fit`; running it needs attention and final-logit soft-capping.
+    {.name = "gemma2", .models = "Gemma 2 (sizing only)",
+     .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::GeluTanh,
+     .window = WindowPattern::AllButEveryN, .window_pattern_default = 2, .embd_scale_sqrt = true,
+     .groups = {G::Embedding, G::AttnSeparate, G::PostNorms, G::FfnNorm, G::FfnDense}, .runnable = false},
 };
 // clang-format on
 
@@ -148,7 +153,8 @@ std::span<const ArchSpec> arch_table() { return kArchTable; }
 
 std::string supported_architectures() {
     std::string out;
-    for (const ArchSpec& a : kArchTable) out += (out.empty() ? "" : ", ") + std::string(a.name);
+    for (const ArchSpec& a : kArchTable)
+        if (a.runnable) out += (out.empty() ? "" : ", ") + std::string(a.name);
     return out;
 }
 

@@ -72,13 +72,16 @@ struct ArchSpec {
     bool embd_scale_sqrt = false;    // x0 = embedding · √n_embd (gemma)
     bool local_rope_unscaled = false;  // window layers: own base (rope.freq_base_swa, default 10000), no scaling
     std::vector<TensorGroup> groups;
+    // False for families whose files `hearth fit` sizes but the engine cannot run yet (the
+    // loader refuses them by name).
+    bool runnable = true;
 };
 
-// The row for `general.architecture`, or nullptr.
+// The row for `general.architecture` (runnable or not), or nullptr.
 const ArchSpec* find_arch(std::string_view name);
 // Every supported architecture, in table order.
 std::span<const ArchSpec> arch_table();
-// "llama, qwen2, qwen3, …": for error messages and --help.
+// "llama, qwen2, qwen3, …": the runnable ones, for error messages and --help.
 std::string supported_architectures();
 
 // A tensor's dimensions as functions of the hyperparameters (GGUF ne order).

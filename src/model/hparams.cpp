@@ -113,6 +113,9 @@ HParams read_hparams(const gguf::File& file) {
         fail("{}: unsupported architecture '{}' (supported: {})", file.path(), hp.arch_name,
              supported_architectures());
     const ArchSpec& a = *hp.arch;
+    if (!a.runnable)
+        fail("{}: architecture '{}' can be sized (`hearth fit`) but not run yet (supported: {})", file.path(),
+             hp.arch_name, supported_architectures());
 
     Reader r{file, hp.arch_name + "."};
     hp.n_embd = r.required_int("embedding_length", 1);
