@@ -108,7 +108,8 @@ std::string justify(const Value& self, const CallArgs& args, const char* fn, cha
 }
 
 template <bool (*Pred)(char32_t)>
-Value all_chars(const Value& self) {
+Value all_chars(const Value& self, const CallArgs& args, const char* fn) {
+    Args(fn, args, {});
     const std::u32string s = text::decode(self.as_string());
     if (s.empty()) return Value(false);
     return Value(std::all_of(s.begin(), s.end(), Pred));
@@ -220,14 +221,40 @@ const std::unordered_map<std::string, Method>& string_methods() {
              }
              return Value(std::move(out));
          }},
-        {"isdigit", [](const Value& self, const CallArgs&) { return all_chars<text::is_digit>(self); }},
-        {"isdecimal", [](const Value& self, const CallArgs&) { return all_chars<text::is_digit>(self); }},
-        {"isnumeric", [](const Value& self, const CallArgs&) { return all_chars<text::is_digit>(self); }},
-        {"isalpha", [](const Value& self, const CallArgs&) { return all_chars<text::is_alpha>(self); }},
-        {"isalnum", [](const Value& self, const CallArgs&) { return all_chars<text::is_alnum>(self); }},
-        {"isspace", [](const Value& self, const CallArgs&) { return all_chars<text::is_space>(self); }},
-        {"islower", [](const Value& self, const CallArgs&) { return Value(text::is_lower(self.as_string())); }},
-        {"isupper", [](const Value& self, const CallArgs&) { return Value(text::is_upper(self.as_string())); }},
+        {"isdigit", [](const Value& self, const CallArgs& args) {
+             return all_chars<text::is_digit>(self, args, "isdigit");
+         }},
+        {"isdecimal", [](const Value& self, const CallArgs& args) {
+             return all_chars<text::is_digit>(self, args, "isdecimal");
+         }},
+        {"isnumeric", [](const Value& self, const CallArgs& args) {
+             return all_chars<text::is_digit>(self, args, "isnumeric");
+         }},
+        {"isalpha", [](const Value& self, const CallArgs& args) {
+             return all_chars<text::is_alpha>(self, args, "isalpha");
+         }},
+        {"isalnum", [](const Value& self, const CallArgs& args) {
+             return all_chars<text::is_alnum>(self, args, "isalnum");
+         }},
+        {"isspace", [](const Value& self, const CallArgs& args) {
+             return all_chars<text::is_space>(self, args, "isspace");
+         }},
+        {"islower", [](const Value& self, const CallArgs& args) {
+             Args("islower", args, {});
+             return Value(text::is_lower(self.as_string()));
+         }},
+        {"isupper", [](const Value& self, const CallArgs& args) {
+             Args("isupper", args, {});
+             return Value(text::is_upper(self.as_string()));
+         }},
+        {"istitle", [](const Value& self, const CallArgs& args) {
+             Args("istitle", args, {});
+             return Value(text::is_title(self.as_string()));
+         }},
+        {"expandtabs", [](const Value& self, const CallArgs& args) {
+             Args a("expandtabs", args, {"tabsize"});
+             return Value(text::expand_tabs(self.as_string(), a.get_int(0, 8)));
+         }},
         {"center", [](const Value& self, const CallArgs& args) { return Value(justify(self, args, "center", 'c')); }},
         {"ljust", [](const Value& self, const CallArgs& args) { return Value(justify(self, args, "ljust", 'l')); }},
         {"rjust", [](const Value& self, const CallArgs& args) { return Value(justify(self, args, "rjust", 'r')); }},
@@ -356,7 +383,7 @@ bool returns_markup(const std::string& name) {
                                         "ljust",      "rjust",     "lstrip",       "rstrip",       "center",
                                         "strip",      "swapcase",  "zfill",        "casefold",     "removeprefix",
                                         "removesuffix", "partition", "rpartition", "split",        "rsplit",
-                                        "splitlines", "join",      "format"};
+                                        "splitlines", "join",      "format",       "expandtabs"};
     return std::find(std::begin(names), std::end(names), name) != std::end(names);
 }
 

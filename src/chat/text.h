@@ -40,6 +40,12 @@ bool is_lower_char(char32_t c);
 // other case.
 bool is_lower(std::string_view s);
 bool is_upper(std::string_view s);
+// str.istitle: upper case only after an uncased character, lower case only after a cased one,
+// and at least one cased character.
+bool is_title(std::string_view s);
+// str.expandtabs: each tab padded with spaces to the next multiple of tabsize (columns in code
+// points, restarting after \n and \r); tabsize <= 0 deletes tabs.
+std::string expand_tabs(std::string_view s, int64_t tabsize);
 
 // Python str.strip([chars]) and friends; chars == nullopt strips whitespace.
 std::string strip(std::string_view s, const std::optional<std::string>& chars, bool left, bool right);

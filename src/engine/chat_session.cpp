@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "chat/harmony.h"
 #include "common/error.h"
 
 namespace hearth {
@@ -171,7 +172,8 @@ ChatTurnResult ChatSession::respond(const std::string& user_text, const Generate
     cached_.insert(cached_.end(), result.generation.tokens.begin(), result.generation.tokens.end());
     cached_.resize(std::min(cached_.size(), static_cast<size_t>(session_.n_past())));
 
-    messages_.push_back({{"role", "assistant"}, {"content", result.text}});
+    // gpt-oss's reply carries channel markup its template refuses in "content": split it.
+    messages_.push_back(chat::assistant_message(result.text));
     return result;
 }
 

@@ -24,10 +24,19 @@ constexpr std::array<std::string_view, 7> kEotTexts = {
     "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>",  // DeepSeek
 };
 // Texts whose tokens end generation in addition to eos/eot/eom.
-constexpr std::array<std::string_view, 12> kEogTexts = {
+constexpr std::array<std::string_view, 16> kEogTexts = {
     "<|eot_id|>", "<|im_end|>",  "<|end|>", "<|return|>", "<|call|>",        "<end_of_turn>",
     "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",     "<|end_of_text|>", "<end_of_utterance>",
+    "[EOT]", "[EOS]",                 // Kimi K2
+    "<turn|>", "<|tool_response>",    // Gemma 4: end of turn, and the hand-over after a tool call
 };
+// gpt-oss (the "harmony" format) ends a message with <|end|> but goes on with the next one
+// (analysis, then final); only <|return|> and <|call|> end its turn. Its channel markup is
+// ordinary text in the output, so that what the model wrote can be split into reasoning, answer
+// and tool calls. llama.cpp does the same.
+constexpr std::string_view kHarmonyReturn = "<|return|>", kHarmonyCall = "<|call|>", kHarmonyEnd = "<|end|>";
+constexpr std::array<std::string_view, 4> kHarmonyMarkup = {"<|channel|>", "<|message|>", "<|start|>",
+                                                           "<|constrain|>"};
 
 // A piece made safe for a one-line error message.
 std::string printable(std::string_view s) {
@@ -222,6 +231,13 @@ void Vocabulary::finalize() {
     }
     for (TokenId id : {special.eos, special.eot, special.eom})
         if (id != kNoToken) end_of_generation.push_back(id);
+    for (std::string_view text : kHarmonyMarkup)
+        if (TokenId id = find(text); id != kNoToken) types[id] = TokenType::UserDefined;
+    const TokenId harmony_end = find(kHarmonyEnd);
+    if (harmony_end != kNoToken && find(kHarmonyReturn) != kNoToken && find(kHarmonyCall) != kNoToken) {
+        std::erase(end_of_generation, harmony_end);
+        types[harmony_end] = TokenType::UserDefined;
+    }
     std::sort(end_of_generation.begin(), end_of_generation.end());
     end_of_generation.erase(std::unique(end_of_generation.begin(), end_of_generation.end()),
                             end_of_generation.end());

@@ -289,6 +289,65 @@ TEST(TokenizerVocab, UserDefinedAlwaysMatchedControlOnRequest) {
     EXPECT_EQ(std::count(plain.begin(), plain.end(), 6), 0);
 }
 
+// gpt-oss writes <|end|> after its analysis message and goes on with the final one: with
+// <|return|> and <|call|> in the vocabulary, <|end|> must not end generation, and the channel
+// markup renders as text so the answer can be told from the reasoning.
+TEST(TokenizerVocab, HarmonyEndIsNotEndOfGeneration) {
+    GgufWriter w;
+    w.str("tokenizer.ggml.model", "llama")
+        .str_array("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "<|end|>", "<|return|>",
+                                             "<|call|>", "<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"})
+        .f32_array("tokenizer.ggml.scores", std::vector<float>(12, 0))
+        .i32_array("tokenizer.ggml.token_type", {2, 3, 3, 1, 1, 3, 3, 3, 3, 3, 3, 3})
+        .boolean("tokenizer.ggml.add_space_prefix", false);
+    auto tok = tokenizer_of(w);
+    EXPECT_FALSE(tok->is_end_of_generation(5));
+    EXPECT_TRUE(tok->is_end_of_generation(6));
+    EXPECT_TRUE(tok->is_end_of_generation(7));
+    EXPECT_TRUE(tok->is_end_of_generation(2));
+    EXPECT_EQ(tok->vocab().end_of_generation, (std::vector<TokenId>{2, 6, 7}));
+    for (TokenId id : {5, 8, 9, 10, 11}) EXPECT_EQ(tok->vocab().types[id], TokenType::UserDefined) << id;
+    EXPECT_EQ(tok->token_to_piece(5), "<|end|>");
+    EXPECT_EQ(tok->token_to_piece(8), "<|channel|>");
+    EXPECT_EQ(tok->token_to_piece(6), "");  // the turn's end stays Control
+    // The rendered prompt's markup still becomes the special tokens.
+    EXPECT_EQ(tok->encode("<|start|>a<|channel|>a<|message|>a<|end|>", false, true),
+              (std::vector<TokenId>{10, 4, 8, 4, 9, 4, 5}));
+}
+
+// Without <|return|>/<|call|> (Phi-3/Phi-4-mini: "<|assistant|>...<|end|>"), <|end|> ends the turn.
+TEST(TokenizerVocab, EndWithoutHarmonyEndsGeneration) {
+    GgufWriter w;
+    w.str("tokenizer.ggml.model", "llama")
+        .str_array("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "<|end|>", "<|return|>",
+                                             "<|assistant|>"})
+        .f32_array("tokenizer.ggml.scores", std::vector<float>(8, 0))
+        .i32_array("tokenizer.ggml.token_type", {2, 3, 3, 1, 1, 3, 3, 3})
+        .boolean("tokenizer.ggml.add_space_prefix", false);
+    auto tok = tokenizer_of(w);
+    EXPECT_TRUE(tok->is_end_of_generation(5));
+    EXPECT_TRUE(tok->is_end_of_generation(6));
+    EXPECT_FALSE(tok->is_end_of_generation(7));
+    EXPECT_EQ(tok->vocab().types[5], TokenType::Control);
+    EXPECT_EQ(tok->token_to_piece(5), "");
+}
+
+// Gemma 4 ends a turn with <turn|> and hands over to a tool with <|tool_response>; Kimi K2's
+// end tokens are [EOT] / [EOS]. Normal-typed in the file, they become Control.
+TEST(TokenizerVocab, Gemma4AndKimiEndTokens) {
+    GgufWriter w;
+    w.str("tokenizer.ggml.model", "llama")
+        .str_array("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "<turn|>", "<|tool_response>",
+                                             "<|turn>", "[EOT]", "[EOS]"})
+        .f32_array("tokenizer.ggml.scores", std::vector<float>(10, 0))
+        .i32_array("tokenizer.ggml.token_type", {2, 3, 3, 1, 1, 1, 3, 3, 3, 3})
+        .boolean("tokenizer.ggml.add_space_prefix", false);
+    auto tok = tokenizer_of(w);
+    EXPECT_EQ(tok->vocab().end_of_generation, (std::vector<TokenId>{2, 5, 6, 8, 9}));
+    EXPECT_EQ(tok->vocab().types[5], TokenType::Control);
+    EXPECT_FALSE(tok->is_end_of_generation(7));  // <|turn> opens a turn
+}
+
 TEST(TokenizerVocab, HandBuiltVocabularyFinalize) {
     Vocabulary v;
     v.source = "hand";

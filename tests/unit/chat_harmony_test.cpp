@@ -1,0 +1,104 @@
+// Splitting gpt-oss "harmony" replies into thinking / content / tool calls, and feeding the
+// result back through the real gpt-oss template (which refuses channel markup in content).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "chat/harmony.h"
+#include "chat/template.h"
+#include "test_support.h"
+
+namespace hearth {
+namespace {
+
+using nlohmann::ordered_json;
+
+TEST(ChatHarmony, AnalysisThenFinal) {
+    const auto r = chat::parse_harmony_reply(
+        "<|channel|>analysis<|message|>User says hi.<|end|><|start|>assistant<|channel|>final<|message|>Hello!");
+    EXPECT_EQ(r.thinking, "User says hi.");
+    EXPECT_EQ(r.content, "Hello!");
+    EXPECT_TRUE(r.tool_calls.empty());
+}
+
+TEST(ChatHarmony, TerminatorsAndSeveralAnalysisMessages) {
+    const auto r = chat::parse_harmony_reply(
+        "<|channel|>analysis<|message|>one<|end|><|start|>assistant<|channel|>analysis<|message|>two<|end|>"
+        "<|start|>assistant<|channel|>commentary<|message|>Let me think.<|end|>"
+        "<|start|>assistant<|channel|>final<|message|>Done.<|return|>");
+    EXPECT_EQ(r.thinking, "one\ntwo");
+    EXPECT_EQ(r.content, "Let me think.\nDone.");  // a preamble (commentary, no recipient) is shown
+}
+
+TEST(ChatHarmony, ToolCallWithRecipientBeforeOrAfterChannel) {
+    const auto r = chat::parse_harmony_reply(
+        "<|channel|>analysis<|message|>Need weather.<|end|>"
+        "<|start|>assistant to=functions.get_weather<|channel|>commentary <|constrain|>json<|message|>"
+        "{\"location\": \"Oslo\"}<|call|>");
+    EXPECT_EQ(r.thinking, "Need weather.");
+    EXPECT_EQ(r.content, "");
+    ASSERT_EQ(r.tool_calls.size(), 1u);
+    EXPECT_EQ(r.tool_calls[0].name, "get_weather");
+    EXPECT_EQ(r.tool_calls[0].arguments, "{\"location\": \"Oslo\"}");
+
+    const auto r2 = chat::parse_harmony_reply("<|channel|>commentary to=functions.f json<|message|>{}");
+    ASSERT_EQ(r2.tool_calls.size(), 1u);
+    EXPECT_EQ(r2.tool_calls[0].name, "f");
+}
+
+// Generation stopped by length or by the user: keep what is there, never throw.
+TEST(ChatHarmony, CutShortAndMalformed) {
+    EXPECT_EQ(chat::parse_harmony_reply("<|channel|>analysis<|message|>half a thou").thinking, "half a thou");
+    const auto header_only =
+        chat::parse_harmony_reply("<|channel|>analysis<|message|>x<|end|><|start|>assistant<|chan");
+    EXPECT_EQ(header_only.thinking, "x");
+    EXPECT_EQ(header_only.content, "");
+    EXPECT_EQ(chat::parse_harmony_reply("").content, "");
+    EXPECT_EQ(chat::parse_harmony_reply("<|channel|>").content, "");
+    EXPECT_EQ(chat::parse_harmony_reply("<|start|><|start|><|message|>").content, "");
+    EXPECT_EQ(chat::parse_harmony_reply("plain text, no markup").content, "plain text, no markup");
+    // A recipient that is not a function (a built-in tool) is not a tool call here.
+    EXPECT_TRUE(chat::parse_harmony_reply("<|channel|>commentary to=browser.search<|message|>q").tool_calls.empty());
+}
+
+TEST(ChatHarmony, AssistantMessage) {
+    EXPECT_EQ(chat::assistant_message("Hi <b>there</b>"),
+              ordered_json({{"role", "assistant"}, {"content", "Hi <b>there</b>"}}));
+    const auto m = chat::assistant_message(
+        "<|channel|>analysis<|message|>r<|end|><|start|>assistant to=functions.get_weather<|channel|>commentary json"
+        "<|message|>{\"location\": \"Oslo\"}<|start|>assistant to=functions.g<|channel|>commentary<|message|>not json");
+    EXPECT_EQ(m.at("content"), "");
+    EXPECT_EQ(m.at("thinking"), "r");
+    ASSERT_EQ(m.at("tool_calls").size(), 2u);
+    EXPECT_EQ(m["tool_calls"][0]["function"]["arguments"], ordered_json({{"location", "Oslo"}}));
+    EXPECT_EQ(m["tool_calls"][1]["function"]["arguments"], "not json");
+    EXPECT_FALSE(chat::assistant_message("<|channel|>final<|message|>ok").contains("thinking"));
+}
+
+// The reply of one turn, stored with assistant_message, renders in the next turn; stored as
+// raw text it makes the template raise.
+TEST(ChatHarmony, ReplyRoundTripsThroughGptOssTemplate) {
+    HEARTH_SHARED_OR_SKIP(path, "chat_templates/gpt-oss.jinja");
+    const auto tmpl = chat::ChatTemplate::parse(test::read_file(path));
+    const std::string reply =
+        "<|channel|>analysis<|message|>Greet back.<|end|><|start|>assistant<|channel|>final<|message|>Hello!";
+    chat::ChatInputs in;
+    in.options.now = "2025-03-04T05:06:07";
+    in.messages = ordered_json::array({{{"role", "user"}, {"content", "Hi"}}, chat::assistant_message(reply),
+                                       {{"role", "user"}, {"content", "Again"}}});
+    const std::string prompt = chat::render_chat(tmpl, in);
+    EXPECT_NE(prompt.find("<|start|>assistant<|channel|>final<|message|>Hello!<|end|><|start|>user<|message|>Again"),
+              std::string::npos)
+        << prompt;
+    EXPECT_EQ(prompt.find("Greet back."), std::string::npos);  // earlier turns' reasoning is dropped
+
+    in.messages[1] = {{"role", "assistant"}, {"content", reply}};
+    try {
+        chat::render_chat(tmpl, in);
+        ADD_FAILURE() << "raw harmony text in content rendered";
+    } catch (const chat::TemplateError& e) {
+        EXPECT_EQ(e.kind(), chat::TemplateError::Kind::Raised);
+    }
+}
+
+}  // namespace
+}  // namespace hearth
