@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "model/arch.h"
 
 namespace {
 
@@ -31,6 +32,10 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "hearth 0.1.0");
     app.require_subcommand(1);
     app.fallthrough(false);
+    std::string families = "\nModel families (GGUF general.architecture):\n";
+    for (const hearth::ArchSpec& a : hearth::arch_table())
+        if (a.runnable) families += fmt::format("  {:<10} {}\n", a.name, a.models);
+    app.footer(families + "Tensor types, verification and what is not yet supported: docs/models.md");
 
     std::map<CLI::App*, hearth::cli::CommandRunner> runners;
     auto reg = [&](hearth::cli::CommandRunner (*add)(CLI::App&)) {
