@@ -36,6 +36,7 @@ ActivationWidths activation_widths(const HParams& hp) {
         w.router = hp.n_expert;
         w.expert_in = w.expert_out = w.moe_out = hp.n_embd;
         w.expert_gate = w.expert_up = hp.n_ff_exp;
+        w.routing = 5 * int64_t{hp.n_expert_used};
     } else {
         w.gate = hp.n_ff;
         w.up = has(TensorGroup::FfnFusedUp) ? 2 * int64_t{hp.n_ff} : hp.n_ff;

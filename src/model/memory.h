@@ -26,9 +26,10 @@ const TypeTraits& kv_type_traits(ops::KvType type);
 struct ActivationWidths {
     int64_t x = 0, h = 0, q = 0, k = 0, v = 0, attn = 0, qkv = 0, gate = 0, up = 0;
     int64_t router = 0, expert_in = 0, expert_gate = 0, expert_up = 0, expert_out = 0, moe_out = 0;
+    int64_t routing = 0;  // the routing tables (expert id, weight, row, weight: 20 bytes per choice), in floats
     int64_t total() const {
         return x + h + q + k + v + attn + qkv + gate + up + router + expert_in + expert_gate + expert_up + expert_out +
-               moe_out;
+               moe_out + routing;
     }
 };
 ActivationWidths activation_widths(const HParams& hp);

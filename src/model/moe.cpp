@@ -14,28 +14,20 @@
 namespace hearth {
 namespace {
 
-struct Choice {
-    int expert;
-    float weight;
-};
-struct Assignment {  // one token row routed to an expert
-    int64_t row;
-    float weight;
-};
-
 // The top-k experts of one token's router logits and their weights (arch.h: softmax over the
 // chosen k). Ties go to the lower expert id, so runs are reproducible.
-void route(const float* logits, int n_expert, int k, std::vector<int>& order, Choice* out) {
-    order.resize(static_cast<size_t>(n_expert));
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + k, order.end(), [logits](int a, int b) {
+void route(const float* logits, int n_expert, int k, int32_t* order, int32_t* expert, float* weight) {
+    std::iota(order, order + n_expert, 0);
+    std::partial_sort(order, order + k, order + n_expert, [logits](int a, int b) {
         return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
     });
     const float max = logits[order[0]];
     double sum = 0;
     for (int j = 0; j < k; ++j) sum += std::exp(static_cast<double>(logits[order[j]] - max));
-    for (int j = 0; j < k; ++j)
-        out[j] = {order[j], static_cast<float>(std::exp(static_cast<double>(logits[order[j]] - max)) / sum)};
+    for (int j = 0; j < k; ++j) {
+        expert[j] = order[j];
+        weight[j] = static_cast<float>(std::exp(static_cast<double>(logits[order[j]] - max)) / sum);
+    }
 }
 
 }  // namespace
@@ -49,27 +41,31 @@ void Model::moe_ffn(ops::Context& ctx, const LayerWeights& L, RunState& rs, int6
     // Router logits in f32 for every token: [T][n_expert].
     ops::matmul(ctx, L.router, rs.h.data(), T, rs.router.data());
     if (!L.router_bias.empty()) ops::add_bias(rs.router.data(), L.router_bias.data(), T, n_expert);
-    std::vector<Choice> choices(static_cast<size_t>(T * k));
-    std::vector<int> order;
     for (int64_t t = 0; t < T; ++t)
-        route(&rs.router[t * n_expert], n_expert, k, order, &choices[t * k]);
+        route(&rs.router[t * n_expert], n_expert, k, rs.expert_order.data(), &rs.route_expert[t * k],
+              &rs.route_weight[t * k]);
 
-    // The tokens of each expert, as (row, weight).
-    std::vector<std::vector<Assignment>> by_expert(static_cast<size_t>(n_expert));
-    for (int64_t t = 0; t < T; ++t)
-        for (int j = 0; j < k; ++j) {
-            const Choice& c = choices[t * k + j];
-            by_expert[static_cast<size_t>(c.expert)].push_back({t, c.weight});
-        }
+    // The same assignments grouped by expert (a counting sort: token order kept within an expert).
+    int32_t* begin = rs.expert_begin.data();
+    std::fill_n(begin, n_expert + 1, 0);
+    for (int64_t i = 0; i < T * k; ++i) ++begin[rs.route_expert[i] + 1];
+    for (int e = 0; e < n_expert; ++e) begin[e + 1] += begin[e];
+    std::copy_n(begin, n_expert, rs.expert_order.data());  // next free slot per expert
+    for (int64_t i = 0; i < T * k; ++i) {
+        const int32_t slot = rs.expert_order[rs.route_expert[i]]++;
+        rs.assign_row[slot] = i / k;
+        rs.assign_weight[slot] = rs.route_weight[i];
+    }
 
     std::fill_n(rs.moe_out.data(), T * E, 0.0f);
     for (int e = 0; e < n_expert; ++e) {
-        const std::vector<Assignment>& rows = by_expert[static_cast<size_t>(e)];
-        if (rows.empty()) continue;
-        const auto m = static_cast<int64_t>(rows.size());
+        const int64_t first = begin[e], m = begin[e + 1] - begin[e];
+        if (m == 0) continue;
+        const int64_t* rows = &rs.assign_row[first];
+        const float* weights = &rs.assign_weight[first];
         float *in = rs.expert_in.data(), *gate = rs.expert_gate.data(), *up = rs.expert_up.data(),
               *y = rs.expert_out.data();
-        for (int64_t i = 0; i < m; ++i) std::copy_n(&rs.h[rows[i].row * E], E, in + i * E);
+        for (int64_t i = 0; i < m; ++i) std::copy_n(&rs.h[rows[i] * E], E, in + i * E);
         ops::matmul(ctx, L.gate_exps[e], in, m, gate);
         ops::matmul(ctx, L.up_exps[e], in, m, up);
         if (!L.gate_exps_bias.empty()) ops::add_bias(gate, &L.gate_exps_bias[e * F], m, F);
@@ -78,8 +74,8 @@ void Model::moe_ffn(ops::Context& ctx, const LayerWeights& L, RunState& rs, int6
         ops::matmul(ctx, L.down_exps[e], gate, m, y);
         if (!L.down_exps_bias.empty()) ops::add_bias(y, &L.down_exps_bias[e * E], m, E);
         for (int64_t i = 0; i < m; ++i) {
-            float* dst = &rs.moe_out[rows[i].row * E];
-            const float w = rows[i].weight;
+            float* dst = &rs.moe_out[rows[i] * E];
+            const float w = weights[i];
             for (int64_t c = 0; c < E; ++c) dst[c] += w * y[i * E + c];
         }
     }

@@ -15,6 +15,12 @@ struct RunState {
     std::vector<float> x, h, q, k, v, attn, qkv, gate, up;
     std::vector<float> router, expert_in, expert_gate, expert_up, expert_out, moe_out;
     std::vector<int32_t> pos;  // [T]
+    // MoE routing of a batch: each token's chosen experts and weights ([T][n_expert_used]), then
+    // the same assignments sorted by expert (expert_begin: [n_expert + 1] offsets into them).
+    std::vector<int32_t> route_expert, expert_begin, expert_order;
+    std::vector<float> route_weight;
+    std::vector<int64_t> assign_row;
+    std::vector<float> assign_weight;
 
     // Grows every buffer to hold a batch of n_tokens of this model (never shrinks).
     void reserve(const HParams& hp, int64_t n_tokens) {
@@ -28,6 +34,13 @@ struct RunState {
         grow(expert_in, w.expert_in), grow(expert_gate, w.expert_gate), grow(expert_up, w.expert_up);
         grow(expert_out, w.expert_out), grow(moe_out, w.moe_out);
         if (pos.size() < static_cast<size_t>(n_tokens)) pos.resize(static_cast<size_t>(n_tokens));
+        const auto routes = static_cast<size_t>(n_tokens * hp.n_expert_used);
+        if (route_expert.size() < routes) {
+            route_expert.resize(routes), route_weight.resize(routes);
+            assign_row.resize(routes), assign_weight.resize(routes);
+        }
+        expert_begin.resize(static_cast<size_t>(hp.n_expert) + 1);
+        expert_order.resize(static_cast<size_t>(hp.n_expert));
     }
 };
 
