@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <map>
 #include <random>
 #include <thread>
 
@@ -10,6 +9,7 @@
 #include <httplib.h>
 
 #include "common/error.h"
+#include "gguf/quantization.h"
 #include "serve/format.h"
 #include "serve/request.h"
 #include "tensor/types.h"
@@ -262,22 +262,14 @@ struct Server::Impl {
     static ordered_json details(const Server& s) {
         const gguf::File& f = *s.model_.file;
         uint64_t n_params = 0;
-        std::map<std::string, uint64_t> bytes_by_type;
-        for (const auto& t : f.tensors()) {
-            n_params += t.n_elements;
-            bytes_by_type[t.traits->name] += t.n_bytes;
-        }
-        std::string quant = "unknown";
-        uint64_t most = 0;
-        for (const auto& [name, bytes] : bytes_by_type)
-            if (bytes > most) most = bytes, quant = name;
+        for (const auto& t : f.tensors()) n_params += t.n_elements;
         const std::string arch = f.get_string("general.architecture").value_or("unknown");
         return {{"parent_model", ""},
                 {"format", "gguf"},
                 {"family", arch},
                 {"families", ordered_json::array({arch})},
                 {"parameter_size", human_count(n_params)},
-                {"quantization_level", quant}};
+                {"quantization_level", gguf::quantization_label(f)}};
     }
 
     static ordered_json model_entry(const Server& s, bool running) {
