@@ -9,6 +9,7 @@
 #include <httplib.h>
 
 #include "common/error.h"
+#include "engine/prompt.h"
 #include "gguf/quantization.h"
 #include "serve/format.h"
 #include "serve/request.h"
@@ -100,16 +101,18 @@ struct Server::Impl {
             in.bos_token = s.chat_format_->bos_token;
             in.eos_token = s.chat_format_->eos_token;
             in.options.system_clock = true;
-            std::string rendered;
+            ChatPrompt rendered;
             try {
-                rendered = chat::render_chat(s.chat_format_->tmpl, in);
+                rendered = render_chat_prompt(s.chat_format_->tmpl, in, tok);
             } catch (const std::exception& e) {
                 throw ApiError(400, fmt::format("the chat template rejected the messages: {}", e.what()),
                                "invalid_request_error", "invalid_messages");
             }
+            // Special tokens from the template are parsed, those in the messages never (engine/prompt.h).
             tokens = tokenize_chat_prompt(tok, rendered);
         } else {
-            tokens = tok.encode(g.prompt, /*add_special=*/true, /*parse_special=*/false);
+            // A raw prompt is the client's whole text, special tokens included (as llama.cpp's server).
+            tokens = tokenize_prompt(tok, g.prompt, /*add_special=*/true, s.options_.parse_special);
         }
         if (tokens.empty()) throw ApiError(400, "the prompt is empty", "invalid_request_error", "empty_prompt");
         const int n_ctx = s.scheduler_->n_ctx();
