@@ -6,6 +6,7 @@
 
 #include "chat/builtins.h"
 #include "chat/error.h"
+#include "common/html.h"
 #include "chat/operators.h"
 #include "chat/text.h"
 

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "chat/error.h"
+#include "common/html.h"
 #include "chat/text.h"
 
 namespace hearth::chat::ops {

@@ -155,8 +155,6 @@ std::string repr(const Value& v);
 std::string type_name(const Value& v);
 // Jinja's object_type_repr: "None", "dict object", "str object", ...
 std::string object_type_repr(const Value& v);
-// markupsafe.escape: & < > " ' as HTML entities.
-std::string html_escape(std::string_view s);
 // 'text' in single quotes, for error messages.
 std::string quote(std::string_view text);
 

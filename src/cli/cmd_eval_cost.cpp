@@ -42,6 +42,7 @@ struct EvalCostFlags {
     int ppl_chunks = 0;
     bool json = false;
     bool no_warmup = false;
+    bool no_parse_special = false;
     bool print_cloud_prices = false;
     SessionFlags session;
     SamplingParams sampling;
@@ -104,6 +105,7 @@ int run(const EvalCostFlags& f) {
     ro.runs = f.runs;
     ro.n_predict = f.n_predict;
     ro.warmup = !f.no_warmup;
+    ro.parse_special = !f.no_parse_special;
     ro.sampling = f.sampling;
     ro.sampling.seed = parse_seed(f.seed);
     ro.sampling.validate();
@@ -126,6 +128,7 @@ int run(const EvalCostFlags& f) {
             cost::PerplexityOptions popt;
             popt.n_ctx = f.ppl_ctx;
             popt.max_windows = f.ppl_chunks;
+            popt.parse_special = ro.parse_special;
             popt.session = ro.session;
             LoadedModel lm = load_model(path);
             ppl.emplace_back(label, cost::compute_perplexity(lm, ppl_text, popt));
@@ -222,6 +225,9 @@ CommandRunner add_eval_cost_command(CLI::App& app) {
     cmd->add_option("--ppl-chunks", flags->ppl_chunks, "score at most this many windows (0: all)")->capture_default_str();
     cmd->add_flag("--json", flags->json, "print results.json to stdout instead of the table");
     cmd->add_flag("--no-warmup", flags->no_warmup, "skip the unrecorded warm-up generation per model");
+    cmd->add_flag("--no-parse-special", flags->no_parse_special,
+                  "tokenize special-token text in prompts (models without a chat template) and the perplexity "
+                  "text as plain text");
     flags->session.add(*cmd);
     add_sampling_flags(*cmd, flags->sampling, flags->seed);
     return [flags] { return run(*flags); };

@@ -24,6 +24,7 @@ struct PerplexityFlags {
     std::string kl_base;
     std::string save_logits;
     bool json = false;
+    bool no_parse_special = false;
 };
 
 int run(const PerplexityFlags& f) {
@@ -35,6 +36,7 @@ int run(const PerplexityFlags& f) {
     o.session.kv_type = parse_kv_type(f.kv_type);
     o.kl_base = f.kl_base;
     o.save_logits = f.save_logits;
+    o.parse_special = !f.no_parse_special;
     if (!o.kl_base.empty() && o.kl_base == o.save_logits) fail("--kl-base and --save-logits name the same file");
     LoadedModel lm = load_model(f.model.path);
     print_warnings(lm);
@@ -85,6 +87,8 @@ CommandRunner add_perplexity_command(CLI::App& app) {
     cmd->add_option("--kv-type", flags->kv_type, "KV cache type: f16 or f32")->capture_default_str();
     cmd->add_option("--kl-base", flags->kl_base, "reference log-probabilities from --save-logits: report KL divergence");
     cmd->add_option("--save-logits", flags->save_logits, "write this model's log-probabilities for a later --kl-base");
+    cmd->add_flag("--no-parse-special", flags->no_parse_special,
+                  "tokenize special-token text in the text (\"<|endoftext|>\") as plain text");
     cmd->add_flag("--json", flags->json, "print the result as JSON");
     return [flags] { return run(*flags); };
 }

@@ -11,6 +11,7 @@
 #include "engine/chat_session.h"
 #include "engine/generate.h"
 #include "engine/loader.h"
+#include "engine/prompt.h"
 #include "ops/cpu/dispatch.h"
 
 namespace hearth::cli {
@@ -25,6 +26,7 @@ struct RunFlags {
     SamplingParams sampling;
     std::string seed = "-1";
     bool no_bos = false;
+    bool no_parse_special = false;
     bool quiet = false;
     bool chat = false;
     bool memory_report = false;
@@ -64,11 +66,10 @@ int run(const RunFlags& f) {
         in.bos_token = format.bos_token;
         in.eos_token = format.eos_token;
         in.options.system_clock = true;
-        const std::string rendered = chat::render_chat(format.tmpl, in);
-        if (f.no_bos) tokens = lm.tokenizer->encode(rendered, /*add_special=*/false, /*parse_special=*/true);
-        else tokens = tokenize_chat_prompt(*lm.tokenizer, rendered);
+        // The template's special tokens are parsed, the message's never (engine/prompt.h).
+        tokens = tokenize_chat_prompt(*lm.tokenizer, render_chat_prompt(format.tmpl, in, *lm.tokenizer), !f.no_bos);
     } else {
-        tokens = lm.tokenizer->encode(prompt, /*add_special=*/!f.no_bos);
+        tokens = tokenize_prompt(*lm.tokenizer, prompt, !f.no_bos, !f.no_parse_special);
     }
     if (tokens.empty()) {
         // An empty prompt starts from BOS when the model has one, even if it does not add it.
@@ -139,7 +140,8 @@ CommandRunner add_run_command(CLI::App& app) {
         "The continuation streams to stdout; a timing line goes to stderr.");
     flags->model.default_name = library::kDefaultModel;
     flags->model.add(*cmd);
-    auto* p = cmd->add_option("-p,--prompt", flags->prompt, "prompt text, taken verbatim");
+    auto* p = cmd->add_option("-p,--prompt", flags->prompt,
+                              "prompt text, taken verbatim; special-token text in it becomes that token");
     auto* pf = cmd->add_option("-f,--file", flags->prompt_file, "read the prompt from a file (bytes exactly)");
     p->excludes(pf);
     cmd->add_option("-n,--n-predict", flags->n_predict, "tokens to generate (-1: until end of text or full context)")
@@ -147,6 +149,9 @@ CommandRunner add_run_command(CLI::App& app) {
     flags->session.add(*cmd);
     add_sampling_flags(*cmd, flags->sampling, flags->seed);
     cmd->add_flag("--no-bos", flags->no_bos, "do not add the BOS token even if the model asks for it");
+    cmd->add_flag("--no-parse-special", flags->no_parse_special,
+                  "tokenize special-token text in the prompt (\"<|im_start|>\", \"<s>\") as plain text; with --chat "
+                  "the message is always plain text");
     cmd->add_flag("-q,--quiet", flags->quiet, "no timing line on stderr");
     cmd->add_flag("--chat", flags->chat,
                   "treat the prompt as one user message and apply the model's chat template");

@@ -33,6 +33,7 @@ struct ServeFlags {
     SamplingParams sampling;
     std::string seed = "-1";
     bool json = false;
+    bool no_parse_special = false;
 };
 
 int run(const ServeFlags& f) {
@@ -42,6 +43,7 @@ int run(const ServeFlags& f) {
     o.api_key = f.api_key;
     o.alias = f.alias;
     o.max_body_bytes = f.max_body;
+    o.parse_special = !f.no_parse_special;
     if (!f.template_file.empty()) o.chat_template = read_input_file(f.template_file, "chat template file");
     const SessionOptions so = f.session.to_options();
     o.scheduler.n_slots = f.parallel;
@@ -134,6 +136,9 @@ CommandRunner add_serve_command(CLI::App& app) {
     cmd->add_option("--alias", flags->alias, "model name in responses (default: general.name or the file name)");
     cmd->add_option("--chat-template-file", flags->template_file, "Jinja2 chat template to use instead of the model's");
     cmd->add_option("--max-body", flags->max_body, "largest request body in bytes (larger: 413)")->capture_default_str();
+    cmd->add_flag("--no-parse-special", flags->no_parse_special,
+                  "tokenize special-token text in /v1/completions and raw /api/generate prompts as plain text "
+                  "(chat message text is always plain text)");
     cmd->add_flag("--json", flags->json, "print the address as one JSON line at startup (for scripts)");
     flags->session.add(*cmd);
     add_sampling_flags(*cmd, flags->sampling, flags->seed);

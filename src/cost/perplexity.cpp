@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "engine/prompt.h"
 
 namespace hearth::cost {
 namespace {
@@ -56,7 +57,7 @@ PerplexityResult compute_perplexity(const LoadedModel& lm, const std::string& te
     if (n_ctx < 8) fail("-c/--ctx-size must be at least 8 for perplexity (got {})", n_ctx);
     if (o.max_windows < 0) fail("--chunks must be 0 (all) or positive (got {})", o.max_windows);
 
-    std::vector<TokenId> tokens = lm.tokenizer->encode(text, /*add_special=*/true);
+    std::vector<TokenId> tokens = tokenize_prompt(*lm.tokenizer, text, /*add_special=*/true, o.parse_special);
     const int n_windows_all = static_cast<int>(tokens.size() / static_cast<size_t>(n_ctx));
     if (n_windows_all < 1)
         fail("the text has {} tokens, fewer than one window of -c {} (use a longer text or a smaller -c)", tokens.size(),

@@ -21,6 +21,7 @@ struct PerplexityOptions {
     std::string save_logits;     // write the scored positions' log-probabilities here
     std::string kl_base;         // compare against log-probabilities saved earlier
     int max_windows = 0;         // 0: every full window of the text
+    bool parse_special = true;   // special-token text in the text becomes that token
 };
 
 struct PerplexityResult {

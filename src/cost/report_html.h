@@ -36,7 +36,4 @@ std::string svg_box_plot(const std::string& id, const std::string& title, const 
 std::string html_report(const std::vector<ModelSummary>& models, const std::vector<CostSample>& samples,
                         const CloudPriceTable& cloud, const ReportMeta& meta);
 
-// Escapes & < > " ' for HTML text and attributes.
-std::string html_escape(const std::string& s);
-
 }  // namespace hearth::cost

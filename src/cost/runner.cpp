@@ -7,6 +7,7 @@
 #include "engine/chat_session.h"
 #include "engine/generate.h"
 #include "engine/loader.h"
+#include "engine/prompt.h"
 
 namespace hearth::cost {
 
@@ -28,16 +29,17 @@ namespace {
 bool has_chat_template(const gguf::File& file) { return file.find("tokenizer.chat_template") != nullptr; }
 
 std::vector<TokenId> prompt_tokens(const LoadedModel& lm, const std::optional<ChatFormat>& format,
-                                   const std::string& text) {
+                                   const std::string& text, bool parse_special) {
     std::vector<TokenId> tokens;
     if (format) {
         chat::ChatInputs in;
         in.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", text}}});
         in.bos_token = format->bos_token;
         in.eos_token = format->eos_token;
-        tokens = tokenize_chat_prompt(*lm.tokenizer, chat::render_chat(format->tmpl, in));
+        // The prompt is a message: its special-token text stays text (engine/prompt.h).
+        tokens = tokenize_chat_prompt(*lm.tokenizer, render_chat_prompt(format->tmpl, in, *lm.tokenizer));
     } else {
-        tokens = lm.tokenizer->encode(text, /*add_special=*/true);
+        tokens = tokenize_prompt(*lm.tokenizer, text, /*add_special=*/true, parse_special);
     }
     if (tokens.empty() && lm.tokenizer->bos() != kNoToken) tokens.push_back(lm.tokenizer->bos());
     return tokens;
@@ -61,13 +63,13 @@ std::vector<CostSample> run_local_model(const std::string& model_path, const std
         g.n_predict = 4;
         g.sampling = options.sampling;
         session.reset();
-        generate(session, *lm.tokenizer, prompt_tokens(lm, format, prompts.front().text), g, nullptr);
+        generate(session, *lm.tokenizer, prompt_tokens(lm, format, prompts.front().text, options.parse_special), g, nullptr);
     }
 
     std::vector<CostSample> out;
     for (int run = 0; run < options.runs; ++run) {
         for (const Prompt& p : prompts) {
-            std::vector<TokenId> tokens = prompt_tokens(lm, format, p.text);
+            std::vector<TokenId> tokens = prompt_tokens(lm, format, p.text, options.parse_special);
             GenerateOptions g;
             g.n_predict = p.n_predict > 0 ? p.n_predict : options.n_predict;
             g.sampling = options.sampling;

@@ -18,6 +18,7 @@ struct RunOptions {
     int runs = 1;           // repetitions of the whole prompt set
     int n_predict = 128;    // per prompt, unless the prompt sets its own
     bool warmup = true;     // one short unrecorded generation first (page cache, thread start-up)
+    bool parse_special = true;  // special-token text in prompts (models without a chat template)
     SamplingParams sampling;
     SessionOptions session;
     std::function<void(const CostSample&)> on_sample;  // progress, called after each response

@@ -33,14 +33,6 @@ ChatFormat ChatFormat::for_model(const gguf::File& file, const Tokenizer& tokeni
     return f;
 }
 
-std::vector<TokenId> tokenize_chat_prompt(const Tokenizer& tokenizer, std::string_view rendered) {
-    std::vector<TokenId> tokens = tokenizer.encode(rendered, /*add_special=*/false, /*parse_special=*/true);
-    const TokenId bos = tokenizer.bos();
-    if (tokenizer.vocab().add_bos && bos != kNoToken && (tokens.empty() || tokens.front() != bos))
-        tokens.insert(tokens.begin(), bos);
-    return tokens;
-}
-
 ChatSession::ChatSession(Session& session, const Tokenizer& tokenizer, ChatFormat format)
     : session_(session), tokenizer_(tokenizer), format_(std::move(format)) {}
 
@@ -71,14 +63,18 @@ void ChatSession::clear() {
     messages_ = std::move(kept);
 }
 
-std::string ChatSession::render(bool add_generation_prompt) const {
+chat::ChatInputs ChatSession::inputs(bool add_generation_prompt) const {
     chat::ChatInputs in;
     in.messages = messages_;
     in.add_generation_prompt = add_generation_prompt;
     in.bos_token = format_.bos_token;
     in.eos_token = format_.eos_token;
     in.options.system_clock = true;
-    return chat::render_chat(format_.tmpl, in);
+    return in;
+}
+
+std::string ChatSession::render(bool add_generation_prompt) const {
+    return chat::render_chat(format_.tmpl, inputs(add_generation_prompt));
 }
 
 int ChatSession::answer_reserve(int n_ctx, int n_predict) {
@@ -116,7 +112,7 @@ ChatTurnResult ChatSession::respond(const std::string& user_text, const Generate
     try {
         messages_.push_back({{"role", "user"}, {"content", user_text}});
         for (;;) {
-            tokens = tokenize_chat_prompt(tokenizer_, render(true));
+            tokens = tokenize_chat_prompt(tokenizer_, render_chat_prompt(format_.tmpl, inputs(true), tokenizer_));
             const auto n = static_cast<int64_t>(tokens.size());
             if (n + reserve <= n_ctx) break;
             if (drop_oldest_turn()) {

@@ -19,6 +19,7 @@
 #include "chat/template.h"
 #include "gguf/gguf.h"
 #include "engine/generate.h"
+#include "engine/prompt.h"
 #include "engine/session.h"
 #include "tokenizer/tokenizer.h"
 
@@ -37,11 +38,6 @@ struct ChatFormat {
     // `source` with the model's BOS/EOS texts.
     static ChatFormat with_template(std::string source, const Tokenizer& tokenizer);
 };
-
-// The tokens of a rendered chat prompt: special-token text is parsed (the template writes
-// <|im_start|> and friends as text), and BOS is put first when the vocabulary asks for it and
-// the rendered text does not already start with it (what llama.cpp's chat code ends up with).
-std::vector<TokenId> tokenize_chat_prompt(const Tokenizer& tokenizer, std::string_view rendered);
 
 struct ChatTurnResult {
     std::string text;          // the answer (also appended to the conversation)
@@ -89,6 +85,7 @@ public:
     const ChatFormat& format() const { return format_; }
 
 private:
+    chat::ChatInputs inputs(bool add_generation_prompt) const;
     // Index of the first droppable message (after a leading system message), or npos.
     size_t first_turn_start() const;
     // Drops the oldest turn, keeping the last user message; false when there is none to drop.

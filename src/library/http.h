@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
+
 namespace hearth::library {
 
 struct HttpResponse {
@@ -17,9 +19,10 @@ struct HttpResponse {
 
 // Thrown when the host cannot be reached at all (no route, DNS failure, refused, timeout), so
 // callers can add advice that fits them (use a local file; start the server).
-class NetworkError : public std::runtime_error {
+// A hearth::Error, so code that only reports errors needs no separate catch.
+class NetworkError : public Error {
 public:
-    using std::runtime_error::runtime_error;
+    using Error::Error;
 };
 
 // GET url with extra request headers ("Name: value"). Any HTTP status is returned; only a

@@ -11,7 +11,7 @@ struct ModelFacts {
     uint64_t parameters = 0;    // elements over all tensors
     uint64_t context_length = 0;  // <arch>.context_length, 0 when absent
     uint64_t embedding_length = 0;
-    std::string quantization;   // from general.file_type, else the type holding most bytes
+    std::string quantization;   // gguf::quantization_label (general.file_type, else the biggest type)
     std::string chat_template;  // tokenizer.chat_template, "" when absent
     std::string license;        // general.license, "" when absent
 };

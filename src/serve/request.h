@@ -4,13 +4,13 @@
 // body becomes an ApiError with the HTTP status and the OpenAI error type/code to answer with.
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "common/error.h"
 #include "sample/sampler.h"
 
 namespace hearth::serve {
@@ -19,10 +19,11 @@ enum class Api { OpenAIChat, OpenAICompletion, OllamaGenerate, OllamaChat };
 bool is_ollama(Api api);
 
 // An error to answer with: status 4xx/5xx, OpenAI's `type` and `code` (Ollama routes send
-// just the message).
-struct ApiError : std::runtime_error {
+// just the message). A hearth::Error like every other error of the library; catch it before
+// hearth::Error where the status matters.
+struct ApiError : Error {
     ApiError(int status, std::string message, std::string type = "invalid_request_error", std::string code = "")
-        : std::runtime_error(message), status(status), type(std::move(type)), code(std::move(code)) {}
+        : Error(message), status(status), type(std::move(type)), code(std::move(code)) {}
     int status;
     std::string type;
     std::string code;

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <map>
 #include <random>
 #include <thread>
 
@@ -10,6 +9,8 @@
 #include <httplib.h>
 
 #include "common/error.h"
+#include "engine/prompt.h"
+#include "gguf/quantization.h"
 #include "serve/format.h"
 #include "serve/request.h"
 #include "tensor/types.h"
@@ -100,16 +101,18 @@ struct Server::Impl {
             in.bos_token = s.chat_format_->bos_token;
             in.eos_token = s.chat_format_->eos_token;
             in.options.system_clock = true;
-            std::string rendered;
+            ChatPrompt rendered;
             try {
-                rendered = chat::render_chat(s.chat_format_->tmpl, in);
+                rendered = render_chat_prompt(s.chat_format_->tmpl, in, tok);
             } catch (const std::exception& e) {
                 throw ApiError(400, fmt::format("the chat template rejected the messages: {}", e.what()),
                                "invalid_request_error", "invalid_messages");
             }
+            // Special tokens from the template are parsed, those in the messages never (engine/prompt.h).
             tokens = tokenize_chat_prompt(tok, rendered);
         } else {
-            tokens = tok.encode(g.prompt, /*add_special=*/true, /*parse_special=*/false);
+            // A raw prompt is the client's whole text, special tokens included (as llama.cpp's server).
+            tokens = tokenize_prompt(tok, g.prompt, /*add_special=*/true, s.options_.parse_special);
         }
         if (tokens.empty()) throw ApiError(400, "the prompt is empty", "invalid_request_error", "empty_prompt");
         const int n_ctx = s.scheduler_->n_ctx();
@@ -262,22 +265,14 @@ struct Server::Impl {
     static ordered_json details(const Server& s) {
         const gguf::File& f = *s.model_.file;
         uint64_t n_params = 0;
-        std::map<std::string, uint64_t> bytes_by_type;
-        for (const auto& t : f.tensors()) {
-            n_params += t.n_elements;
-            bytes_by_type[t.traits->name] += t.n_bytes;
-        }
-        std::string quant = "unknown";
-        uint64_t most = 0;
-        for (const auto& [name, bytes] : bytes_by_type)
-            if (bytes > most) most = bytes, quant = name;
+        for (const auto& t : f.tensors()) n_params += t.n_elements;
         const std::string arch = f.get_string("general.architecture").value_or("unknown");
         return {{"parent_model", ""},
                 {"format", "gguf"},
                 {"family", arch},
                 {"families", ordered_json::array({arch})},
                 {"parameter_size", human_count(n_params)},
-                {"quantization_level", quant}};
+                {"quantization_level", gguf::quantization_label(f)}};
     }
 
     static ordered_json model_entry(const Server& s, bool running) {

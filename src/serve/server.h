@@ -26,6 +26,7 @@ struct ServerOptions {
     std::string chat_template;          // Jinja2 source to use instead of the model's ("": the model's)
     std::string alias;                  // model name in responses ("": general.name or the file name)
     size_t max_body_bytes = 4u << 20;   // larger request bodies get 413
+    bool parse_special = true;          // special-token text in /v1/completions and raw /api/generate prompts
     double shutdown_grace_s = 10;       // on stop(): how long in-flight requests may finish
     SchedulerOptions scheduler;
     SamplingParams sampling;            // defaults for values a request does not set

@@ -85,8 +85,42 @@ void Tokenizer::build_piece_cache() {
     }
 }
 
-std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special,
-                                       bool parse_special) const {
+namespace {
+
+// Sorted, merged literal ranges; tells whether a span of the text touches one.
+class LiteralRanges {
+public:
+    LiteralRanges(std::span<const TextRange> ranges, size_t text_size, const std::string& source) {
+        for (const TextRange& r : ranges) {
+            if (r.begin > r.end || r.end > text_size)
+                fail("{}: literal range [{}, {}) is outside the {}-byte text", source, r.begin, r.end, text_size);
+            if (r.begin < r.end) ranges_.push_back(r);
+        }
+        std::sort(ranges_.begin(), ranges_.end(), [](const TextRange& a, const TextRange& b) { return a.begin < b.begin; });
+        size_t kept = 0;
+        for (const TextRange& r : ranges_) {
+            if (kept > 0 && r.begin <= ranges_[kept - 1].end) ranges_[kept - 1].end = std::max(ranges_[kept - 1].end, r.end);
+            else ranges_[kept++] = r;
+        }
+        ranges_.resize(kept);
+    }
+
+    bool overlaps(size_t begin, size_t length) const {
+        // The first range ending after `begin` is the only one that can overlap.
+        auto it = std::upper_bound(ranges_.begin(), ranges_.end(), begin,
+                                   [](size_t b, const TextRange& r) { return b < r.end; });
+        return it != ranges_.end() && it->begin < begin + length;
+    }
+
+private:
+    std::vector<TextRange> ranges_;
+};
+
+}  // namespace
+
+std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special,
+                                       std::span<const TextRange> literal) const {
+    const LiteralRanges literal_ranges(literal, text.size(), vocab_.source);
     std::vector<TokenId> out;
     out.reserve(text.size() / 3 + 2);
     if (add_special && vocab_.add_bos) {
@@ -117,11 +151,16 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special,
                     continue;
                 }
                 const std::string_view span = text.substr(f.offset, f.length);
-                size_t pos = 0;
-                for (size_t m; (m = span.find(st, pos)) != std::string_view::npos;) {
+                size_t pos = 0;   // start of the text not yet split off
+                size_t from = 0;  // where to look for the next match
+                for (size_t m; (m = span.find(st, from)) != std::string_view::npos;) {
+                    if (type != TokenType::UserDefined && literal_ranges.overlaps(f.offset + m, st.size())) {
+                        from = m + 1;
+                        continue;
+                    }
                     if (m > pos) next.push_back({f.offset + pos, m - pos, kNoToken});
                     next.push_back({f.offset + m, st.size(), sid});
-                    pos = m + st.size();
+                    pos = from = m + st.size();
                 }
                 if (pos < span.size()) next.push_back({f.offset + pos, span.size() - pos, kNoToken});
             }

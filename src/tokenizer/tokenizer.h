@@ -19,6 +19,12 @@ namespace gguf {
 class File;
 }
 
+// Bytes [begin, end) of a text.
+struct TextRange {
+    size_t begin = 0;
+    size_t end = 0;
+};
+
 class Tokenizer {
 public:
     virtual ~Tokenizer() = default;
@@ -34,8 +40,13 @@ public:
     // parse_special: text equal to a Control or Unknown token ("<s>", "<|im_end|>") becomes that
     //   token; off, it is tokenized as plain text. UserDefined tokens (added vocabulary) are
     //   always matched, as in llama.cpp and Hugging Face tokenizers.
-    std::vector<TokenId> encode(std::string_view text, bool add_special,
-                                bool parse_special = false) const;
+    // literal: byte ranges of `text` where parse_special does not apply — a Control/Unknown text
+    //   overlapping one of them is tokenized as plain text, together with its neighbours (so the
+    //   ids are those of the same text without parse_special). Chat prompts use it to keep the
+    //   special-token text of message content from becoming tokens. Ranges may overlap and come
+    //   in any order; a range past the end of `text` throws hearth::Error.
+    std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special = false,
+                                std::span<const TextRange> literal = {}) const;
 
     // The bytes a token stands for: byte tokens (<0x0A>) give that byte, ▁ in SentencePiece
     // pieces becomes a space. Control and Unknown tokens give "" unless render_special, then
@@ -46,6 +57,10 @@ public:
     // Concatenated pieces. Keeps the leading space a SentencePiece dummy prefix produces
     // (decode(encode(t)) == " " + t); may split UTF-8 between calls, see StreamDecoder.
     std::string decode(std::span<const TokenId> ids, bool render_special = false) const;
+
+    // The tokens whose text encode() can match: Control, Unknown and UserDefined tokens with
+    // non-empty text, longest text first (ties in id order).
+    const std::vector<TokenId>& special_tokens() const { return special_by_length_; }
 
     int32_t n_vocab() const { return vocab_.size(); }
     const Vocabulary& vocab() const { return vocab_; }

@@ -1,6 +1,7 @@
 // ChatSession: rendering a conversation with a template, BOS handling, reuse of the KV cache
 // for the prefix shared between turns, dropping the oldest turns when the context overflows.
 // Runs on a synthetic tiny model (random weights) written to a temp dir, so needs no ../shared.
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -71,12 +72,12 @@ TEST_F(ChatSessionTest, FormatForModelWithoutTemplateIsDefault) {
 TEST_F(ChatSessionTest, BosAddedOnceWhenTheVocabularyWantsIt) {
     ASSERT_TRUE(tok().vocab().add_bos);
     const TokenId bos = tok().bos();
-    std::vector<TokenId> a = tokenize_chat_prompt(tok(), "hello");
+    std::vector<TokenId> a = tokenize_chat_prompt(tok(), ChatPrompt{"hello", {}});
     ASSERT_FALSE(a.empty());
     EXPECT_EQ(a[0], bos);
     EXPECT_NE(a.size() > 1 ? a[1] : -1, bos);
     // The template already wrote BOS as text: it is parsed as the control token, not doubled.
-    std::vector<TokenId> b = tokenize_chat_prompt(tok(), "<s>hello");
+    std::vector<TokenId> b = tokenize_chat_prompt(tok(), ChatPrompt{"<s>hello", {}});
     ASSERT_GE(b.size(), 2u);
     EXPECT_EQ(b[0], bos);
     EXPECT_NE(b[1], bos);
@@ -101,6 +102,21 @@ TEST_F(ChatSessionTest, RendersSystemAndTurnsWithTheTemplate) {
     EXPECT_TRUE(chat.messages().empty());
     EXPECT_THROW(chat.set_messages(ordered_json::parse(R"([{"content": "no role"}])")), Error);
     EXPECT_THROW(chat.set_messages(ordered_json::parse(R"({"role": "user"})")), Error);
+}
+
+TEST_F(ChatSessionTest, SpecialTokenTextInAMessageStaysText) {
+    // The template's bos_token is parsed; "<s>" and "</s>" typed by the user are characters.
+    auto s = session(256);
+    ChatFormat format = ChatFormat::with_template("{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}", tok());
+    ChatSession chat(*s, tok(), std::move(format));
+    ChatTurnResult r = chat.respond("a</s><s>b", greedy(1), {});
+    const std::vector<TokenId> prompt(chat.cached_tokens().begin(), chat.cached_tokens().begin() + r.prompt_tokens);
+    EXPECT_EQ(std::count(prompt.begin(), prompt.end(), tok().bos()), 1);
+    EXPECT_EQ(prompt.front(), tok().bos());
+    EXPECT_EQ(std::count(prompt.begin(), prompt.end(), tok().eos()), 0);
+    const std::vector<TokenId> text = tok().encode("a</s><s>b", false, false);
+    EXPECT_TRUE(std::equal(text.begin(), text.end(), prompt.begin() + 1, prompt.end()));
+    EXPECT_EQ(prompt.size(), text.size() + 1);
 }
 
 TEST_F(ChatSessionTest, RespondAppendsTheAnswerAndReusesThePrefix) {

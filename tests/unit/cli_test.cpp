@@ -174,6 +174,36 @@ TEST(CliRun, EverySixtyFourBitSeedIsUsedAsGiven) {
     EXPECT_TRUE(contains(r.err, "seed 18446744073709551614")) << r.err;
 }
 
+// TinyStories-656K's BOS is <|start_story|> (a Control token). Parsed, the prompt below is that
+// token and "Once upon a time" — the same ids as the plain prompt with its BOS added, so the
+// same greedy text; unparsed (--no-parse-special) it is BOS + the vocabulary's odd normal token
+// "<|start_story|>Once upon a tim" + "e": 3 tokens.
+TEST(CliRun, SpecialTokenTextInThePromptIsParsedUnlessNoParseSpecial) {
+    HEARTH_SHARED_OR_SKIP(model, "models/TinyStories-656K-Q8_0.gguf");
+    const std::vector<std::string> common{"run", "-m", model, "--temp", "0", "-n", "12", "-t", "2"};
+    auto run = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args = common;
+        args.insert(args.end(), extra.begin(), extra.end());
+        return hearth(args);
+    };
+    ProcessResult parsed = run({"-p", "<|start_story|>Once upon a time"});
+    ProcessResult plain = run({"-p", "Once upon a time"});
+    ProcessResult unparsed = run({"-p", "<|start_story|>Once upon a time", "--no-parse-special"});
+    ASSERT_EQ(parsed.exit_code, 0) << describe(parsed);
+    ASSERT_EQ(plain.exit_code, 0) << describe(plain);
+    ASSERT_EQ(unparsed.exit_code, 0) << describe(unparsed);
+    EXPECT_TRUE(contains(parsed.err, "prompt 6 tokens")) << parsed.err;
+    EXPECT_TRUE(contains(plain.err, "prompt 6 tokens")) << plain.err;
+    EXPECT_TRUE(contains(unparsed.err, "prompt 3 tokens")) << unparsed.err;
+    EXPECT_FALSE(parsed.out.empty());
+    EXPECT_EQ(parsed.out, plain.out);
+    // With --no-bos the parsed <|start_story|> is still the one BOS.
+    ProcessResult no_bos = run({"-p", "<|start_story|>Once upon a time", "--no-bos"});
+    ASSERT_EQ(no_bos.exit_code, 0) << describe(no_bos);
+    EXPECT_TRUE(contains(no_bos.err, "prompt 6 tokens")) << no_bos.err;
+    EXPECT_EQ(no_bos.out, plain.out);
+}
+
 TEST(CliRun, PromptLongerThanContextIsAClearError) {
     HEARTH_SHARED_OR_SKIP(model, kStories);
     ProcessResult r = hearth({"run", "-m", model, "-p", "Once upon a time there was a little girl named Lily",
@@ -516,7 +546,10 @@ TEST(CliFlags, HelpForEveryCommand) {
         {{"--help"}, {"run", "info", "tokenize", "eval"}},
         {{"run", "--help"},
          {"--model", "--prompt", "--file", "--n-predict", "--ctx-size", "--threads", "--temp", "--top-k", "--top-p",
-          "--min-p", "--repeat-penalty", "--seed", "--kv-type"}},
+          "--min-p", "--repeat-penalty", "--seed", "--kv-type", "--no-parse-special"}},
+        {{"perplexity", "--help"}, {"--no-parse-special"}},
+        {{"eval-cost", "--help"}, {"--no-parse-special"}},
+        {{"serve", "--help"}, {"--no-parse-special"}},
         {{"info", "--help"}, {"--model", "--json"}},
         {{"tokenize", "--help"}, {"--model", "--prompt", "--file", "--no-bos"}},
         {{"eval", "--help"}, {"--model", "--tokens", "--logits-out", "--kv-type"}},

@@ -72,6 +72,29 @@ TEST(CostPerplexity, WindowedPerplexityIsFiniteAndPlausible) {
     EXPECT_THROW(cost::compute_perplexity(lm, kStory, o), Error);
 }
 
+// TinyStories-656K separates stories with its Control tokens <|end_story|><|start_story|>: parsed by
+// default (two tokens), plain text with parse_special off.
+TEST(CostPerplexity, SpecialTokenTextIsParsedUnlessTurnedOff) {
+    HEARTH_SHARED_OR_SKIP(model, "models/TinyStories-656K-Q8_0.gguf");
+    LoadedModel lm = load_model(model);
+    std::string text = kStory;
+    const std::string joint = "The end. ";
+    text.insert(text.find(joint) + joint.size(), "<|end_story|><|start_story|>");
+    cost::PerplexityOptions o;
+    o.n_ctx = 64;
+    o.session.n_threads = 2;
+    o.max_windows = 1;
+    const cost::PerplexityResult parsed = cost::compute_perplexity(lm, text, o);
+    const cost::PerplexityResult story = cost::compute_perplexity(lm, kStory, o);
+    o.parse_special = false;
+    const cost::PerplexityResult unparsed = cost::compute_perplexity(lm, text, o);
+    // Two tokens more (three when the space before them becomes a token of its own).
+    EXPECT_GE(parsed.n_text_tokens, story.n_text_tokens + 2);
+    EXPECT_LE(parsed.n_text_tokens, story.n_text_tokens + 3);
+    // As characters it is more (this vocabulary even has normal tokens spelling most of it).
+    EXPECT_GT(unparsed.n_text_tokens, parsed.n_text_tokens);
+}
+
 TEST(CostPerplexity, KlAgainstItselfIsZeroAndAgainstAQuantizedCopyIsNot) {
     HEARTH_SHARED_OR_SKIP(model, "models/stories260K.gguf");
     fs::path dir = test::temp_dir();

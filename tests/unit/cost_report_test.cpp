@@ -92,7 +92,7 @@ TEST(CostReport, HtmlIsSelfContainedWithThreePlots) {
     EXPECT_EQ(without_ns.find("http://"), std::string::npos);
     // Names from files are escaped.
     EXPECT_EQ(h.find("Q8_0 <&"), std::string::npos);
-    EXPECT_NE(h.find("Q8_0 &lt;&amp;&quot;&#39;&gt;.gguf"), std::string::npos);
+    EXPECT_NE(h.find("Q8_0 &lt;&amp;&#34;&#39;&gt;.gguf"), std::string::npos);
     // It says the power is an estimate, and shows the cloud prices and the perplexity.
     EXPECT_NE(h.find("estimated"), std::string::npos);
     EXPECT_NE(h.find("gpt-4o-mini"), std::string::npos);

@@ -1,10 +1,12 @@
 // hearth serve: request parsing (JSON body -> GenerationRequest, with every kind of bad input)
 // and the exact bytes of SSE / NDJSON framing and response bodies.
 #include <string>
+#include <type_traits>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/error.h"
 #include "serve/format.h"
 #include "serve/request.h"
 
@@ -150,6 +152,23 @@ TEST(ServeRequest, ShowRequest) {
     EXPECT_THROW(parse_show_request("{}"), ApiError);
     EXPECT_THROW(parse_show_request("[]"), ApiError);
     EXPECT_THROW(parse_show_request(R"({"model":1})"), ApiError);
+}
+
+static_assert(std::is_base_of_v<Error, ApiError>);
+
+TEST(ServeRequest, ApiErrorIsAHearthErrorThatKeepsItsStatus) {
+    // A caller that only reports errors catches it as hearth::Error; the server still gets the
+    // status and code from it.
+    try {
+        parse(Api::OpenAIChat, "{not json");
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        const auto* api = dynamic_cast<const ApiError*>(&e);
+        ASSERT_NE(api, nullptr) << e.what();
+        EXPECT_EQ(api->status, 400);
+        EXPECT_EQ(api->type, "invalid_request_error");
+        EXPECT_FALSE(std::string(e.what()).empty());
+    }
 }
 
 TEST(ServeFormat, SseAndNdjsonFraming) {

@@ -348,6 +348,56 @@ TEST(TokenizerVocab, Gemma4AndKimiEndTokens) {
     EXPECT_FALSE(tok->is_end_of_generation(7));  // <|turn> opens a turn
 }
 
+// encode()'s literal ranges: Control/Unknown text touching one is plain text; elsewhere it is
+// parsed; UserDefined tokens are matched everywhere (as without parse_special).
+TEST(TokenizerVocab, LiteralRangesKeepControlTextPlain) {
+    GgufWriter w;
+    w.str("tokenizer.ggml.model", "llama")
+        .str_array("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "<u>", "<|end|>"})
+        .f32_array("tokenizer.ggml.scores", {0, 0, 0, -1, -1, 0, 0})
+        .i32_array("tokenizer.ggml.token_type", {2, 3, 3, 1, 1, 4, 3})
+        .boolean("tokenizer.ggml.add_space_prefix", false);
+    auto tok = tokenizer_of(w);
+    const std::string text = "<|end|>a<|end|>";  // bytes [0,7) a [8,15)
+    const auto parsed = tok->encode(text, false, true);
+    const auto plain = tok->encode(text, false, false);
+    EXPECT_EQ(parsed, (std::vector<TokenId>{6, 4, 6}));
+    EXPECT_EQ(std::count(plain.begin(), plain.end(), 6), 0);
+    const TextRange second{8, 15};
+    const auto mixed = tok->encode(text, false, true, std::span(&second, 1));
+    // The first <|end|> is parsed; the second is the same plain text as without parse_special.
+    const auto tail = tok->encode("a<|end|>", false, false);
+    std::vector<TokenId> want{6};
+    want.insert(want.end(), tail.begin(), tail.end());
+    EXPECT_EQ(mixed, want);
+    // Touching the token by one byte is enough to keep it plain; ranges may overlap, be empty and
+    // come in any order.
+    const std::vector<TextRange> ranges{{14, 15}, {7, 7}, {0, 1}, {0, 3}};
+    EXPECT_EQ(tok->encode(text, false, true, ranges), plain);
+    // A range that touches nothing changes nothing.
+    const TextRange on_a{7, 8};
+    EXPECT_EQ(tok->encode(text, false, true, std::span(&on_a, 1)), parsed);
+    // UserDefined tokens are matched inside literal ranges too.
+    const TextRange all{0, 5};
+    EXPECT_EQ(tok->encode("a<u>a", false, true, std::span(&all, 1)), (std::vector<TokenId>{4, 5, 4}));
+}
+
+TEST(TokenizerVocab, LiteralRangeOutsideTheTextIsAnError) {
+    auto w = spm_writer(kScores);
+    auto tok = tokenizer_of(w);
+    for (const TextRange r : {TextRange{0, 4}, TextRange{3, 2}, TextRange{5, 9}}) {
+        try {
+            tok->encode("abc", false, true, std::span(&r, 1));
+            FAIL() << "no error for [" << r.begin << ", " << r.end << ")";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("literal range [" + std::to_string(r.begin) + ", " +
+                                                 std::to_string(r.end) + ") is outside the 3-byte text"),
+                      std::string::npos)
+                << e.what();
+        }
+    }
+}
+
 TEST(TokenizerVocab, HandBuiltVocabularyFinalize) {
     Vocabulary v;
     v.source = "hand";
