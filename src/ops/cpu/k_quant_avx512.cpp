@@ -224,11 +224,11 @@ void gemm_k(const GemmArgs& a, int64_t r0, int64_t r1) {
 }  // namespace
 
 void add_k_quant_kernels_avx512(KernelTable& table) {
-    table.by_type[type_id::Q2_K] = Kernel{ActFormat::Q8_256, gemm_k<Q2K>};
-    table.by_type[type_id::Q3_K] = Kernel{ActFormat::Q8_256, gemm_k<Q3K>};
-    table.by_type[type_id::Q4_K] = Kernel{ActFormat::Q8_256, gemm_k<Q4K>};
-    table.by_type[type_id::Q5_K] = Kernel{ActFormat::Q8_256, gemm_k<Q5K>};
-    table.by_type[type_id::Q6_K] = Kernel{ActFormat::Q8_256, gemm_k<Q6K>};
+    table.by_type[slot(TensorType::Q2_K)] = Kernel{gemm_k<Q2K>};
+    table.by_type[slot(TensorType::Q3_K)] = Kernel{gemm_k<Q3K>};
+    table.by_type[slot(TensorType::Q4_K)] = Kernel{gemm_k<Q4K>};
+    table.by_type[slot(TensorType::Q5_K)] = Kernel{gemm_k<Q5K>};
+    table.by_type[slot(TensorType::Q6_K)] = Kernel{gemm_k<Q6K>};
 }
 
 }  // namespace hearth::ops::cpu

@@ -171,11 +171,11 @@ void gemm_legacy(const GemmArgs& a, int64_t r0, int64_t r1) {
 }  // namespace
 
 void add_legacy_quant_kernels_avx2(KernelTable& table) {
-    table.by_type[type_id::Q4_0] = Kernel{ActFormat::Q8_32, gemm_legacy<Q4_0>};
-    table.by_type[type_id::Q4_1] = Kernel{ActFormat::Q8_32, gemm_legacy<Q4_1>};
-    table.by_type[type_id::Q5_0] = Kernel{ActFormat::Q8_32, gemm_legacy<Q5_0>};
-    table.by_type[type_id::Q5_1] = Kernel{ActFormat::Q8_32, gemm_legacy<Q5_1>};
-    table.by_type[type_id::Q8_0] = Kernel{ActFormat::Q8_32, gemm_legacy<Q8_0>};
+    table.by_type[slot(TensorType::Q4_0)] = Kernel{gemm_legacy<Q4_0>};
+    table.by_type[slot(TensorType::Q4_1)] = Kernel{gemm_legacy<Q4_1>};
+    table.by_type[slot(TensorType::Q5_0)] = Kernel{gemm_legacy<Q5_0>};
+    table.by_type[slot(TensorType::Q5_1)] = Kernel{gemm_legacy<Q5_1>};
+    table.by_type[slot(TensorType::Q8_0)] = Kernel{gemm_legacy<Q8_0>};
 }
 
 }  // namespace hearth::ops::cpu
