@@ -175,9 +175,11 @@ int tensor_layer(std::string_view name) {
 }
 
 bool is_quantizable(std::string_view name, size_t n_dims) {
-    // MoE routers stay F32 as llama-quantize keeps them: routing decisions are sensitive.
-    return n_dims >= 2 && ends_with(name, "weight") && name.find("_norm.weight") == std::string_view::npos &&
-           name.find("ffn_gate_inp") == std::string_view::npos;
+    // MoE routers stay F32 as llama-quantize keeps them (routing decisions are sensitive); so does
+    // ssm_conv1d.
+    auto has = [&](std::string_view part) { return name.find(part) != std::string_view::npos; };
+    return n_dims >= 2 && ends_with(name, "weight") && !has("_norm.weight") && !has("ffn_gate_inp") &&
+           !has("ssm_conv1d.weight");
 }
 
 TensorType fallback_type(TensorType type, int64_t row_length) {

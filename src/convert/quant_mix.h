@@ -40,7 +40,8 @@ TensorRole tensor_role(std::string_view name);
 int tensor_layer(std::string_view name);
 
 // Whether a tensor is a weight matrix that gets the mix's types: at least 2-D, named
-// "….weight", and not a norm. 1-D tensors (norms, biases, rope_freqs) keep their type.
+// "….weight", and not a norm. 1-D tensors (norms, biases, rope_freqs) keep their type, and so
+// do the MoE router (ffn_gate_inp) and ssm_conv1d, which llama-quantize never quantizes.
 bool is_quantizable(std::string_view name, size_t n_dims);
 
 // What the per-role rules need to know about the whole model.

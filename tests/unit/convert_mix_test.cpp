@@ -64,6 +64,9 @@ TEST(QuantMix, RolesLayersAndWhatGetsQuantized) {
     EXPECT_FALSE(is_quantizable("blk.0.attn_q_norm.weight", 2));
     EXPECT_FALSE(is_quantizable("blk.0.attn_q.bias", 1));
     EXPECT_FALSE(is_quantizable("rope_freqs.weight", 1));
+    EXPECT_FALSE(is_quantizable("blk.0.ffn_gate_inp.weight", 2));  // the MoE router
+    EXPECT_FALSE(is_quantizable("blk.0.ssm_conv1d.weight", 2));
+    EXPECT_TRUE(is_quantizable("blk.0.ffn_gate_exps.weight", 3));
 }
 
 TEST(QuantMix, Q4KMOnLlama3_1B) {
