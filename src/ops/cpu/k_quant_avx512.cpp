@@ -162,6 +162,20 @@ struct Q6K : UnsignedCodes {
     }
 };
 
+// The 8 sub-block scales ls − 32 of an IQ4_XS super-block as int16 lanes: the low 4 bits from
+// nibble c % 2 of scales_l[c / 2], the high 2 from bits 2c..2c+1 of scales_h (moved to bits 4..5
+// by a multiply by 2^(14 − 2c) and a shift right by 10). No scalar loop: gemv decodes every block.
+inline __m128i iq4_xs_scales(const uint8_t* b) {
+    const __m128i l = _mm_shuffle_epi8(_mm_cvtsi32_si128(static_cast<int>(load_u32(b + 4))),
+                                       _mm_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
+    const __m128i lo = _mm_and_si128(_mm_blend_epi16(l, _mm_srli_epi16(l, 4), 0xAA), _mm_set1_epi16(0x0F));
+    const short h = static_cast<short>(b[2] | (b[3] << 8));
+    const __m128i shifted = _mm_mullo_epi16(_mm_set1_epi16(h), _mm_setr_epi16(1 << 14, 1 << 12, 1 << 10, 1 << 8, 1 << 6,
+                                                                               1 << 4, 1 << 2, 1));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(shifted, 10), _mm_set1_epi16(0x30));
+    return _mm_sub_epi16(_mm_or_si128(lo, hi), _mm_set1_epi16(32));
+}
+
 // IQ4_XS: 8 sub-blocks of 32, code → kIq4nlValues (signed, no offset), value = d · (ls − 32) · table.
 struct IQ4XS {
     static constexpr size_t kBytes = 136;  // d | scales_h (u16) | scales_l[4] | qs[128]
@@ -169,12 +183,9 @@ struct IQ4XS {
     static void decode(const uint8_t* b, Decoded& o) {
         const __m512i table = _mm512_broadcast_i32x4(
             _mm_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113));
-        const unsigned h = static_cast<unsigned>(b[2] | (b[3] << 8));
-        int ls[8];
-        for (int c = 0; c < 8; ++c)
-            ls[c] = static_cast<int>(((b[4 + c / 2] >> (4 * (c % 2))) & 0x0F) | (((h >> (2 * c)) & 3) << 4)) - 32;
+        const __m512i s = _mm512_castsi128_si512(iq4_xs_scales(b));
         for (int p = 0; p < 4; ++p) {
-            o.scale[p] = set16_halves(ls[2 * p], ls[2 * p + 1]);
+            o.scale[p] = _mm512_permutexvar_epi16(set16_halves(2 * p, 2 * p + 1), s);
             // 128-bit lanes [A A B B] from sub-blocks A = 2p, B = 2p + 1; lanes 1 and 3 take the
             // high nibbles (elements 16..31 of each sub-block).
             const __m512i v = _mm512_shuffle_i64x2(twice256(b + 8 + 32 * p), twice256(b + 8 + 32 * p), 0x50);
