@@ -27,7 +27,6 @@
 #include "common/thread_pool.h"
 #include "ops/cpu/dispatch.h"
 #include "ops/ops.h"
-#include "tensor/fp16.h"
 #include "tensor/types.h"
 
 namespace hearth {
@@ -49,8 +48,7 @@ hearth::ops::Matrix as_used(const hearth::TypeTraits& tt, const std::vector<uint
 
 struct Options {
     int threads = 1;
-    std::vector<std::string> types = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0",
-                                      "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"};
+    std::vector<std::string> types;  // empty: every type hearth computes with (the trait table)
     std::vector<std::string> paths;  // empty: all supported
     double mem_mb = 256;             // weight bytes of the out-of-cache gemv
     double l2_kb = 512;              // weight bytes of the in-cache gemv
@@ -88,41 +86,17 @@ const TypeTraits& traits_named(const std::string& name) {
     fail("unknown or unsupported type '{}'", name);
 }
 
-// Offsets of the fp16 scale fields inside a block (they must hold sane values).
-std::vector<size_t> half_fields(TensorType t) {
-    switch (t) {
-        case TensorType::Q4_0: case TensorType::Q5_0: case TensorType::Q8_0: return {0};
-        case TensorType::Q4_1: case TensorType::Q5_1: case TensorType::Q4_K: case TensorType::Q5_K: return {0, 2};
-        case TensorType::Q2_K: return {80, 82};
-        case TensorType::Q3_K: return {108};
-        case TensorType::Q6_K: return {208};
-        default: return {};
-    }
-}
-
-// Random weights: speed does not depend on the values, only NaN-free scales matter.
+// Random weights: uniform floats through the type's own quantizer, so every type (present or
+// future) gets valid blocks with sane scales. Speed does not depend on the values.
 std::vector<uint8_t> random_matrix(const TypeTraits& tt, int64_t rows, int64_t cols) {
-    const size_t bytes = row_bytes(tt, cols) * static_cast<size_t>(rows);
-    std::vector<uint8_t> data(bytes);
-    std::mt19937_64 rng(42);
-    for (size_t i = 0; i + 8 <= bytes; i += 8) {
-        const uint64_t v = rng();
-        std::memcpy(&data[i], &v, 8);
-    }
-    auto put16 = [&](size_t at, uint16_t v) { std::memcpy(&data[at], &v, 2); };
+    const size_t rb = row_bytes(tt, cols);
+    std::vector<uint8_t> data(rb * static_cast<size_t>(rows));
+    std::mt19937 rng(42);
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-    if (tt.type == TensorType::F32) {
-        for (size_t i = 0; i + 4 <= bytes; i += 4) {
-            const float v = u(rng);
-            std::memcpy(&data[i], &v, 4);
-        }
-    } else if (tt.type == TensorType::F16 || tt.type == TensorType::BF16) {
-        for (size_t i = 0; i + 2 <= bytes; i += 2)
-            put16(i, tt.type == TensorType::F16 ? fp32_to_fp16(u(rng)) : fp32_to_bf16(u(rng)));
-    } else {
-        const std::vector<size_t> halves = half_fields(tt.type);
-        for (size_t b = 0; b < bytes / tt.block_bytes; ++b)
-            for (size_t off : halves) put16(b * tt.block_bytes + off, fp32_to_fp16(0.01f * u(rng)));
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+        for (float& v : row) v = u(rng);
+        tt.quantize_row(row.data(), data.data() + static_cast<size_t>(r) * rb, cols);
     }
     return data;
 }
@@ -218,7 +192,11 @@ int main_impl(int argc, char** argv) {
         std::printf("streaming read bandwidth (probe): %.1f GB/s\n", bw.gbps);
     }
     std::printf("%-6s %-7s %14s %14s %14s\n", "type", "path", "gemv mem GB/s", "gemv L2 GB/s", "gemm GFLOP/s");
-    for (const auto& name : o.types) {
+    std::vector<std::string> types = o.types;
+    if (types.empty())
+        for (uint32_t id = 0; id < 64; ++id)
+            if (const TypeTraits* t = find_type_traits(id); t && t->supported()) types.push_back(t->name);
+    for (const auto& name : types) {
         const TypeTraits& tt = traits_named(name);
         for (ops::CpuPath p : paths) {
             const Result r = run_one(tt, p, o, pool);

@@ -30,12 +30,16 @@ constexpr QuantMix kMixes[] = {
     {"Q3_K_S", 11, T::Q3_K, "Q3_K throughout"},
     {"Q2_K", 10, T::Q2_K, "Q2_K; attn_v Q3_K/Q4_K, attn_output and ffn_down Q3_K"},
     {"Q2_K_S", 21, T::Q2_K, "Q2_K; attn_v Q4_K with GQA, first ffn_down layers Q4_K"},
+    {"IQ4_NL", 25, T::IQ4_NL, "4-bit non-linear, blocks of 32; attn_v Q5_K with GQA"},
+    {"IQ4_XS", 30, T::IQ4_XS, "4-bit non-linear, 6-bit scales per 32, 4.25 bpw; attn_v Q5_K with GQA"},
+    {"MXFP4", 38, T::Q8_0, "MoE experts (*_exps) MXFP4 (4-bit E2M1, power-of-two scales), the rest Q8_0", T::MXFP4},
 };
 
 struct Alias {
     std::string_view alias, name;
 };
-constexpr Alias kAliases[] = {{"Q3_K", "Q3_K_M"}, {"Q4_K", "Q4_K_M"}, {"Q5_K", "Q5_K_M"}};
+constexpr Alias kAliases[] = {
+    {"Q3_K", "Q3_K_M"}, {"Q4_K", "Q4_K_M"}, {"Q5_K", "Q5_K_M"}, {"MXFP4_MOE", "MXFP4"}};
 
 // When a rule applies, given the layer index i of n layers and the model's GQA factor.
 enum class When {
@@ -79,6 +83,8 @@ constexpr Rule kRules[] = {
     {"Q4_K_M", TensorRole::FfnDown, When::MoreBits, T::Q6_K},
     {"Q5_K_M", TensorRole::AttnV, When::MoreBits, T::Q6_K},
     {"Q5_K_M", TensorRole::FfnDown, When::MoreBits, T::Q6_K},
+    {"IQ4_NL", TensorRole::AttnV, When::Gqa4, T::Q5_K},
+    {"IQ4_XS", TensorRole::AttnV, When::Gqa4, T::Q5_K},
 };
 
 bool holds(When when, int i, int n, int n_gqa) {
@@ -126,7 +132,9 @@ std::string quant_mix_help() {
         "Q3_K, Q4_K, Q5_K mean the _M mixes (as in llama-quantize). Every quantized mix except Q8_0 puts the\n"
         "output head (or a tied token_embd) in Q6_K. Rows that are not whole blocks fall back as llama-quantize\n"
         "does: Q2_K/Q3_K -> Q4_0, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0 (F16 when not a multiple of 32).\n"
-        "--pure: every weight matrix gets the base type. 1-D tensors (norms, biases, rope_freqs) stay as they are.";
+        "IQ4_XS rows that are not whole 256-blocks fall back to IQ4_NL. MXFP4 (alias MXFP4_MOE): expert stacks\n"
+        "(*_exps) MXFP4, everything else as the Q8_0 mix.\n"
+        "--pure: every weight matrix gets the base type (expert stacks the mix's expert type). 1-D tensors (norms, biases, rope_freqs) stay as they are.";
     return out;
 }
 
@@ -167,9 +175,11 @@ int tensor_layer(std::string_view name) {
 }
 
 bool is_quantizable(std::string_view name, size_t n_dims) {
-    // MoE routers stay F32 as llama-quantize keeps them: routing decisions are sensitive.
-    return n_dims >= 2 && ends_with(name, "weight") && name.find("_norm.weight") == std::string_view::npos &&
-           name.find("ffn_gate_inp") == std::string_view::npos;
+    // MoE routers stay F32 as llama-quantize keeps them (routing decisions are sensitive); so does
+    // ssm_conv1d.
+    auto has = [&](std::string_view part) { return name.find(part) != std::string_view::npos; };
+    return n_dims >= 2 && ends_with(name, "weight") && !has("_norm.weight") && !has("ffn_gate_inp") &&
+           !has("ssm_conv1d.weight");
 }
 
 TensorType fallback_type(TensorType type, int64_t row_length) {
@@ -181,6 +191,7 @@ TensorType fallback_type(TensorType type, int64_t row_length) {
         case T::Q4_K: smaller = T::Q5_0; break;
         case T::Q5_K: smaller = T::Q5_1; break;
         case T::Q6_K: smaller = T::Q8_0; break;
+        case T::IQ4_XS: smaller = T::IQ4_NL; break;
         default: break;  // already a 32-block type
     }
     return fits(smaller) ? smaller : T::F16;
@@ -188,6 +199,7 @@ TensorType fallback_type(TensorType type, int64_t row_length) {
 
 TensorType choose_tensor_type(const QuantMix& mix, std::string_view name, int64_t row_length,
                               const ModelShape& shape, bool pure) {
+    if (mix.experts && name.find("_exps") != std::string_view::npos) return fallback_type(*mix.experts, row_length);
     TensorType type = mix.base;
     if (!is_quantized(type)) return type;  // float mixes: every weight matrix the same type
     if (!pure) {

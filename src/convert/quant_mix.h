@@ -4,6 +4,7 @@
 // attention V, FFN down and so on. One rule table serves `hearth quantize` and `hearth synth`,
 // so a synthetic Q4_K_M file has the per-tensor types a real llama-quantize Q4_K_M has.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,6 +18,9 @@ struct QuantMix {
     uint32_t file_type;            // llama.cpp's LLAMA_FTYPE_* value for general.file_type
     TensorType base;               // the type of a 2-D weight no rule promotes
     std::string_view description;
+    // Expert stacks (tensors named "*_exps*") get this type instead of the rules' (MXFP4 for the
+    // MXFP4 mix, as llama-quantize's MXFP4_MOE); unset: experts follow the rules like the rest.
+    std::optional<TensorType> experts = std::nullopt;
 };
 
 // Every mix hearth can produce, in the order --help lists them.
@@ -26,7 +30,7 @@ std::string quant_mix_names();
 // The list of mixes with a line each, and how the rules and fallbacks work, for --help.
 std::string quant_mix_help();
 // Case-insensitive; accepts llama-quantize's aliases (Q4_K = Q4_K_M, Q3_K = Q3_K_M,
-// Q5_K = Q5_K_M). Throws hearth::Error listing the valid names.
+// Q5_K = Q5_K_M, MXFP4_MOE = MXFP4). Throws hearth::Error listing the valid names.
 const QuantMix& find_quant_mix(std::string_view name);
 
 // What a tensor does in the model, from its GGUF name.
@@ -36,7 +40,8 @@ TensorRole tensor_role(std::string_view name);
 int tensor_layer(std::string_view name);
 
 // Whether a tensor is a weight matrix that gets the mix's types: at least 2-D, named
-// "….weight", and not a norm. 1-D tensors (norms, biases, rope_freqs) keep their type.
+// "….weight", and not a norm. 1-D tensors (norms, biases, rope_freqs) keep their type, and so
+// do the MoE router (ffn_gate_inp) and ssm_conv1d, which llama-quantize never quantizes.
 bool is_quantizable(std::string_view name, size_t n_dims);
 
 // What the per-role rules need to know about the whole model.
@@ -51,13 +56,14 @@ struct ModelShape {
 };
 
 // The type a quantizable tensor gets. With `pure`, every such tensor gets the mix's base type
-// (llama-quantize --pure). Either way a type whose block does not divide the row length falls
+// (llama-quantize --pure), expert stacks the mix's expert type where it has one. Either way a type whose block does not divide the row length falls
 // back as llama-quantize does (fallback_type).
 TensorType choose_tensor_type(const QuantMix& mix, std::string_view name, int64_t row_length,
                               const ModelShape& shape, bool pure);
 
 // For rows of `row_length` elements that `type`'s block does not divide: Q2_K/Q3_K → Q4_0,
-// Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, and F16 when even a 32-block does not fit.
+// Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, IQ4_XS → IQ4_NL, and F16 when even a 32-block does
+// not fit.
 // Returns `type` unchanged when it fits.
 TensorType fallback_type(TensorType type, int64_t row_length);
 

@@ -474,23 +474,6 @@ void quantize_row_q6_k(const float* src, void* dst, int64_t n) {
     }
 }
 
-QuantizeRowFn find_quantizer(TensorType type) {
-    switch (type) {
-        case TensorType::F32: return quantize_row_f32;
-        case TensorType::F16: return quantize_row_f16;
-        case TensorType::BF16: return quantize_row_bf16;
-        case TensorType::Q4_0: return quantize_row_q4_0;
-        case TensorType::Q4_1: return quantize_row_q4_1;
-        case TensorType::Q5_0: return quantize_row_q5_0;
-        case TensorType::Q5_1: return quantize_row_q5_1;
-        case TensorType::Q8_0: return quantize_row_q8_0;
-        case TensorType::Q2_K: return quantize_row_q2_k;
-        case TensorType::Q3_K: return quantize_row_q3_k;
-        case TensorType::Q4_K: return quantize_row_q4_k;
-        case TensorType::Q5_K: return quantize_row_q5_k;
-        case TensorType::Q6_K: return quantize_row_q6_k;
-        default: return nullptr;
-    }
-}
+QuantizeRowFn find_quantizer(TensorType type) { return type_traits(type).quantize_row; }
 
 }  // namespace hearth

@@ -9,10 +9,7 @@
 
 namespace hearth {
 
-// Converts `n` floats (a multiple of the type's block size) into `dst`.
-using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
-
-// nullptr when hearth cannot produce the type.
+// nullptr when hearth cannot produce the type (TypeTraits::quantize_row of its trait row).
 QuantizeRowFn find_quantizer(TensorType type);
 
 void quantize_row_f32(const float* src, void* dst, int64_t n);
@@ -28,5 +25,10 @@ void quantize_row_q3_k(const float* src, void* dst, int64_t n);
 void quantize_row_q4_k(const float* src, void* dst, int64_t n);
 void quantize_row_q5_k(const float* src, void* dst, int64_t n);
 void quantize_row_q6_k(const float* src, void* dst, int64_t n);
+// ggml's reference quantizer's bytes: e = floor(log2 max|x|) − 2 + 127, nearest E2M1 value.
+void quantize_row_mxfp4(const float* src, void* dst, int64_t n);
+// Non-linear 4-bit: the scale searched for the least x²-weighted error (as ggml's quantizer).
+void quantize_row_iq4_nl(const float* src, void* dst, int64_t n);
+void quantize_row_iq4_xs(const float* src, void* dst, int64_t n);
 
 }  // namespace hearth

@@ -1,23 +1,21 @@
 #pragma once
-// Tensor element types: one trait table describes every type's block layout and how to
-// turn a row of blocks into floats. Everything per-type is looked up here, never switched
-// on elsewhere. Ids are GGUF's (ggml's) type ids.
+// Tensor element types: one trait table (types.cpp) describes every type — block layout,
+// name, how to turn a row of blocks into floats and back, and which activation format its
+// SIMD kernels pair it with. Everything per-type is looked up here, never switched on
+// elsewhere; the only other per-type place is the kernel registration line in the ops/cpu
+// SIMD file that holds the type's kernel. Ids are GGUF's (ggml's) type ids.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-namespace hearth {
+#include "tensor/type_id.h"
 
-enum class TensorType : uint32_t {
-    F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q8_1 = 9,
-    Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
-    IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22,
-    IQ4_XS = 23, I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30,
-    TQ1_0 = 34, TQ2_0 = 35, MXFP4 = 39,
-};
+namespace hearth {
 
 // Converts `n` values (a multiple of block_size) from the type's block layout to float.
 using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
+// Converts `n` floats (a multiple of block_size) into the type's block layout.
+using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
 
 struct TypeTraits {
     TensorType type;
@@ -25,6 +23,8 @@ struct TypeTraits {
     int64_t block_size;     // elements per block
     size_t block_bytes;     // bytes per block
     DequantizeRowFn dequantize_row;  // nullptr: layout known (sizes can be checked) but hearth cannot compute with it
+    QuantizeRowFn quantize_row;      // nullptr: hearth cannot produce the type
+    ActFormat act;                   // the activation format of its SIMD kernels (ops/cpu), if it has any
     bool supported() const { return dequantize_row != nullptr; }
 };
 

@@ -64,6 +64,9 @@ TEST(QuantMix, RolesLayersAndWhatGetsQuantized) {
     EXPECT_FALSE(is_quantizable("blk.0.attn_q_norm.weight", 2));
     EXPECT_FALSE(is_quantizable("blk.0.attn_q.bias", 1));
     EXPECT_FALSE(is_quantizable("rope_freqs.weight", 1));
+    EXPECT_FALSE(is_quantizable("blk.0.ffn_gate_inp.weight", 2));  // the MoE router
+    EXPECT_FALSE(is_quantizable("blk.0.ssm_conv1d.weight", 2));
+    EXPECT_TRUE(is_quantizable("blk.0.ffn_gate_exps.weight", 3));
 }
 
 TEST(QuantMix, Q4KMOnLlama3_1B) {
@@ -160,6 +163,34 @@ TEST(QuantMix, PureGivesEveryMatrixTheBaseType) {
     EXPECT_EQ(pick("Q4_0", "output.weight", 2048, shape, true), T::Q4_0);
     EXPECT_EQ(pick("Q4_K_M", "blk.0.attn_v.weight", 896, shape, true), T::Q5_0);  // still falls back
     EXPECT_STREQ(name_of(pick("Q2_K", "blk.0.ffn_down.weight", 8192, shape, true)), "Q2_K");
+}
+
+TEST(QuantMix, CodebookMixes) {
+    EXPECT_EQ(find_quant_mix("IQ4_NL").file_type, 25u);
+    EXPECT_EQ(find_quant_mix("IQ4_XS").file_type, 30u);
+    EXPECT_EQ(find_quant_mix("mxfp4").file_type, 38u);
+    EXPECT_EQ(find_quant_mix("MXFP4_MOE").name, "MXFP4");
+    ModelShape moe;
+    moe.n_layer = 4;
+    moe.n_expert = 8;
+    moe.n_gqa = 4;
+    // MXFP4: expert stacks MXFP4 (--pure too); the rest as the Q8_0 mix.
+    for (bool pure : {false, true}) {
+        EXPECT_EQ(pick("MXFP4", blk(0, "ffn_gate_exps.weight"), 256, moe, pure), T::MXFP4);
+        EXPECT_EQ(pick("MXFP4", blk(3, "ffn_down_exps.weight"), 32, moe, pure), T::MXFP4);
+        EXPECT_EQ(pick("MXFP4", blk(0, "attn_q.weight"), 256, moe, pure), T::Q8_0);
+        EXPECT_EQ(pick("MXFP4", "output.weight", 256, moe, pure), T::Q8_0);
+    }
+    EXPECT_EQ(pick("MXFP4", blk(0, "ffn_up_exps.weight"), 48, moe), T::F16) << "not whole 32-blocks";
+    ModelShape dense;
+    dense.n_layer = 4;
+    EXPECT_EQ(pick("IQ4_XS", blk(1, "ffn_up.weight"), 512, dense), T::IQ4_XS);
+    EXPECT_EQ(pick("IQ4_XS", blk(1, "ffn_up.weight"), 288, dense), T::IQ4_NL) << "falls back like llama-quantize";
+    EXPECT_EQ(pick("IQ4_XS", "output.weight", 512, dense), T::Q6_K);
+    EXPECT_EQ(pick("IQ4_NL", blk(1, "attn_v.weight"), 512, dense), T::IQ4_NL);
+    dense.n_gqa = 4;
+    EXPECT_EQ(pick("IQ4_NL", blk(1, "attn_v.weight"), 512, dense), T::Q5_K);
+    EXPECT_EQ(pick("IQ4_XS", blk(1, "attn_v.weight"), 512, dense), T::Q5_K);
 }
 
 }  // namespace

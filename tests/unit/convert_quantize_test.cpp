@@ -164,6 +164,39 @@ TEST(Quantize, PureQ4KMHasTheReferenceTypes) {
     fs::remove_all(dir);
 }
 
+// gpt-oss with MXFP4 experts: the expert bytes are those of ../shared/golden/arch's MXFP4 file
+// (gguf-py's quantizer, the same bytes as llama-quantize MXFP4_MOE); the router stays F32, the
+// other matrices follow the Q8_0 mix.
+TEST(Quantize, Mxfp4ExpertsMatchTheGoldenFile) {
+    HEARTH_SHARED_OR_SKIP(f32, "golden/arch/synth-gptoss-256-F32.gguf");
+    HEARTH_SHARED_OR_SKIP(reference, "golden/arch/synth-gptoss-256-MXFP4.gguf");
+    auto dir = test::temp_dir();
+    const std::string out = (dir / "out.gguf").string();
+    quantize_model(f32, out, options_for("MXFP4", false));
+    auto got = gguf::File::open(out);
+    auto want = gguf::File::open(reference);
+    EXPECT_EQ(got->get_u64("general.file_type"), 38u);
+    int experts = 0;
+    for (const auto& t : got->tensors()) {
+        const bool expert = t.name.find("_exps.weight") != std::string::npos;  // (the expert biases stay F32)
+        const gguf::TensorInfo* w = want->find_tensor(t.name);
+        ASSERT_NE(w, nullptr) << t.name;
+        if (expert) {
+            ASSERT_STREQ(t.traits->name, "MXFP4") << t.name;
+            ASSERT_EQ(t.n_bytes, w->n_bytes) << t.name;
+            EXPECT_EQ(std::memcmp(t.data, w->data, t.n_bytes), 0) << t.name;
+            ++experts;
+        } else if (t.name.find("ffn_gate_inp") != std::string::npos || t.name.find(".bias") != std::string::npos ||
+                   t.dims.size() == 1) {
+            EXPECT_STREQ(t.traits->name, "F32") << t.name;
+        } else {
+            EXPECT_STREQ(t.traits->name, "Q8_0") << t.name;
+        }
+    }
+    EXPECT_EQ(experts, 12);  // gate, up, down × 4 layers
+    fs::remove_all(dir);
+}
+
 TEST(Quantize, ThreadCountDoesNotChangeTheResult) {
     HEARTH_SHARED_OR_SKIP(f32, "golden/synth-qwen2-256-F32.gguf");
     auto dir = test::temp_dir();

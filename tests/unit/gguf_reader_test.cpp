@@ -402,6 +402,25 @@ TEST(GgufReader, RejectsRowsThatAreNotWholeBlocks) {
     EXPECT_PARSE_ERROR(raw.bytes, "tensor 'w' [40, 2] has rows of 40 elements, not a multiple of the Q4_0 block size 32");
 }
 
+TEST(GgufReader, CodebookTypesAreSizedByTheTraitTable) {
+    // MXFP4 (39): 17 bytes per 32; IQ4_NL (20): 18 per 32; IQ4_XS (23): 136 per 256.
+    RawGguf ok(3, 3, 0);
+    ok.tensor("m", {64, 3}, 39, 0).tensor("n", {32, 2}, 20, 128).tensor("x", {256, 1}, 23, 192).pad(32).zeros(352);
+    auto f = parse(ok.bytes);
+    EXPECT_EQ(f->find_tensor("m")->n_bytes, 17u * 2 * 3);
+    EXPECT_EQ(f->find_tensor("n")->n_bytes, 18u * 2);
+    EXPECT_EQ(f->find_tensor("x")->n_bytes, 136u);
+    RawGguf rows(3, 1, 0);
+    rows.tensor("m", {48, 2}, 39, 0).pad(32).zeros(256);
+    EXPECT_PARSE_ERROR(rows.bytes, "tensor 'm' [48, 2] has rows of 48 elements, not a multiple of the MXFP4 block size 32");
+    RawGguf xs(3, 1, 0);
+    xs.tensor("x", {288, 1}, 23, 0).pad(32).zeros(256);
+    EXPECT_PARSE_ERROR(xs.bytes, "tensor 'x' [288, 1] has rows of 288 elements, not a multiple of the IQ4_XS block size 256");
+    RawGguf short_data(3, 1, 0);  // 3 rows of 2 MXFP4 blocks need 102 bytes
+    short_data.tensor("m", {64, 3}, 39, 0).pad(32).zeros(96);
+    EXPECT_PARSE_ERROR(short_data.bytes, "tensor 'm' data [0, 102) lies outside the file's 96 data bytes");
+}
+
 TEST(GgufReader, RejectsTheRealQ8_0FileWithRowsOf172) {
     HEARTH_SHARED_OR_SKIP(path, "models/tinyllamas-stories-260k-q8_0.gguf");
     EXPECT_OPEN_ERROR(path, ".ffn_down.weight' [172, 64] has rows of 172 elements, not a multiple of the Q8_0 block size 32");

@@ -201,7 +201,8 @@ TEST(GoldenArchHparams, DerivedLayerKindsAndExperts) {
 INSTANTIATE_TEST_SUITE_P(
     Families, GoldenArch,
     ::testing::Values(ArchCase{"synth-qwen3moe-256-F32", false, true}, ArchCase{"synth-qwen3moe-256-Q8_0", true, true},
-                      ArchCase{"synth-gptoss-256-F32", false, true}, ArchCase{"synth-mixtral-256-F32", false, true},
+                      ArchCase{"synth-gptoss-256-F32", false, true}, ArchCase{"synth-gptoss-256-MXFP4", true, true},
+                      ArchCase{"synth-mixtral-256-F32", false, true},
                       ArchCase{"synth-mixtral-256-Q8_0", true, true}, ArchCase{"synth-gemma3-256-F32", false, false},
                       ArchCase{"synth-gemma3-256-Q8_0", true, false}, ArchCase{"synth-phi4mini-256-F32", false, false},
                       ArchCase{"synth-phi4mini-256-Q8_0", true, false}),

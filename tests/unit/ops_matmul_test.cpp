@@ -58,6 +58,7 @@ std::vector<CpuPath> simd_paths() {
 std::vector<size_t> half_fields(TensorType t) {
     switch (t) {
         case TensorType::Q4_0: case TensorType::Q5_0: case TensorType::Q8_0: return {0};
+        case TensorType::IQ4_NL: case TensorType::IQ4_XS: return {0};
         case TensorType::Q4_1: case TensorType::Q5_1: case TensorType::Q4_K: case TensorType::Q5_K: return {0, 2};
         case TensorType::Q2_K: return {80, 82};
         case TensorType::Q3_K: return {108};
@@ -66,14 +67,7 @@ std::vector<size_t> half_fields(TensorType t) {
     }
 }
 
-bool quantizes_activations(TensorType t) {
-    return t != TensorType::F32 && t != TensorType::F16 && t != TensorType::BF16;
-}
-
-bool is_k_quant(TensorType t) {
-    return t == TensorType::Q2_K || t == TensorType::Q3_K || t == TensorType::Q4_K || t == TensorType::Q5_K ||
-           t == TensorType::Q6_K;
-}
+bool quantizes_activations(TensorType t) { return type_traits(t).act != ActFormat::F32; }
 
 std::vector<uint8_t> random_weights(const TypeTraits& tt, int64_t rows, int64_t cols, std::mt19937& rng) {
     const size_t rb = row_bytes(tt, cols);
@@ -97,6 +91,13 @@ std::vector<uint8_t> random_weights(const TypeTraits& tt, int64_t rows, int64_t 
             for (size_t off : halves) {
                 const float v = mag(rng) * (byte(rng) < 128 ? -1.0f : 1.0f);
                 put16(blk * tt.block_bytes + off, fp32_to_fp16(v));
+            }
+        // MXFP4's E8M0 exponent: scales 2^-10 .. 2^-1 (values up to 6), and now and then the
+        // subnormal scales of e = 0, 1.
+        if (tt.type == TensorType::MXFP4)
+            for (size_t blk = 0; blk < data.size() / tt.block_bytes; ++blk) {
+                const int r = byte(rng);
+                data[blk * tt.block_bytes] = static_cast<uint8_t>(r < 8 ? r % 2 : 118 + r % 10);
             }
     }
     return data;
@@ -140,7 +141,7 @@ void check_matmul(TensorType type, const Shape& s, uint32_t seed) {
     for (int64_t r = 0; r < s.rows; ++r) tt.dequantize_row(w.row(r), &wf[r * s.cols], s.cols);
     std::vector<float> xq = x;
     if (quantizes_activations(type)) {
-        const ActQuant f = is_k_quant(type) ? ActQuant::Q8_256 : ActQuant::Q8_32;
+        const ActQuant f = tt.act == ActFormat::Q8_256 ? ActQuant::Q8_256 : ActQuant::Q8_32;
         const ActRowLayout l = act_row_layout(f, s.cols);
         std::vector<uint8_t> buf(l.row_bytes);
         for (int64_t t = 0; t < s.n_tokens; ++t) {
@@ -213,6 +214,14 @@ void check_matmul(TensorType type, const Shape& s, uint32_t seed) {
     }
 }
 
+// Every type of the trait table that hearth computes with: a new type is tested without a list.
+std::vector<TensorType> computed_types() {
+    std::vector<TensorType> out;
+    for (uint32_t id = 0; id < 64; ++id)
+        if (const TypeTraits* t = find_type_traits(id); t && t->supported()) out.push_back(t->type);
+    return out;
+}
+
 class OpsMatmul : public ::testing::TestWithParam<TensorType> {};
 
 TEST_P(OpsMatmul, SimdMatchesScalarReference) {
@@ -241,13 +250,26 @@ TEST_P(OpsMatmul, LargeBatchesAndThreads) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllComputeTypes, OpsMatmul,
-                         ::testing::Values(TensorType::F32, TensorType::F16, TensorType::BF16, TensorType::Q4_0,
-                                           TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
-                                           TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K,
-                                           TensorType::Q6_K),
+                         ::testing::ValuesIn(computed_types()),
                          [](const ::testing::TestParamInfo<TensorType>& info) {
                              return std::string(type_traits(info.param).name);
                          });
+
+// Every type hearth computes with has a kernel on every SIMD path (else SimdMatchesScalarReference
+// would only compare the reference with itself).
+TEST(OpsMatmulTable, EverySupportedTypeHasAKernelOnEverySimdPath) {
+    PathGuard guard;
+    for (CpuPath path : simd_paths()) {
+        ops::set_cpu_path(path);
+        const cpu::KernelTable* table = cpu::active_kernel_table();
+        ASSERT_NE(table, nullptr);
+        for (uint32_t id = 0; id < cpu::KernelTable::kTypes; ++id) {
+            const TypeTraits* t = find_type_traits(id);
+            if (!t || !t->supported()) continue;
+            EXPECT_NE(table->by_type[id].gemm, nullptr) << ops::cpu_path_name(path) << " " << t->name;
+        }
+    }
+}
 
 // The interleaved layout holds the file's bytes exactly: every row converts back unchanged,
 // padding rows of the last group are zero, and get_row reads through it.

@@ -57,13 +57,11 @@ TEST(TensorTypeTraits, SizesOfTypesHearthDoesNotComputeWith) {
         {TensorType::Q8_1, "Q8_1", 32, 36},         {TensorType::Q8_K, "Q8_K", 256, 292},
         {TensorType::IQ2_XXS, "IQ2_XXS", 256, 66},  {TensorType::IQ2_XS, "IQ2_XS", 256, 74},
         {TensorType::IQ3_XXS, "IQ3_XXS", 256, 98},  {TensorType::IQ1_S, "IQ1_S", 256, 50},
-        {TensorType::IQ4_NL, "IQ4_NL", 32, 18},     {TensorType::IQ3_S, "IQ3_S", 256, 110},
-        {TensorType::IQ2_S, "IQ2_S", 256, 82},      {TensorType::IQ4_XS, "IQ4_XS", 256, 136},
+        {TensorType::IQ3_S, "IQ3_S", 256, 110},     {TensorType::IQ2_S, "IQ2_S", 256, 82},
         {TensorType::I8, "I8", 1, 1},               {TensorType::I16, "I16", 1, 2},
         {TensorType::I32, "I32", 1, 4},             {TensorType::I64, "I64", 1, 8},
         {TensorType::F64, "F64", 1, 8},             {TensorType::IQ1_M, "IQ1_M", 256, 56},
         {TensorType::TQ1_0, "TQ1_0", 256, 54},      {TensorType::TQ2_0, "TQ2_0", 256, 66},
-        {TensorType::MXFP4, "MXFP4", 32, 17},
     };
     for (const Want& w : wants) {
         const TypeTraits& t = type_traits(w.type);
@@ -71,20 +69,45 @@ TEST(TensorTypeTraits, SizesOfTypesHearthDoesNotComputeWith) {
         EXPECT_EQ(t.block_size, w.block_size) << w.name;
         EXPECT_EQ(t.block_bytes, w.block_bytes) << w.name;
         EXPECT_FALSE(t.supported()) << w.name;
+        EXPECT_EQ(t.quantize_row, nullptr) << w.name;
     }
 }
 
-TEST(TensorTypeTraits, ExactlyTheThirteenComputeTypesAreSupported) {
+TEST(TensorTypeTraits, SizesOfTheCodebookTypes) {
+    EXPECT_EQ(type_traits(TensorType::IQ4_NL).block_size, 32);
+    EXPECT_EQ(type_traits(TensorType::IQ4_NL).block_bytes, 18u);
+    EXPECT_EQ(type_traits(TensorType::IQ4_XS).block_size, 256);
+    EXPECT_EQ(type_traits(TensorType::IQ4_XS).block_bytes, 136u);
+    EXPECT_EQ(type_traits(TensorType::MXFP4).block_size, 32);
+    EXPECT_EQ(type_traits(TensorType::MXFP4).block_bytes, 17u);
+    EXPECT_STREQ(type_traits(TensorType::MXFP4).name, "MXFP4");
+}
+
+TEST(TensorTypeTraits, ActivationPartnerFollowsTheBlockSize) {
+    // Kernels read 8-bit activations in blocks of the weight block (32) or super-block (256).
+    for (uint32_t id = 0; id < 64; ++id) {
+        const TypeTraits* t = find_type_traits(id);
+        if (!t || !t->supported()) continue;
+        const ActFormat want = t->block_size == 1    ? ActFormat::F32
+                               : t->block_size == 32 ? ActFormat::Q8_32
+                                                     : ActFormat::Q8_256;
+        EXPECT_EQ(t->act, want) << t->name;
+        EXPECT_NE(t->quantize_row, nullptr) << t->name << ": every computed type can be produced";
+    }
+}
+
+TEST(TensorTypeTraits, ExactlyTheSixteenComputeTypesAreSupported) {
     const TensorType computed[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16,
                                    TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0,
                                    TensorType::Q5_1, TensorType::Q8_0, TensorType::Q2_K,
                                    TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K,
-                                   TensorType::Q6_K};
+                                   TensorType::Q6_K, TensorType::IQ4_NL, TensorType::IQ4_XS,
+                                   TensorType::MXFP4};
     for (TensorType t : computed) EXPECT_TRUE(type_traits(t).supported()) << type_traits(t).name;
     int supported = 0;
     for (uint32_t id = 0; id < 64; ++id)
         if (const TypeTraits* t = find_type_traits(id)) supported += t->supported();
-    EXPECT_EQ(supported, 13);
+    EXPECT_EQ(supported, 16);
     EXPECT_EQ(type_traits(TensorType::F32).block_bytes, 4u);
 }
 

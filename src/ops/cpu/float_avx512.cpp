@@ -80,9 +80,9 @@ void gemm_float(const GemmArgs& a, int64_t r0, int64_t r1) {
 }  // namespace
 
 void add_float_kernels_avx512(KernelTable& table) {
-    table.by_type[type_id::F32] = Kernel{ActFormat::F32, gemm_float<F32Weights>};
-    table.by_type[type_id::F16] = Kernel{ActFormat::F32, gemm_float<F16Weights>};
-    table.by_type[type_id::BF16] = Kernel{ActFormat::F32, gemm_float<BF16Weights>};
+    table.by_type[slot(TensorType::F32)] = Kernel{gemm_float<F32Weights>};
+    table.by_type[slot(TensorType::F16)] = Kernel{gemm_float<F16Weights>};
+    table.by_type[slot(TensorType::BF16)] = Kernel{gemm_float<BF16Weights>};
 }
 
 }  // namespace hearth::ops::cpu

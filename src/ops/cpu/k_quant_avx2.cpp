@@ -1,4 +1,4 @@
-// Q2_K, Q3_K, Q4_K, Q5_K, Q6_K weights (super-blocks of 256) against Q8_256 activations, AVX2.
+// Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS weights (super-blocks of 256) against Q8_256 activations, AVX2.
 //
 // Every K-quant value is (d_a · scale_g) · code − d_b · coef_g, where the code is unsigned
 // and g is the element's group (16 or 32 elements):
@@ -9,6 +9,8 @@
 //   Q6_K: code 0..63 (the signed −32..31 plus 32), d_a = d, scale int8, d_b = 32·d, coef = scale
 // so with activations d_x · q_x and the activation sums s_16 = d_x · Σ q_x over each run of 16:
 //   Σ w·x = d_x · d_a · Σ_g scale_g · Σ code·q_x  −  d_b · Σ_16 coef · s_16
+// IQ4_XS has signed table values and no offset term (kSigned, !kHasCoef): its values' signs
+// move onto the activations as for Q8_0 (legacy_quant_avx2.cpp).
 // The inner sums are integer: maddubs (code × q_x, pairs to int16), then madd with the
 // group's scale (pairs to int32). A super-block of one weight row is decoded once (codes,
 // per-chunk scale vectors) and then used for every token of the tile.
@@ -20,7 +22,8 @@ namespace {
 
 // Everything the dot of one weight super-block with any activation super-block needs.
 struct Decoded {
-    __m256i q[8];      // codes of elements 32c .. 32c + 31
+    __m256i q[8];      // codes of elements 32c .. 32c + 31 (signed types: their magnitudes)
+    __m256i sgn[8];    // signed types (kSigned): the values, whose signs go onto the activations
     __m256i scale[8];  // int16 multiplier of each maddubs pair of chunk c
     __m256i coef;      // int16 coefficient of each group of 16 (times d_b: the offset/min term)
     float da, db;
@@ -96,7 +99,12 @@ inline __m256i coef_per_32(uint64_t mins) {
     return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m));
 }
 
-struct Q2K {
+// The K-quants: unsigned codes and an offset/min term.
+struct UnsignedCodes {
+    static constexpr bool kSigned = false, kHasCoef = true;
+};
+
+struct Q2K : UnsignedCodes {
     static constexpr size_t kBytes = 84;  // scales[16] | qs[64] | d | dmin
     static void decode(const uint8_t* b, Decoded& o) {
         const __m128i packed = loadu128(b);
@@ -115,7 +123,7 @@ struct Q2K {
     }
 };
 
-struct Q3K {
+struct Q3K : UnsignedCodes {
     static constexpr size_t kBytes = 110;  // hmask[32] | qs[64] | scales[12] | d
     static void decode(const uint8_t* b, Decoded& o) {
         const uint8_t* s = b + 96;
@@ -153,7 +161,7 @@ struct Q3K {
     }
 };
 
-struct Q4K {
+struct Q4K : UnsignedCodes {
     static constexpr size_t kBytes = 144;  // d | dmin | scales[12] | qs[128]
     static void decode(const uint8_t* b, Decoded& o) {
         uint64_t scales, mins;
@@ -170,7 +178,7 @@ struct Q4K {
     }
 };
 
-struct Q5K {
+struct Q5K : UnsignedCodes {
     static constexpr size_t kBytes = 176;  // d | dmin | scales[12] | qh[32] | qs[128]
     static void decode(const uint8_t* b, Decoded& o) {
         uint64_t scales, mins;
@@ -199,7 +207,7 @@ struct Q5K {
     }
 };
 
-struct Q6K {
+struct Q6K : UnsignedCodes {
     static constexpr size_t kBytes = 210;  // ql[128] | qh[64] | scales[16] | d
     static void decode(const uint8_t* b, Decoded& o) {
         const __m128i scales = loadu128(b + 192);
@@ -223,6 +231,43 @@ struct Q6K {
         const float d = load_half(b + 208);
         o.da = d;
         o.db = 32.0f * d;
+    }
+};
+
+// The 8 sub-block scales ls − 32 of an IQ4_XS super-block as int16 lanes: the low 4 bits from
+// nibble c % 2 of scales_l[c / 2], the high 2 from bits 2c..2c+1 of scales_h (moved to bits 4..5
+// by a multiply by 2^(14 − 2c) and a shift right by 10). No scalar loop: gemv decodes every block.
+inline __m128i iq4_xs_scales(const uint8_t* b) {
+    const __m128i l = _mm_shuffle_epi8(_mm_cvtsi32_si128(static_cast<int>(load_u32(b + 4))),
+                                       _mm_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
+    const __m128i lo = _mm_and_si128(_mm_blend_epi16(l, _mm_srli_epi16(l, 4), 0xAA), _mm_set1_epi16(0x0F));
+    const short h = static_cast<short>(b[2] | (b[3] << 8));
+    const __m128i shifted = _mm_mullo_epi16(_mm_set1_epi16(h), _mm_setr_epi16(1 << 14, 1 << 12, 1 << 10, 1 << 8, 1 << 6,
+                                                                               1 << 4, 1 << 2, 1));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(shifted, 10), _mm_set1_epi16(0x30));
+    return _mm_sub_epi16(_mm_or_si128(lo, hi), _mm_set1_epi16(32));
+}
+
+// IQ4_XS: 8 sub-blocks of 32, code → kIq4nlValues (signed, no offset), value = d · (ls − 32) · table.
+struct IQ4XS {
+    static constexpr size_t kBytes = 136;  // d | scales_h (u16) | scales_l[4] | qs[128]
+    static constexpr bool kSigned = true, kHasCoef = false;
+    static void decode(const uint8_t* b, Decoded& o) {
+        const __m256i table = _mm256_broadcastsi128_si256(
+            _mm_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113));
+        const __m256i s = _mm256_broadcastsi128_si256(iq4_xs_scales(b));
+        for (int c = 0; c < 8; ++c) {
+            o.scale[c] = _mm256_shuffle_epi8(s, _mm256_set1_epi16(static_cast<short>(0x0100 + 0x0202 * c)));  // lane c everywhere
+            // Low nibbles are elements 0..15 of the sub-block, high nibbles 16..31.
+            const __m128i raw = loadu128(b + 8 + 16 * c);
+            const __m256i idx = _mm256_and_si256(
+                _mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1), mask8(0x0F));
+            o.sgn[c] = _mm256_shuffle_epi8(table, idx);
+            o.q[c] = _mm256_sign_epi8(o.sgn[c], o.sgn[c]);
+        }
+        o.coef = _mm256_setzero_si256();
+        o.da = load_half(b);
+        o.db = 0;
     }
 };
 
@@ -256,6 +301,7 @@ struct KQuantKernel {
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + ahead + line, _MM_HINT_T0);
                 K::decode(blk, dec[i]);
                 da[i] = _mm256_set1_ps(dec[i].da);
+                if constexpr (!K::kHasCoef) continue;
                 // d_b · coef of each group of 16, dotted with the activation sums d_x · Σ q_x.
                 const __m256 db = _mm256_set1_ps(dec[i].db);
                 coef_lo[i] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(dec[i].coef))), db);
@@ -270,19 +316,24 @@ struct KQuantKernel {
                 for (int c = 0; c < 8; c += 2) {
                     const __m256i xv = loadu256(x + 32 * c), xv2 = loadu256(x + 32 * c + 32);
                     for (int i = 0; i < R; ++i) {
+                        // Signed values: |w| × sign(w)·x keeps maddubs' operands unsigned × signed.
+                        const __m256i x0 = K::kSigned ? _mm256_sign_epi8(xv, dec[i].sgn[c]) : xv;
+                        const __m256i x1 = K::kSigned ? _mm256_sign_epi8(xv2, dec[i].sgn[c + 1]) : xv2;
                         isum[i] = _mm256_add_epi32(
-                            isum[i], _mm256_madd_epi16(_mm256_maddubs_epi16(dec[i].q[c], xv), dec[i].scale[c]));
+                            isum[i], _mm256_madd_epi16(_mm256_maddubs_epi16(dec[i].q[c], x0), dec[i].scale[c]));
                         isum2[i] = _mm256_add_epi32(
-                            isum2[i], _mm256_madd_epi16(_mm256_maddubs_epi16(dec[i].q[c + 1], xv2), dec[i].scale[c + 1]));
+                            isum2[i], _mm256_madd_epi16(_mm256_maddubs_epi16(dec[i].q[c + 1], x1), dec[i].scale[c + 1]));
                     }
                 }
                 const __m256 dx = _mm256_broadcast_ss(xd[j] + sb);
-                const __m256 sums_lo = _mm256_loadu_ps(xs[j] + 16 * sb), sums_hi = _mm256_loadu_ps(xs[j] + 16 * sb + 8);
                 for (int i = 0; i < R; ++i) {
                     const __m256 dot = _mm256_cvtepi32_ps(_mm256_add_epi32(isum[i], isum2[i]));
                     acc[i][j] = _mm256_fmadd_ps(dot, _mm256_mul_ps(da[i], dx), acc[i][j]);
-                    acc[i][j] = _mm256_fnmadd_ps(coef_lo[i], sums_lo, acc[i][j]);
-                    acc[i][j] = _mm256_fnmadd_ps(coef_hi[i], sums_hi, acc[i][j]);
+                    if constexpr (K::kHasCoef) {
+                        const __m256 sums_lo = _mm256_loadu_ps(xs[j] + 16 * sb), sums_hi = _mm256_loadu_ps(xs[j] + 16 * sb + 8);
+                        acc[i][j] = _mm256_fnmadd_ps(coef_lo[i], sums_lo, acc[i][j]);
+                        acc[i][j] = _mm256_fnmadd_ps(coef_hi[i], sums_hi, acc[i][j]);
+                    }
                 }
             }
         }
@@ -299,11 +350,12 @@ void gemm_k(const GemmArgs& a, int64_t r0, int64_t r1) {
 }  // namespace
 
 void add_k_quant_kernels_avx2(KernelTable& table) {
-    table.by_type[type_id::Q2_K] = Kernel{ActFormat::Q8_256, gemm_k<Q2K>};
-    table.by_type[type_id::Q3_K] = Kernel{ActFormat::Q8_256, gemm_k<Q3K>};
-    table.by_type[type_id::Q4_K] = Kernel{ActFormat::Q8_256, gemm_k<Q4K>};
-    table.by_type[type_id::Q5_K] = Kernel{ActFormat::Q8_256, gemm_k<Q5K>};
-    table.by_type[type_id::Q6_K] = Kernel{ActFormat::Q8_256, gemm_k<Q6K>};
+    table.by_type[slot(TensorType::Q2_K)] = Kernel{gemm_k<Q2K>};
+    table.by_type[slot(TensorType::Q3_K)] = Kernel{gemm_k<Q3K>};
+    table.by_type[slot(TensorType::Q4_K)] = Kernel{gemm_k<Q4K>};
+    table.by_type[slot(TensorType::Q5_K)] = Kernel{gemm_k<Q5K>};
+    table.by_type[slot(TensorType::Q6_K)] = Kernel{gemm_k<Q6K>};
+    table.by_type[slot(TensorType::IQ4_XS)] = Kernel{gemm_k<IQ4XS>};
 }
 
 }  // namespace hearth::ops::cpu

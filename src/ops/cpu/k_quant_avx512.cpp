@@ -1,4 +1,4 @@
-// Q2_K, Q3_K, Q4_K, Q5_K, Q6_K weights against Q8_256 activations, AVX-512 VNNI. The
+// Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS weights against Q8_256 activations, AVX-512 VNNI. The
 // arithmetic is that of k_quant_avx2.cpp (see there); here a super-block is four chunks of
 // 64 codes, maddubs makes int16 pairs and dpwssd multiplies them by the group scales and
 // accumulates in int32 in one instruction.
@@ -9,7 +9,8 @@ namespace hearth::ops::cpu {
 namespace {
 
 struct Decoded {
-    __m512i q[4];      // codes of elements 64p .. 64p + 63
+    __m512i q[4];      // codes of elements 64p .. 64p + 63 (signed types: their magnitudes)
+    __mmask64 neg[4];  // signed types (kSigned): the negative values, whose activations flip sign
     __m512i scale[4];  // int16 multiplier of each maddubs pair of chunk p
     __m256i coef;      // int16 coefficient of each group of 16 (times d_b: the offset/min term)
     float da, db;
@@ -57,7 +58,12 @@ inline __m512i two_bit_chunk(const uint8_t* qs, int p) {
     return _mm512_and_si512(_mm512_srlv_epi16(v, set16_halves(s, s + 2)), set8(3));
 }
 
-struct Q2K {
+// The K-quants: unsigned codes and an offset/min term.
+struct UnsignedCodes {
+    static constexpr bool kSigned = false, kHasCoef = true;
+};
+
+struct Q2K : UnsignedCodes {
     static constexpr size_t kBytes = 84;  // scales[16] | qs[64] | d | dmin
     static void decode(const uint8_t* b, Decoded& o) {
         const __m128i packed = loadu128(b);
@@ -70,7 +76,7 @@ struct Q2K {
     }
 };
 
-struct Q3K {
+struct Q3K : UnsignedCodes {
     static constexpr size_t kBytes = 110;  // hmask[32] | qs[64] | scales[12] | d
     static void decode(const uint8_t* b, Decoded& o) {
         const uint8_t* s = b + 96;
@@ -97,7 +103,7 @@ struct Q3K {
     }
 };
 
-struct Q4K {
+struct Q4K : UnsignedCodes {
     static constexpr size_t kBytes = 144;  // d | dmin | scales[12] | qs[128]
     static void decode(const uint8_t* b, Decoded& o) {
         uint64_t scales, mins;
@@ -114,7 +120,7 @@ struct Q4K {
     }
 };
 
-struct Q5K {
+struct Q5K : UnsignedCodes {
     static constexpr size_t kBytes = 176;  // d | dmin | scales[12] | qh[32] | qs[128]
     static void decode(const uint8_t* b, Decoded& o) {
         uint64_t scales, mins;
@@ -134,7 +140,7 @@ struct Q5K {
     }
 };
 
-struct Q6K {
+struct Q6K : UnsignedCodes {
     static constexpr size_t kBytes = 210;  // ql[128] | qh[64] | scales[16] | d
     static void decode(const uint8_t* b, Decoded& o) {
         o.coef = _mm256_cvtepi8_epi16(loadu128(b + 192));
@@ -153,6 +159,44 @@ struct Q6K {
         const float d = load_half(b + 208);
         o.da = d;
         o.db = 32.0f * d;
+    }
+};
+
+// The 8 sub-block scales ls − 32 of an IQ4_XS super-block as int16 lanes: the low 4 bits from
+// nibble c % 2 of scales_l[c / 2], the high 2 from bits 2c..2c+1 of scales_h (moved to bits 4..5
+// by a multiply by 2^(14 − 2c) and a shift right by 10). No scalar loop: gemv decodes every block.
+inline __m128i iq4_xs_scales(const uint8_t* b) {
+    const __m128i l = _mm_shuffle_epi8(_mm_cvtsi32_si128(static_cast<int>(load_u32(b + 4))),
+                                       _mm_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
+    const __m128i lo = _mm_and_si128(_mm_blend_epi16(l, _mm_srli_epi16(l, 4), 0xAA), _mm_set1_epi16(0x0F));
+    const short h = static_cast<short>(b[2] | (b[3] << 8));
+    const __m128i shifted = _mm_mullo_epi16(_mm_set1_epi16(h), _mm_setr_epi16(1 << 14, 1 << 12, 1 << 10, 1 << 8, 1 << 6,
+                                                                               1 << 4, 1 << 2, 1));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(shifted, 10), _mm_set1_epi16(0x30));
+    return _mm_sub_epi16(_mm_or_si128(lo, hi), _mm_set1_epi16(32));
+}
+
+// IQ4_XS: 8 sub-blocks of 32, code → kIq4nlValues (signed, no offset), value = d · (ls − 32) · table.
+struct IQ4XS {
+    static constexpr size_t kBytes = 136;  // d | scales_h (u16) | scales_l[4] | qs[128]
+    static constexpr bool kSigned = true, kHasCoef = false;
+    static void decode(const uint8_t* b, Decoded& o) {
+        const __m512i table = _mm512_broadcast_i32x4(
+            _mm_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113));
+        const __m512i s = _mm512_castsi128_si512(iq4_xs_scales(b));
+        for (int p = 0; p < 4; ++p) {
+            o.scale[p] = _mm512_permutexvar_epi16(set16_halves(2 * p, 2 * p + 1), s);
+            // 128-bit lanes [A A B B] from sub-blocks A = 2p, B = 2p + 1; lanes 1 and 3 take the
+            // high nibbles (elements 16..31 of each sub-block).
+            const __m512i v = _mm512_shuffle_i64x2(twice256(b + 8 + 32 * p), twice256(b + 8 + 32 * p), 0x50);
+            const __m512i idx = _mm512_and_si512(_mm512_mask_srli_epi16(v, 0xFF00FF00u, v, 4), set8(0x0F));
+            const __m512i val = _mm512_shuffle_epi8(table, idx);
+            o.q[p] = _mm512_abs_epi8(val);
+            o.neg[p] = _mm512_movepi8_mask(val);
+        }
+        o.coef = _mm256_setzero_si256();
+        o.da = load_half(b);
+        o.db = 0;
     }
 };
 
@@ -186,6 +230,7 @@ struct KQuantKernel {
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + ahead + line, _MM_HINT_T0);
                 K::decode(blk, dec[i]);
                 da[i] = _mm512_set1_ps(dec[i].da);
+                if constexpr (!K::kHasCoef) continue;
                 // d_b · coef of each group of 16, dotted with the activation sums d_x · Σ q_x.
                 coef[i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(dec[i].coef)), _mm512_set1_ps(dec[i].db));
             }
@@ -197,17 +242,21 @@ struct KQuantKernel {
                 for (int p = 0; p < 4; p += 2) {
                     const __m512i xv = loadu512(x + 64 * p), xv2 = loadu512(x + 64 * p + 64);
                     for (int i = 0; i < R; ++i) {
-                        isum[i] = _mm512_dpwssd_epi32(isum[i], _mm512_maddubs_epi16(dec[i].q[p], xv), dec[i].scale[p]);
-                        isum2[i] = _mm512_dpwssd_epi32(isum2[i], _mm512_maddubs_epi16(dec[i].q[p + 1], xv2),
+                        __m512i x0 = xv, x1 = xv2;
+                        if constexpr (K::kSigned) {  // |w| × sign(w)·x: maddubs wants unsigned × signed
+                            x0 = _mm512_mask_sub_epi8(xv, dec[i].neg[p], _mm512_setzero_si512(), xv);
+                            x1 = _mm512_mask_sub_epi8(xv2, dec[i].neg[p + 1], _mm512_setzero_si512(), xv2);
+                        }
+                        isum[i] = _mm512_dpwssd_epi32(isum[i], _mm512_maddubs_epi16(dec[i].q[p], x0), dec[i].scale[p]);
+                        isum2[i] = _mm512_dpwssd_epi32(isum2[i], _mm512_maddubs_epi16(dec[i].q[p + 1], x1),
                                                        dec[i].scale[p + 1]);
                     }
                 }
                 const __m512 dx = _mm512_set1_ps(xd[j][sb]);
-                const __m512 sums = _mm512_loadu_ps(xs[j] + 16 * sb);
                 for (int i = 0; i < R; ++i) {
                     const __m512 dot = _mm512_cvtepi32_ps(_mm512_add_epi32(isum[i], isum2[i]));
                     acc[i][j] = _mm512_fmadd_ps(dot, _mm512_mul_ps(da[i], dx), acc[i][j]);
-                    acc[i][j] = _mm512_fnmadd_ps(coef[i], sums, acc[i][j]);
+                    if constexpr (K::kHasCoef) acc[i][j] = _mm512_fnmadd_ps(coef[i], _mm512_loadu_ps(xs[j] + 16 * sb), acc[i][j]);
                 }
             }
         }
@@ -224,11 +273,12 @@ void gemm_k(const GemmArgs& a, int64_t r0, int64_t r1) {
 }  // namespace
 
 void add_k_quant_kernels_avx512(KernelTable& table) {
-    table.by_type[type_id::Q2_K] = Kernel{ActFormat::Q8_256, gemm_k<Q2K>};
-    table.by_type[type_id::Q3_K] = Kernel{ActFormat::Q8_256, gemm_k<Q3K>};
-    table.by_type[type_id::Q4_K] = Kernel{ActFormat::Q8_256, gemm_k<Q4K>};
-    table.by_type[type_id::Q5_K] = Kernel{ActFormat::Q8_256, gemm_k<Q5K>};
-    table.by_type[type_id::Q6_K] = Kernel{ActFormat::Q8_256, gemm_k<Q6K>};
+    table.by_type[slot(TensorType::Q2_K)] = Kernel{gemm_k<Q2K>};
+    table.by_type[slot(TensorType::Q3_K)] = Kernel{gemm_k<Q3K>};
+    table.by_type[slot(TensorType::Q4_K)] = Kernel{gemm_k<Q4K>};
+    table.by_type[slot(TensorType::Q5_K)] = Kernel{gemm_k<Q5K>};
+    table.by_type[slot(TensorType::Q6_K)] = Kernel{gemm_k<Q6K>};
+    table.by_type[slot(TensorType::IQ4_XS)] = Kernel{gemm_k<IQ4XS>};
 }
 
 }  // namespace hearth::ops::cpu

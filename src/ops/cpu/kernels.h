@@ -8,27 +8,20 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "tensor/type_id.h"
+
 namespace hearth::ops::cpu {
 
-// ggml type ids of the types with kernels (TensorType's values; matmul.cpp checks they agree).
-namespace type_id {
-constexpr uint32_t F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q2_K = 10,
-                   Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, BF16 = 30;
-}
-
-// What a kernel wants the activations converted to before it runs.
-enum class ActFormat : int {
-    F32,     // the float rows as they are
-    Q8_32,   // tensor/quantize_activations.h, ActQuant::Q8_32
-    Q8_256,  // ActQuant::Q8_256
-};
+// A type's slot in KernelTable: its ggml id. consteval, so it is never compiled into code (the
+// rule above about inline functions); the table grows with the enum, no list to keep here.
+consteval uint32_t slot(TensorType type) { return static_cast<uint32_t>(type); }
 
 // One matmul: y[t][r] = Σ_k w[r][k] · x[t][k].
 struct GemmArgs {
     const uint8_t* w;       // weight row 0, in its stored block layout
     size_t w_stride;        // bytes between weight rows
     int64_t cols;           // elements per row (a multiple of the type's block size)
-    const uint8_t* x;       // token 0's activations in the kernel's ActFormat
+    const uint8_t* x;       // token 0's activations in the weight type's ActFormat (TypeTraits::act)
     size_t x_stride;        // bytes between token rows (a multiple of 64 for Q8 formats)
     size_t x_scale_offset;  // ActRowLayout::scale_offset (Q8 formats)
     size_t x_sum_offset;    // ActRowLayout::sum_offset (Q8 formats)
@@ -44,8 +37,8 @@ using GemmFn = void (*)(const GemmArgs& args, int64_t r0, int64_t r1);
 using QuantizeRowFn = void (*)(const float* x, uint8_t* dst, int64_t n, size_t scale_offset,
                                size_t sum_offset);
 
+// The activation format a kernel reads is its weight type's TypeTraits::act (tensor/types.h).
 struct Kernel {
-    ActFormat act = ActFormat::F32;
     GemmFn gemm = nullptr;  // nullptr: no kernel for this type on this path
 };
 
@@ -61,7 +54,7 @@ using AttnValuesFn = void (*)(const float* weights, int n_q, int64_t n_keys, con
 
 // Kernels of one path, indexed by ggml type id.
 struct KernelTable {
-    static constexpr int kTypes = 40;
+    static constexpr int kTypes = slot(TensorType::MXFP4) + 1;  // the largest id hearth knows
     Kernel by_type[kTypes];
     Kernel x16[kTypes];  // weights in the row-interleaved layout of repack.h (w_stride: bytes per 16-row group)
     QuantizeRowFn quantize_q8_32 = nullptr;   // nullptr: use the portable quantizer

@@ -1,4 +1,6 @@
-// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 weights (blocks of 32) against Q8_32 activations, AVX2.
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, MXFP4 weights (blocks of 32) against Q8_32 activations,
+// AVX2. IQ4_NL and MXFP4 look their codes up in a 16-entry table (vpshufb) and are signed
+// like Q8_0 (|values| ≤ 127, so the int16 pair sums stay below 2 · 127 · 127).
 //
 // For weight block b of row i and activation block b of token j:
 //   Σ w·x = d_w · d_x · Σ q_w · q_x  +  c_w · s_x
@@ -59,7 +61,13 @@ inline __m256i fifth_bits(const uint8_t* qh_bytes) {
     return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
-struct Q4_0 {
+// Blocks whose scale is an fp16 at byte 0.
+template <size_t kBlockBytes>
+struct Fp16Scale {
+    static __m256 scales(const uint8_t* blocks, int n) { return gather_halves<kBlockBytes, 0>(blocks, n); }
+};
+
+struct Q4_0 : Fp16Scale<18> {
     static constexpr size_t kBytes = 18;  // d | qs[16]
     static constexpr bool kSigned = false;
     static __m256i codes(const uint8_t* b) { return nibbles(b + 2); }
@@ -67,7 +75,7 @@ struct Q4_0 {
     static __m256 coefs(const uint8_t*, __m256 d, int) { return _mm256_mul_ps(d, _mm256_set1_ps(-8.0f)); }
 };
 
-struct Q4_1 {
+struct Q4_1 : Fp16Scale<20> {
     static constexpr size_t kBytes = 20;  // d | m | qs[16]
     static constexpr bool kSigned = false;
     static __m256i codes(const uint8_t* b) { return nibbles(b + 4); }
@@ -75,7 +83,7 @@ struct Q4_1 {
     static __m256 coefs(const uint8_t* blocks, __m256, int n) { return gather_halves<kBytes, 2>(blocks, n); }
 };
 
-struct Q5_0 {
+struct Q5_0 : Fp16Scale<22> {
     static constexpr size_t kBytes = 22;  // d | qh[4] | qs[16]
     static constexpr bool kSigned = false;
     static __m256i codes(const uint8_t* b) { return _mm256_or_si256(nibbles(b + 6), fifth_bits(b + 2)); }
@@ -83,7 +91,7 @@ struct Q5_0 {
     static __m256 coefs(const uint8_t*, __m256 d, int) { return _mm256_mul_ps(d, _mm256_set1_ps(-16.0f)); }
 };
 
-struct Q5_1 {
+struct Q5_1 : Fp16Scale<24> {
     static constexpr size_t kBytes = 24;  // d | m | qh[4] | qs[16]
     static constexpr bool kSigned = false;
     static __m256i codes(const uint8_t* b) { return _mm256_or_si256(nibbles(b + 8), fifth_bits(b + 4)); }
@@ -91,12 +99,49 @@ struct Q5_1 {
     static __m256 coefs(const uint8_t* blocks, __m256, int n) { return gather_halves<kBytes, 2>(blocks, n); }
 };
 
-struct Q8_0 {
+struct Q8_0 : Fp16Scale<34> {
     static constexpr size_t kBytes = 34;  // d | qs[32]
     static constexpr bool kSigned = true;
     static __m256i codes(const uint8_t* b) { return loadu256(b + 2); }
     static constexpr bool kHasCoef = false;
     static __m256 coefs(const uint8_t*, __m256 d, int) { return d; }
+};
+
+// IQ4_NL: value = d · kIq4nlValues[code], signed, no offset.
+struct IQ4_NL : Fp16Scale<18> {
+    static constexpr size_t kBytes = 18;  // d | qs[16]
+    static constexpr bool kSigned = true;
+    static __m256i codes(const uint8_t* b) {
+        const __m256i table = _mm256_broadcastsi128_si256(
+            _mm_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113));
+        return _mm256_shuffle_epi8(table, nibbles(b + 2));
+    }
+    static constexpr bool kHasCoef = false;
+    static __m256 coefs(const uint8_t*, __m256 d, int) { return d; }
+};
+
+// MXFP4: value = kMxfp4Values[code] · 2^(e − 128), e the block's first byte (E8M0).
+struct MXFP4 {
+    static constexpr size_t kBytes = 17;  // e | qs[16]
+    static constexpr bool kSigned = true;
+    static __m256i codes(const uint8_t* b) {
+        const __m256i table = _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12));
+        return _mm256_shuffle_epi8(table, nibbles(b + 1));
+    }
+    static constexpr bool kHasCoef = false;
+    static __m256 coefs(const uint8_t*, __m256 d, int) { return d; }
+    // The float 2^(e − 128) of each of the first n blocks: biased exponent e − 1, or for e < 2
+    // the subnormal 0x00200000 << e (as ggml_e8m0_to_fp32_half).
+    static __m256 scales(const uint8_t* blocks, int n) {
+        const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(kBytes)));
+        const __m256i raw = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), reinterpret_cast<const int*>(blocks), idx,
+                                                        first_lanes(n), 1);
+        const __m256i e = _mm256_and_si256(raw, _mm256_set1_epi32(0xFF));
+        const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
+        const __m256i tiny = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
+        const __m256i small = _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e);
+        return _mm256_castsi256_ps(_mm256_blendv_epi8(normal, tiny, small));
+    }
 };
 
 template <class B>
@@ -127,7 +172,7 @@ struct LegacyKernel {
                 const __m256i m = first_lanes(n - 8 * g);
                 for (int i = 0; i < R; ++i) {
                     const uint8_t* first = w[i] + (run + 8 * g) * B::kBytes;
-                    const __m256 d = gather_halves<B::kBytes, 0>(first, n - 8 * g);
+                    const __m256 d = B::scales(first, n - 8 * g);
                     const __m256 c = B::coefs(first, d, n - 8 * g);
                     for (int j = 0; j < T; ++j) {
                         _mm256_store_ps(products[i][j] + 8 * g, _mm256_mul_ps(d, _mm256_maskload_ps(xd[j] + run + 8 * g, m)));
@@ -171,11 +216,13 @@ void gemm_legacy(const GemmArgs& a, int64_t r0, int64_t r1) {
 }  // namespace
 
 void add_legacy_quant_kernels_avx2(KernelTable& table) {
-    table.by_type[type_id::Q4_0] = Kernel{ActFormat::Q8_32, gemm_legacy<Q4_0>};
-    table.by_type[type_id::Q4_1] = Kernel{ActFormat::Q8_32, gemm_legacy<Q4_1>};
-    table.by_type[type_id::Q5_0] = Kernel{ActFormat::Q8_32, gemm_legacy<Q5_0>};
-    table.by_type[type_id::Q5_1] = Kernel{ActFormat::Q8_32, gemm_legacy<Q5_1>};
-    table.by_type[type_id::Q8_0] = Kernel{ActFormat::Q8_32, gemm_legacy<Q8_0>};
+    table.by_type[slot(TensorType::Q4_0)] = Kernel{gemm_legacy<Q4_0>};
+    table.by_type[slot(TensorType::Q4_1)] = Kernel{gemm_legacy<Q4_1>};
+    table.by_type[slot(TensorType::Q5_0)] = Kernel{gemm_legacy<Q5_0>};
+    table.by_type[slot(TensorType::Q5_1)] = Kernel{gemm_legacy<Q5_1>};
+    table.by_type[slot(TensorType::Q8_0)] = Kernel{gemm_legacy<Q8_0>};
+    table.by_type[slot(TensorType::IQ4_NL)] = Kernel{gemm_legacy<IQ4_NL>};
+    table.by_type[slot(TensorType::MXFP4)] = Kernel{gemm_legacy<MXFP4>};
 }
 
 }  // namespace hearth::ops::cpu

@@ -1,4 +1,6 @@
-// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 weights (blocks of 32) against Q8_32 activations, AVX-512 VNNI.
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, MXFP4 weights (blocks of 32) against Q8_32 activations,
+// AVX-512 VNNI. IQ4_NL and MXFP4 look their codes up in a 16-entry table (vpshufb) and are
+// signed like Q8_0.
 // The arithmetic is that of legacy_quant_avx2.cpp; here two blocks share a 512-bit vector
 // (block b in bytes 0..31, block b + 1 in 32..63) and dpbusd does the unsigned × signed
 // products and their sums in one instruction. The int32 lanes 0..7 then belong to block b
@@ -46,21 +48,35 @@ inline __m512 gather_halves(const uint8_t* blocks, int n) {
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
 }
 
-struct Q4_0 {
+// Blocks whose scale is an fp16 at byte 0.
+template <size_t kBlockBytes>
+struct Fp16Scale {
+    static __m512 scales(const uint8_t* blocks, int n) { return gather_halves<kBlockBytes, 0>(blocks, n); }
+};
+
+// The 16 values of a codebook as bytes in every 128-bit lane, for vpshufb lookups.
+inline __m512i iq4nl_table() {
+    return _mm512_broadcast_i32x4(_mm_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113));
+}
+inline __m512i mxfp4_table() {
+    return _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12));
+}
+
+struct Q4_0 : Fp16Scale<18> {
     static constexpr size_t kBytes = 18;  // d | qs[16]
     static constexpr bool kSigned = false, kHasCoef = true;
     static __m512i codes(const uint8_t* a, const uint8_t* b) { return nibble_pair(a + 2, b + 2); }
     static __m512 coefs(const uint8_t*, __m512 d, int) { return _mm512_mul_ps(d, _mm512_set1_ps(-8.0f)); }
 };
 
-struct Q4_1 {
+struct Q4_1 : Fp16Scale<20> {
     static constexpr size_t kBytes = 20;  // d | m | qs[16]
     static constexpr bool kSigned = false, kHasCoef = true;
     static __m512i codes(const uint8_t* a, const uint8_t* b) { return nibble_pair(a + 4, b + 4); }
     static __m512 coefs(const uint8_t* blocks, __m512, int n) { return gather_halves<kBytes, 2>(blocks, n); }
 };
 
-struct Q5_0 {
+struct Q5_0 : Fp16Scale<22> {
     static constexpr size_t kBytes = 22;  // d | qh[4] | qs[16]
     static constexpr bool kSigned = false, kHasCoef = true;
     static __m512i codes(const uint8_t* a, const uint8_t* b) {
@@ -69,7 +85,7 @@ struct Q5_0 {
     static __m512 coefs(const uint8_t*, __m512 d, int) { return _mm512_mul_ps(d, _mm512_set1_ps(-16.0f)); }
 };
 
-struct Q5_1 {
+struct Q5_1 : Fp16Scale<24> {
     static constexpr size_t kBytes = 24;  // d | m | qh[4] | qs[16]
     static constexpr bool kSigned = false, kHasCoef = true;
     static __m512i codes(const uint8_t* a, const uint8_t* b) {
@@ -78,11 +94,39 @@ struct Q5_1 {
     static __m512 coefs(const uint8_t* blocks, __m512, int n) { return gather_halves<kBytes, 2>(blocks, n); }
 };
 
-struct Q8_0 {
+struct Q8_0 : Fp16Scale<34> {
     static constexpr size_t kBytes = 34;  // d | qs[32]
     static constexpr bool kSigned = true, kHasCoef = false;
     static __m512i codes(const uint8_t* a, const uint8_t* b) { return join256(loadu256(a + 2), loadu256(b + 2)); }
     static __m512 coefs(const uint8_t*, __m512 d, int) { return d; }
+};
+
+// IQ4_NL: value = d · kIq4nlValues[code], signed, no offset.
+struct IQ4_NL : Fp16Scale<18> {
+    static constexpr size_t kBytes = 18;  // d | qs[16]
+    static constexpr bool kSigned = true, kHasCoef = false;
+    static __m512i codes(const uint8_t* a, const uint8_t* b) { return _mm512_shuffle_epi8(iq4nl_table(), nibble_pair(a + 2, b + 2)); }
+    static __m512 coefs(const uint8_t*, __m512 d, int) { return d; }
+};
+
+// MXFP4: value = kMxfp4Values[code] · 2^(e − 128), e the block's first byte (E8M0).
+struct MXFP4 {
+    static constexpr size_t kBytes = 17;  // e | qs[16]
+    static constexpr bool kSigned = true, kHasCoef = false;
+    static __m512i codes(const uint8_t* a, const uint8_t* b) { return _mm512_shuffle_epi8(mxfp4_table(), nibble_pair(a + 1, b + 1)); }
+    static __m512 coefs(const uint8_t*, __m512 d, int) { return d; }
+    // The float 2^(e − 128) of each of the first n blocks: biased exponent e − 1, or for e < 2
+    // the subnormal 0x00200000 << e (as ggml_e8m0_to_fp32_half).
+    static __m512 scales(const uint8_t* blocks, int n) {
+        const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                               _mm512_set1_epi32(static_cast<int>(kBytes)));
+        const __m512i raw = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), first_lanes(n), idx, blocks, 1);
+        const __m512i e = _mm512_and_si512(raw, _mm512_set1_epi32(0xFF));
+        const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
+        const __m512i tiny = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
+        const __mmask16 small = _mm512_cmplt_epi32_mask(e, _mm512_set1_epi32(2));
+        return _mm512_castsi512_ps(_mm512_mask_blend_epi32(small, normal, tiny));
+    }
 };
 
 template <class B>
@@ -149,8 +193,8 @@ struct LegacyKernel {
             for (int i = 0; i < R; ++i) {
                 const uint8_t* first = w[i] + run * B::kBytes;
                 const uint8_t* second = first + 16 * B::kBytes;
-                const __m512 d0 = gather_halves<B::kBytes, 0>(first, n);
-                const __m512 d1 = gather_halves<B::kBytes, 0>(second, n - 16);
+                const __m512 d0 = B::scales(first, n);
+                const __m512 d1 = B::scales(second, n - 16);
                 __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps();
                 if constexpr (B::kHasCoef) {
                     c0 = B::coefs(first, d0, n);
@@ -193,11 +237,13 @@ void gemm_legacy(const GemmArgs& a, int64_t r0, int64_t r1) {
 }  // namespace
 
 void add_legacy_quant_kernels_avx512(KernelTable& table) {
-    table.by_type[type_id::Q4_0] = Kernel{ActFormat::Q8_32, gemm_legacy<Q4_0>};
-    table.by_type[type_id::Q4_1] = Kernel{ActFormat::Q8_32, gemm_legacy<Q4_1>};
-    table.by_type[type_id::Q5_0] = Kernel{ActFormat::Q8_32, gemm_legacy<Q5_0>};
-    table.by_type[type_id::Q5_1] = Kernel{ActFormat::Q8_32, gemm_legacy<Q5_1>};
-    table.by_type[type_id::Q8_0] = Kernel{ActFormat::Q8_32, gemm_legacy<Q8_0>};
+    table.by_type[slot(TensorType::Q4_0)] = Kernel{gemm_legacy<Q4_0>};
+    table.by_type[slot(TensorType::Q4_1)] = Kernel{gemm_legacy<Q4_1>};
+    table.by_type[slot(TensorType::Q5_0)] = Kernel{gemm_legacy<Q5_0>};
+    table.by_type[slot(TensorType::Q5_1)] = Kernel{gemm_legacy<Q5_1>};
+    table.by_type[slot(TensorType::Q8_0)] = Kernel{gemm_legacy<Q8_0>};
+    table.by_type[slot(TensorType::IQ4_NL)] = Kernel{gemm_legacy<IQ4_NL>};
+    table.by_type[slot(TensorType::MXFP4)] = Kernel{gemm_legacy<MXFP4>};
 }
 
 }  // namespace hearth::ops::cpu

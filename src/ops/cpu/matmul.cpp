@@ -23,21 +23,6 @@
 namespace hearth::ops {
 namespace {
 
-namespace tid = cpu::type_id;
-static_assert(tid::F32 == static_cast<uint32_t>(TensorType::F32) &&
-              tid::F16 == static_cast<uint32_t>(TensorType::F16) &&
-              tid::Q4_0 == static_cast<uint32_t>(TensorType::Q4_0) &&
-              tid::Q4_1 == static_cast<uint32_t>(TensorType::Q4_1) &&
-              tid::Q5_0 == static_cast<uint32_t>(TensorType::Q5_0) &&
-              tid::Q5_1 == static_cast<uint32_t>(TensorType::Q5_1) &&
-              tid::Q8_0 == static_cast<uint32_t>(TensorType::Q8_0) &&
-              tid::Q2_K == static_cast<uint32_t>(TensorType::Q2_K) &&
-              tid::Q3_K == static_cast<uint32_t>(TensorType::Q3_K) &&
-              tid::Q4_K == static_cast<uint32_t>(TensorType::Q4_K) &&
-              tid::Q5_K == static_cast<uint32_t>(TensorType::Q5_K) &&
-              tid::Q6_K == static_cast<uint32_t>(TensorType::Q6_K) &&
-              tid::BF16 == static_cast<uint32_t>(TensorType::BF16));
-
 uint32_t type_id_of(const Matrix& w) { return static_cast<uint32_t>(w.type->type); }
 
 // Row r in the file's block layout: in place, or converted back into `buf` (row_bytes).
@@ -121,11 +106,12 @@ void matmul(Context& ctx, const Matrix& w, const float* x, int64_t n_tokens, flo
     a.n_tokens = n_tokens;
     a.y = y;
     a.y_stride = w.rows;
-    if (kernel->act == cpu::ActFormat::F32) {
+    const ActFormat act = w.type->act;
+    if (act == ActFormat::F32) {
         a.x = reinterpret_cast<const uint8_t*>(x);
         a.x_stride = static_cast<size_t>(cols) * sizeof(float);
     } else {
-        const bool q32 = kernel->act == cpu::ActFormat::Q8_32;
+        const bool q32 = act == ActFormat::Q8_32;
         const ActQuant format = q32 ? ActQuant::Q8_32 : ActQuant::Q8_256;
         const ActRowLayout layout = act_row_layout(format, cols);
         uint8_t* buf = activation_scratch(static_cast<size_t>(n_tokens) * layout.row_bytes);

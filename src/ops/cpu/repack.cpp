@@ -152,10 +152,10 @@ void deinterleave(const uint8_t* groups, int64_t cols, int64_t r, uint8_t* dst) 
 template <class F>
 auto with_layout(uint32_t type_id, F&& f) {
     switch (type_id) {
-        case type_id::Q4_0: return f(Q4_0Layout{});
-        case type_id::Q8_0: return f(Q8_0Layout{});
-        case type_id::Q4_K: return f(Q4_KLayout{});
-        case type_id::Q6_K: return f(Q6_KLayout{});
+        case slot(TensorType::Q4_0): return f(Q4_0Layout{});
+        case slot(TensorType::Q8_0): return f(Q8_0Layout{});
+        case slot(TensorType::Q4_K): return f(Q4_KLayout{});
+        case slot(TensorType::Q6_K): return f(Q6_KLayout{});
         default: fail("internal: no x16 layout for ggml type {}", type_id);
     }
 }
@@ -163,7 +163,7 @@ auto with_layout(uint32_t type_id, F&& f) {
 }  // namespace
 
 bool has_x16_layout(uint32_t id) {
-    return id == type_id::Q4_0 || id == type_id::Q8_0 || id == type_id::Q4_K || id == type_id::Q6_K;
+    return id == slot(TensorType::Q4_0) || id == slot(TensorType::Q8_0) || id == slot(TensorType::Q4_K) || id == slot(TensorType::Q6_K);
 }
 
 size_t x16_group_bytes(uint32_t id, int64_t cols) {

@@ -159,8 +159,8 @@ void gemm_x16(const GemmArgs& a, int64_t r0, int64_t r1) {
 }  // namespace
 
 void add_repacked_kernels_avx2(KernelTable& table) {
-    table.x16[type_id::Q4_0] = Kernel{ActFormat::Q8_32, gemm_x16<Q4_0x16>};
-    table.x16[type_id::Q4_K] = Kernel{ActFormat::Q8_256, gemm_x16<Q4_Kx16>};
+    table.x16[slot(TensorType::Q4_0)] = Kernel{gemm_x16<Q4_0x16>};
+    table.x16[slot(TensorType::Q4_K)] = Kernel{gemm_x16<Q4_Kx16>};
 }
 
 }  // namespace hearth::ops::cpu
