@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "common/error.h"
+#include "model/arch.h"
 
 namespace hearth::convert {
 namespace {
@@ -149,18 +150,21 @@ const QuantMix& find_quant_mix(std::string_view name) {
 }
 
 TensorRole tensor_role(std::string_view name) {
-    if (name == "output.weight") return TensorRole::Output;
-    if (name == "token_embd.weight") return TensorRole::TokenEmbd;
-    auto has = [&](std::string_view part) { return name.find(part) != std::string_view::npos; };
-    // A fused QKV projection counts as attention V, as llama-quantize counts it.
-    if (has("attn_qkv.weight") || has("attn_v.weight")) return TensorRole::AttnV;
-    if (has("attn_k.weight")) return TensorRole::AttnK;
-    if (has("attn_q.weight")) return TensorRole::AttnQ;
-    if (has("attn_output.weight")) return TensorRole::AttnOutput;
-    if (has("ffn_up")) return TensorRole::FfnUp;
-    if (has("ffn_gate")) return TensorRole::FfnGate;
-    if (has("ffn_down")) return TensorRole::FfnDown;
-    return TensorRole::Other;
+    // The role comes from the architecture manifest; the mix rules group roles as llama-quantize
+    // does: a fused QKV projection counts as attention V, expert stacks as their dense FFN part.
+    using R = hearth::TensorRole;
+    switch (hearth::tensor_role_of(name)) {
+        case R::TokenEmbd: return TensorRole::TokenEmbd;
+        case R::Output: return TensorRole::Output;
+        case R::AttnQ: return TensorRole::AttnQ;
+        case R::AttnK: return TensorRole::AttnK;
+        case R::AttnV: case R::AttnQkv: return TensorRole::AttnV;
+        case R::AttnOutput: return TensorRole::AttnOutput;
+        case R::FfnGate: case R::FfnGateExps: return TensorRole::FfnGate;
+        case R::FfnUp: case R::FfnUpExps: return TensorRole::FfnUp;
+        case R::FfnDown: case R::FfnDownExps: return TensorRole::FfnDown;
+        default: return TensorRole::Other;
+    }
 }
 
 int tensor_layer(std::string_view name) {

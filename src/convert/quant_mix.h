@@ -33,7 +33,8 @@ std::string quant_mix_help();
 // Q5_K = Q5_K_M, MXFP4_MOE = MXFP4). Throws hearth::Error listing the valid names.
 const QuantMix& find_quant_mix(std::string_view name);
 
-// What a tensor does in the model, from its GGUF name.
+// What a tensor does for the mix rules, from its GGUF name via the architecture manifest
+// (model/arch.h); tensors no family lists are Other.
 enum class TensorRole { TokenEmbd, Output, AttnQ, AttnK, AttnV, AttnOutput, FfnGate, FfnUp, FfnDown, Other };
 TensorRole tensor_role(std::string_view name);
 // The N of "blk.N.…", or -1.

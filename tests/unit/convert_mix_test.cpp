@@ -56,6 +56,13 @@ TEST(QuantMix, RolesLayersAndWhatGetsQuantized) {
     EXPECT_EQ(tensor_role("blk.3.attn_output.weight"), TensorRole::AttnOutput);
     EXPECT_EQ(tensor_role("blk.3.ffn_down.weight"), TensorRole::FfnDown);
     EXPECT_EQ(tensor_role("output_norm.weight"), TensorRole::Other);
+    // Roles of the newer families come from their manifests.
+    EXPECT_EQ(tensor_role("blk.0.attn_qkv.weight"), TensorRole::AttnV);  // phi3, as llama-quantize
+    EXPECT_EQ(tensor_role("blk.2.ffn_down_exps.weight"), TensorRole::FfnDown);
+    EXPECT_EQ(tensor_role("blk.2.ffn_gate_exps.weight"), TensorRole::FfnGate);
+    EXPECT_EQ(tensor_role("blk.2.ffn_gate_inp.weight"), TensorRole::Other);  // the router
+    EXPECT_EQ(tensor_role("blk.2.attn_sinks.weight"), TensorRole::Other);
+    EXPECT_EQ(tensor_role("blk.2.no_such_tensor.weight"), TensorRole::Other);
     EXPECT_EQ(tensor_layer("blk.17.ffn_up.weight"), 17);
     EXPECT_EQ(tensor_layer("token_embd.weight"), -1);
     EXPECT_EQ(tensor_layer("blk.x.ffn_up.weight"), -1);
