@@ -22,7 +22,7 @@
 
 #include <time.h>
 
-#include "bench/bandwidth.h"
+#include "common/bandwidth.h"
 #include "common/error.h"
 #include "common/thread_pool.h"
 #include "ops/cpu/dispatch.h"

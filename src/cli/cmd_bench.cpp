@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench/bandwidth.h"
+#include "common/bandwidth.h"
 #include "bench/runner.h"
 #include "cli/commands.h"
 #include "cli/options.h"

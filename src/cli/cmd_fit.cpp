@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench/bandwidth.h"
+#include "common/bandwidth.h"
 #include "cli/commands.h"
 #include "common/error.h"
 #include "convert/quant_mix.h"

@@ -6,12 +6,6 @@
 
 namespace hearth {
 
-int resolve_context_size(const HParams& hp, int requested) {
-    if (requested < 0) fail("-c/--ctx-size must be positive (got {})", requested);
-    if (requested == 0) return std::min(hp.n_ctx_train, SessionOptions::kDefaultMaxCtx);
-    return requested;
-}
-
 static int checked_threads(int n) {
     if (n < 0) fail("-t/--threads must be positive (got {})", n);
     if (n > 1024) fail("-t/--threads {} is more than 1024", n);

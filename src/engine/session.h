@@ -16,7 +16,7 @@ struct SessionOptions {
     int n_threads = 0;                    // 0: all hardware threads
     int n_batch = 512;                    // prompt tokens per forward pass
 
-    static constexpr int kDefaultMaxCtx = 4096;
+    static constexpr int kDefaultMaxCtx = kDefaultMaxContext;
 };
 
 class Session {
@@ -51,8 +51,5 @@ private:
     int n_past_ = 0;
     std::vector<float> logits_, chunk_logits_;
 };
-
-// The context size a session gets for `requested` (0 = default) — shared with planning tools.
-int resolve_context_size(const HParams& hp, int requested);
 
 }  // namespace hearth

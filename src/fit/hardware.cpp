@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench/bandwidth.h"
+#include "common/bandwidth.h"
 #include "common/error.h"
 
 namespace hearth::fit {

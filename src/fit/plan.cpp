@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "engine/session.h"
 #include "model/memory.h"
 
 namespace hearth::fit {

@@ -1,5 +1,6 @@
 #include "model/hparams.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
@@ -167,6 +168,12 @@ HParams read_hparams(const gguf::File& file) {
     derive_hparams(hp, pattern);
     if (a.local_rope_unscaled) hp.rope_local.freq_base = r.optional_float("rope.freq_base_swa", 10000.0f);
     return hp;
+}
+
+int resolve_context_size(const HParams& hp, int requested) {
+    if (requested < 0) fail("-c/--ctx-size must be positive (got {})", requested);
+    if (requested == 0) return std::min(hp.n_ctx_train, kDefaultMaxContext);
+    return requested;
 }
 
 }  // namespace hearth

@@ -53,4 +53,10 @@ HParams read_hparams(const gguf::File& file);
 // scale, local rope): read_hparams uses it, and so do planners that build an HParams by hand.
 void derive_hparams(HParams& hp, int window_pattern = 0);
 
+// The context size a run gets for `requested` tokens (0: the model's own, capped at
+// kDefaultMaxContext). Here rather than in engine/ so that planners (fit/) size a session
+// exactly as the engine will open it without depending on the engine.
+constexpr int kDefaultMaxContext = 4096;
+int resolve_context_size(const HParams& hp, int requested);
+
 }  // namespace hearth

@@ -1,4 +1,4 @@
-#include "bench/bandwidth.h"
+#include "common/bandwidth.h"
 
 #include <algorithm>
 #include <chrono>
