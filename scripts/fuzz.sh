@@ -16,6 +16,7 @@
 # the corpus in; default: a temporary one), FUZZ_ARTIFACTS (where crashing inputs go; default
 # $FUZZ_BUILD_DIR/fuzz-artifacts), FUZZ_TIMEOUT (seconds per input, 10), FUZZ_RSS_MB (2048),
 # FUZZ_MAX_LEN (bytes; default: libFuzzer's choice from the corpus), CXX (clang++),
+# HEARTH_WERROR (OFF; scripts/test.sh sets ON: clang's warnings are errors too),
 # HEARTH_SHARED_DIR (../shared beside the repository).
 set -euo pipefail
 
@@ -30,7 +31,7 @@ command -v "$cxx" >/dev/null || { echo "fuzz.sh: $cxx not found (apt-get install
 
 # --- build ---------------------------------------------------------------------------------
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \
-      -DHEARTH_FUZZ=ON >/dev/null
+      -DHEARTH_FUZZ=ON -DHEARTH_WERROR="${HEARTH_WERROR:-OFF}" >/dev/null
 targets=(${FUZZ_TARGETS:-gguf_fuzz serve_request_fuzz})
 cmake --build "$build" --target "${targets[@]}" -j"$(nproc 2>/dev/null || echo 2)"
 fuzzer=$build/bin/${targets[0]}

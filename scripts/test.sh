@@ -2,6 +2,7 @@
 # The whole test suite, as CI runs it: release build + all tests, the same tests under
 # AddressSanitizer/UndefinedBehaviorSanitizer, then bounded fuzz runs of the GGUF reader and
 # the serve request parsers.
+# Our own code builds with -Werror (HEARTH_WERROR) in all three builds.
 # Tests that need ../shared skip with a message when it is absent.
 # Env: JOBS (parallelism, default nproc), SKIP_SANITIZE=1, FUZZ_SECONDS (per fuzz target,
 # default 30, 0 = skip).
@@ -10,13 +11,13 @@ cd "$(dirname "$0")/.."
 jobs=${JOBS:-$(nproc)}
 
 echo "== release build and tests =="
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DHEARTH_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build -j"$jobs" --output-on-failure --timeout 900
 
 if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== ASan + UBSan build and tests =="
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHEARTH_SANITIZE=ON >/dev/null
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHEARTH_SANITIZE=ON -DHEARTH_WERROR=ON >/dev/null
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 1800
@@ -24,6 +25,6 @@ fi
 
 if [ "${FUZZ_SECONDS:-30}" != 0 ] && [ -x scripts/fuzz.sh ]; then
   echo "== fuzzing the GGUF reader and the serve request parsers for ${FUZZ_SECONDS:-30} s each =="
-  FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
+  HEARTH_WERROR=ON FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
 fi
 echo "== all tests passed =="
