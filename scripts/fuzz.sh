@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Fuzzes the GGUF reader (gguf_fuzz) and the request parsers of `hearth serve`
-# (serve_request_fuzz): builds them with clang (libFuzzer + ASan + UBSan) in its own build
-# directory, seeds corpora (GGUF: ../shared/models plus hand-made and truncated files; serve:
-# hand-made request bodies), and runs each for a bounded time. Exits non-zero when the fuzzer finds a crash, a leak,
-# an out-of-memory or a timeout; the input that triggered it is saved in the artifacts folder.
+# Fuzzes the GGUF reader (gguf_fuzz), the model loader on top of it (model_load_fuzz) and the
+# request parsers of `hearth serve` (serve_request_fuzz): builds them with clang (libFuzzer +
+# ASan + UBSan) in its own build directory, seeds corpora (GGUF: ../shared/models plus
+# hand-made and truncated files; model loader: small models of several architectures from
+# ../shared/golden/arch; serve: hand-made request bodies), and runs each for a bounded time.
+# Exits non-zero when the fuzzer finds a crash, a leak, an out-of-memory or a timeout; the
+# input that triggered it is saved in the artifacts folder.
 #
 #   scripts/fuzz.sh                      # 60 s per target
 #   FUZZ_SECONDS=600 scripts/fuzz.sh     # longer
@@ -12,7 +14,9 @@
 #   scripts/fuzz.sh crash-1234abcd       # replay saved inputs (a file argument runs just it;
 #                                        # FUZZ_TARGETS names the target, default gguf_fuzz)
 #
-# Environment: FUZZ_SECONDS (60), FUZZ_BUILD_DIR (build-fuzz), FUZZ_CORPUS (a folder to keep
+# Environment: FUZZ_SECONDS (60; model_load_fuzz runs at most FUZZ_MODEL_SECONDS, 20: each of
+# its inputs is a whole model, so it is slow per input and kept short), FUZZ_BUILD_DIR
+# (build-fuzz), FUZZ_CORPUS (a folder to keep
 # the corpus in; default: a temporary one), FUZZ_ARTIFACTS (where crashing inputs go; default
 # $FUZZ_BUILD_DIR/fuzz-artifacts), FUZZ_TIMEOUT (seconds per input, 10), FUZZ_RSS_MB (2048),
 # FUZZ_MAX_LEN (bytes; default: libFuzzer's choice from the corpus), CXX (clang++),
@@ -32,7 +36,7 @@ command -v "$cxx" >/dev/null || { echo "fuzz.sh: $cxx not found (apt-get install
 # --- build ---------------------------------------------------------------------------------
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \
       -DHEARTH_FUZZ=ON -DHEARTH_WERROR="${HEARTH_WERROR:-OFF}" >/dev/null
-targets=(${FUZZ_TARGETS:-gguf_fuzz serve_request_fuzz})
+targets=(${FUZZ_TARGETS:-gguf_fuzz model_load_fuzz serve_request_fuzz})
 cmake --build "$build" --target "${targets[@]}" -j"$(nproc 2>/dev/null || echo 2)"
 fuzzer=$build/bin/${targets[0]}
 
@@ -130,17 +134,30 @@ for f in "$shared"/golden/synth-*-F32.gguf; do   # other architectures' headers,
     [ -f "$f" ] && head -c 65536 "$f" >"$corpus/$(basename "$f").head65536"
 done
 [ "$n_real" -gt 0 ] || echo "fuzz.sh: $shared/models not found; seeding with hand-made files only" >&2
+# model_load_fuzz: whole small models (one per architecture), so mutations start from files
+# that load; skipped seeds when ../shared is absent (the hand-made GGUF files still seed it).
+model_corpus=$corpus_root/model_load_fuzz
+mkdir -p "$model_corpus"
+cp "$corpus"/*.gguf "$model_corpus"/
+for name in golden/arch/synth-mixtral-256-Q8_0.gguf golden/arch/synth-phi4mini-256-Q8_0.gguf \
+            golden/arch/synth-gemma3-256-Q8_0.gguf golden/arch/synth-qwen35moe-256-Q8_0.gguf \
+            models/detllm-tiny-qmix.gguf; do
+    [ -f "$shared/$name" ] && cp "$shared/$name" "$model_corpus/" && chmod u+w "$model_corpus/$(basename "$name")"
+done
 echo "fuzz.sh: corpus $corpus ($(ls "$corpus" | wc -l) seeds), ${seconds}s, artifacts in $artifacts/"
 
 # --- run -----------------------------------------------------------------------------------
 for target in "${targets[@]}"; do
     case "$target" in
         gguf_fuzz) dir=$corpus; dict=$root/tests/fuzz/gguf.dict ;;
+        model_load_fuzz) dir=$model_corpus; dict=$root/tests/fuzz/gguf.dict ;;
         serve_request_fuzz) dir=$serve_corpus; dict=$root/tests/fuzz/serve_request.dict ;;
         *) echo "fuzz.sh: unknown target $target" >&2; exit 2 ;;
     esac
-    echo "fuzz.sh: $target for ${seconds}s"
-    args=(-max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}"
+    t=$seconds
+    [ "$target" = model_load_fuzz ] && [ "$t" -gt "${FUZZ_MODEL_SECONDS:-20}" ] && t=${FUZZ_MODEL_SECONDS:-20}
+    echo "fuzz.sh: $target for ${t}s"
+    args=(-max_total_time="$t" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}"
           -dict="$dict" -artifact_prefix="$artifacts/$target-" -print_final_stats=1)
     [ -n "${FUZZ_MAX_LEN:-}" ] && args+=(-max_len="$FUZZ_MAX_LEN")
     set +e

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: release build + all tests, the same tests under
-# AddressSanitizer/UndefinedBehaviorSanitizer, then bounded fuzz runs of the GGUF reader and
-# the serve request parsers.
+# AddressSanitizer/UndefinedBehaviorSanitizer, then bounded fuzz runs of the GGUF reader, the
+# model loader and the serve request parsers.
 # Our own code builds with -Werror (HEARTH_WERROR) in all three builds.
 # Tests that need ../shared skip with a message when it is absent.
 # Env: JOBS (parallelism, default nproc), SKIP_SANITIZE=1, FUZZ_SECONDS (per fuzz target,
@@ -24,7 +24,7 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
 fi
 
 if [ "${FUZZ_SECONDS:-30}" != 0 ] && [ -x scripts/fuzz.sh ]; then
-  echo "== fuzzing the GGUF reader and the serve request parsers for ${FUZZ_SECONDS:-30} s each =="
+  echo "== fuzzing the GGUF reader, the model loader and the serve request parsers for ${FUZZ_SECONDS:-30} s each =="
   HEARTH_WERROR=ON FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
 fi
 echo "== all tests passed =="

@@ -5,10 +5,23 @@
 #include <cstring>
 #include <mutex>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 #include "common/error.h"
 
 namespace hearth::ops {
 namespace {
+
+#if defined(__x86_64__)
+// CPUID leaf 1, ECX bit 29. Not __builtin_cpu_supports("f16c"): clang before 15 rejects that
+// name (the fuzz build uses clang). The OS's saving of the YMM registers is covered by "avx2".
+bool has_f16c() {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
+#endif
 
 bool detect(CpuPath path) {
     switch (path) {
@@ -16,8 +29,7 @@ bool detect(CpuPath path) {
 #if defined(__x86_64__)  // the SIMD files are built for x86-64 only
         // __builtin_cpu_supports checks cpuid and that the OS saves the wider registers (xgetbv).
         case CpuPath::Avx2:
-            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                   __builtin_cpu_supports("f16c");
+            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
         case CpuPath::Avx512:
             return detect(CpuPath::Avx2) && __builtin_cpu_supports("avx512f") &&
                    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
