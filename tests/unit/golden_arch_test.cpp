@@ -18,6 +18,7 @@
 #include "engine/loader.h"
 #include "engine/session.h"
 #include "ops/cpu/dispatch.h"
+#include "scoped_cpu_path.h"
 #include "test_support.h"
 
 namespace hearth {
@@ -50,14 +51,7 @@ Limits limits_for(const ArchCase& c, ops::CpuPath path, ops::KvType kv) {
     return {Reference::Exact, 1e-3, -1, 0.01};
 }
 
-class ScopedCpuPath {
-public:
-    explicit ScopedCpuPath(ops::CpuPath path) : saved_(ops::active_cpu_path()) { ops::set_cpu_path(path); }
-    ~ScopedCpuPath() { ops::set_cpu_path(saved_); }
-
-private:
-    ops::CpuPath saved_;
-};
+using test::ScopedCpuPath;
 
 int argmax_row(const float* row, int n) { return static_cast<int>(std::max_element(row, row + n) - row); }
 

@@ -14,6 +14,7 @@
 #include "engine/loader.h"
 #include "engine/session.h"
 #include "ops/cpu/dispatch.h"
+#include "scoped_cpu_path.h"
 #include "test_support.h"
 
 namespace hearth {
@@ -47,15 +48,7 @@ Limits limits_for(const GoldenCase& gc, ops::CpuPath path, ops::KvType kv) {
     return {f16_kv ? std::max(weights_limit, gc.max_abs_f16_kv) : weights_limit, -1, f16_kv ? 0.5 : 0.05};
 }
 
-// Switches the dispatch path for a scope and restores the previous one.
-class ScopedCpuPath {
-public:
-    explicit ScopedCpuPath(ops::CpuPath path) : saved_(ops::active_cpu_path()) { ops::set_cpu_path(path); }
-    ~ScopedCpuPath() { ops::set_cpu_path(saved_); }
-
-private:
-    ops::CpuPath saved_;
-};
+using test::ScopedCpuPath;
 
 class GoldenLogits : public ::testing::TestWithParam<GoldenCase> {};
 
