@@ -114,6 +114,25 @@ TEST(ModelLoad, MoeFamilyWithoutExperts) {
     EXPECT_MENTIONS(e, "gpt-oss", "expert_count");
 }
 
+TEST(ModelLoad, ABlockCountBeyondTheTensorsIsRefusedBeforeAnythingIsSized) {
+    // Found by model_load_fuzz: block_count = 2^29 once sized a vector of 2^29 layers.
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-qwen3moe-256-F32.gguf");
+    const std::string e =
+        load_error(path, {[](gguf::Writer& w) { w.set("qwen3moe.block_count", u32(1u << 29)); }, {}});
+    EXPECT_MENTIONS(e, "block_count", "536870912");
+}
+
+TEST(ModelLoad, WidthsThatOverflowAreOutOfRange) {
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-gemma3-256-F32.gguf");
+    const std::string e = load_error(path, {[](gguf::Writer& w) {
+                                                w.set("gemma3.attention.head_count", u32(1u << 20));
+                                                w.set("gemma3.attention.head_count_kv", u32(1u << 20));
+                                                w.set("gemma3.attention.key_length", u32(1u << 20));
+                                            },
+                                            {}});
+    EXPECT_MENTIONS(e, "head_count * key_length", "out of range");
+}
+
 TEST(ModelLoad, ATypeHearthCannotComputeIsNamed) {
     HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-gemma3-256-F32.gguf");
     // IQ2_XXS: 66 bytes per 256 values. A known GGUF type without kernels here.
