@@ -15,7 +15,9 @@
 // __attribute__((target)): templates, lambdas and inline helpers then get the target without
 // annotating each one, and GCC cannot refuse to inline a helper across mismatched targets.
 // The cost is a rule those files follow: they include only <immintrin.h>, <cstdint>,
-// <cstddef>, <cstring> and ops/cpu/kernels.h, and keep everything but their one exported
+// <cstddef>, <cstring>, ops/cpu/kernels.h and the ops/cpu headers written for them (tiling.h,
+// the width-generic float_kernel.h and k_quant_kernel.h, which the files instantiate with
+// their own vector type), and keep everything but their one exported
 // table function in an anonymous namespace, so no inline function compiled with AVX
 // instructions can be merged by the linker into code that scalar CPUs run.
 #include <vector>

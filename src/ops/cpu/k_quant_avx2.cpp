@@ -13,9 +13,11 @@
 // move onto the activations as for Q8_0 (legacy_quant_avx2.cpp).
 // The inner sums are integer: maddubs (code × q_x, pairs to int16), then madd with the
 // group's scale (pairs to int32). A super-block of one weight row is decoded once (codes,
-// per-chunk scale vectors) and then used for every token of the tile.
+// per-chunk scale vectors) and then used for every token of the tile (k_quant_kernel.h; this
+// file has the AVX2 decoders and vector operations).
 #if defined(__x86_64__)  // the build adds this file's -m flags on x86-64 only (CMakeLists.txt)
 #include "ops/cpu/avx2_common.h"
+#include "ops/cpu/k_quant_kernel.h"
 
 namespace hearth::ops::cpu {
 namespace {
@@ -271,80 +273,46 @@ struct IQ4XS {
     }
 };
 
-template <class K>
-struct KQuantKernel {
-    template <int R, int T>
-    static void tile(const GemmArgs& a, int64_t r, int64_t t) {
-        const int64_t nsb = a.cols / 256;
-        const uint8_t* w[R];
-        const int8_t* xq[T];
-        const float* xd[T];
-        const float* xs[T];
-        for (int i = 0; i < R; ++i) w[i] = a.w + static_cast<size_t>(r + i) * a.w_stride;
-        for (int j = 0; j < T; ++j) {
-            const uint8_t* row = a.x + static_cast<size_t>(t + j) * a.x_stride;
-            xq[j] = reinterpret_cast<const int8_t*>(row);
-            xd[j] = reinterpret_cast<const float*>(row + a.x_scale_offset);
-            xs[j] = reinterpret_cast<const float*>(row + a.x_sum_offset);
-        }
-        __m256 acc[R][T];
-        for (int i = 0; i < R; ++i)
-            for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
-        const size_t ahead = R * a.w_stride;
-        for (int64_t sb = 0; sb < nsb; ++sb) {
-            Decoded dec[R];
-            __m256 da[R], coef_lo[R], coef_hi[R];
-            for (int i = 0; i < R; ++i) {
-                const uint8_t* blk = w[i] + sb * K::kBytes;
-                // Prefetch the same place in the next row tile (see legacy_quant_avx512.cpp).
-                for (size_t line = 0; line < K::kBytes; line += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + ahead + line, _MM_HINT_T0);
-                K::decode(blk, dec[i]);
-                da[i] = _mm256_set1_ps(dec[i].da);
-                if constexpr (!K::kHasCoef) continue;
-                // d_b · coef of each group of 16, dotted with the activation sums d_x · Σ q_x.
-                const __m256 db = _mm256_set1_ps(dec[i].db);
-                coef_lo[i] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(dec[i].coef))), db);
-                coef_hi[i] =
-                    _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(dec[i].coef, 1))), db);
-            }
-            for (int j = 0; j < T; ++j) {
-                const int8_t* x = xq[j] + 256 * sb;
-                // Two accumulators per row halve the chain of dependent additions.
-                __m256i isum[R], isum2[R];
-                for (int i = 0; i < R; ++i) isum[i] = isum2[i] = _mm256_setzero_si256();
-                for (int c = 0; c < 8; c += 2) {
-                    const __m256i xv = loadu256(x + 32 * c), xv2 = loadu256(x + 32 * c + 32);
-                    for (int i = 0; i < R; ++i) {
-                        // Signed values: |w| × sign(w)·x keeps maddubs' operands unsigned × signed.
-                        const __m256i x0 = K::kSigned ? _mm256_sign_epi8(xv, dec[i].sgn[c]) : xv;
-                        const __m256i x1 = K::kSigned ? _mm256_sign_epi8(xv2, dec[i].sgn[c + 1]) : xv2;
-                        isum[i] = _mm256_add_epi32(
-                            isum[i], _mm256_madd_epi16(_mm256_maddubs_epi16(dec[i].q[c], x0), dec[i].scale[c]));
-                        isum2[i] = _mm256_add_epi32(
-                            isum2[i], _mm256_madd_epi16(_mm256_maddubs_epi16(dec[i].q[c + 1], x1), dec[i].scale[c + 1]));
-                    }
-                }
-                const __m256 dx = _mm256_broadcast_ss(xd[j] + sb);
-                for (int i = 0; i < R; ++i) {
-                    const __m256 dot = _mm256_cvtepi32_ps(_mm256_add_epi32(isum[i], isum2[i]));
-                    acc[i][j] = _mm256_fmadd_ps(dot, _mm256_mul_ps(da[i], dx), acc[i][j]);
-                    if constexpr (K::kHasCoef) {
-                        const __m256 sums_lo = _mm256_loadu_ps(xs[j] + 16 * sb), sums_hi = _mm256_loadu_ps(xs[j] + 16 * sb + 8);
-                        acc[i][j] = _mm256_fnmadd_ps(coef_lo[i], sums_lo, acc[i][j]);
-                        acc[i][j] = _mm256_fnmadd_ps(coef_hi[i], sums_hi, acc[i][j]);
-                    }
-                }
-            }
-        }
-        for (int i = 0; i < R; ++i)
-            for (int j = 0; j < T; ++j) a.y[(t + j) * a.y_stride + r + i] = hsum(acc[i][j]);
+// The vector operations of the width-generic kernel (k_quant_kernel.h): eight chunks of 32
+// codes, maddubs then madd with the scales; the 16 coefficients in two float vectors.
+struct Avx2 {
+    using Vec = __m256;
+    using IVec = __m256i;
+    using Decoded = cpu::Decoded;
+    struct Coef {
+        __m256 lo, hi;
+    };
+    static constexpr int kChunks = 8;
+    static constexpr int kChunkBytes = 32;
+    static Vec zero() { return _mm256_setzero_ps(); }
+    static IVec izero() { return _mm256_setzero_si256(); }
+    static Vec set1(float v) { return _mm256_set1_ps(v); }
+    static Vec broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+    static Vec mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
+    static Vec fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+    static Vec to_float(IVec v) { return _mm256_cvtepi32_ps(v); }
+    static IVec iadd(IVec a, IVec b) { return _mm256_add_epi32(a, b); }
+    static IVec load_x(const int8_t* p) { return loadu256(p); }
+    // Signed types: |w| × sign(w)·x keeps maddubs' operands unsigned × signed.
+    static IVec signed_x(IVec x, const Decoded& d, int c) { return _mm256_sign_epi8(x, d.sgn[c]); }
+    static IVec dot(IVec acc, IVec q, IVec x, IVec scale) {
+        return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), scale));
     }
+    static Coef coef(const Decoded& d) {
+        const __m256 db = _mm256_set1_ps(d.db);
+        return {_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(d.coef))), db),
+                _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(d.coef, 1))), db)};
+    }
+    static Vec sub_coef(Vec acc, const Coef& c, const float* sums) {
+        acc = _mm256_fnmadd_ps(c.lo, _mm256_loadu_ps(sums), acc);
+        return _mm256_fnmadd_ps(c.hi, _mm256_loadu_ps(sums + 8), acc);
+    }
+    static float hsum(Vec v) { return cpu::hsum(v); }
 };
 
 template <class K>
 void gemm_k(const GemmArgs& a, int64_t r0, int64_t r1) {
-    gemm_entry<KQuantKernel<K>, 1, 1, 4>(a, r0, r1);
+    gemm_entry<KQuantKernel<Avx2, K>, 1, 1, 4>(a, r0, r1);
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 // Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS weights against Q8_256 activations, AVX-512 VNNI. The
 // arithmetic is that of k_quant_avx2.cpp (see there); here a super-block is four chunks of
 // 64 codes, maddubs makes int16 pairs and dpwssd multiplies them by the group scales and
-// accumulates in int32 in one instruction.
+// accumulates in int32 in one instruction. The tile loop is k_quant_kernel.h's; this file has
+// the AVX-512 decoders and vector operations.
 #if defined(__x86_64__)  // the build adds this file's -m flags on x86-64 only (CMakeLists.txt)
 #include "ops/cpu/avx512_common.h"
+#include "ops/cpu/k_quant_kernel.h"
 
 namespace hearth::ops::cpu {
 namespace {
@@ -200,74 +202,41 @@ struct IQ4XS {
     }
 };
 
-template <class K>
-struct KQuantKernel {
-    template <int R, int T>
-    static void tile(const GemmArgs& a, int64_t r, int64_t t) {
-        const int64_t nsb = a.cols / 256;
-        const uint8_t* w[R];
-        const int8_t* xq[T];
-        const float* xd[T];
-        const float* xs[T];
-        for (int i = 0; i < R; ++i) w[i] = a.w + static_cast<size_t>(r + i) * a.w_stride;
-        for (int j = 0; j < T; ++j) {
-            const uint8_t* row = a.x + static_cast<size_t>(t + j) * a.x_stride;
-            xq[j] = reinterpret_cast<const int8_t*>(row);
-            xd[j] = reinterpret_cast<const float*>(row + a.x_scale_offset);
-            xs[j] = reinterpret_cast<const float*>(row + a.x_sum_offset);
-        }
-        __m512 acc[R][T];
-        for (int i = 0; i < R; ++i)
-            for (int j = 0; j < T; ++j) acc[i][j] = _mm512_setzero_ps();
-        const size_t ahead = R * a.w_stride;
-        for (int64_t sb = 0; sb < nsb; ++sb) {
-            Decoded dec[R];
-            __m512 da[R], coef[R];
-            for (int i = 0; i < R; ++i) {
-                const uint8_t* blk = w[i] + sb * K::kBytes;
-                // Prefetch the same place in the next row tile (see legacy_quant_avx512.cpp).
-                for (size_t line = 0; line < K::kBytes; line += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(blk) + ahead + line, _MM_HINT_T0);
-                K::decode(blk, dec[i]);
-                da[i] = _mm512_set1_ps(dec[i].da);
-                if constexpr (!K::kHasCoef) continue;
-                // d_b · coef of each group of 16, dotted with the activation sums d_x · Σ q_x.
-                coef[i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(dec[i].coef)), _mm512_set1_ps(dec[i].db));
-            }
-            for (int j = 0; j < T; ++j) {
-                const int8_t* x = xq[j] + 256 * sb;
-                // Two accumulators per row halve the chain of dependent dpwssd.
-                __m512i isum[R], isum2[R];
-                for (int i = 0; i < R; ++i) isum[i] = isum2[i] = _mm512_setzero_si512();
-                for (int p = 0; p < 4; p += 2) {
-                    const __m512i xv = loadu512(x + 64 * p), xv2 = loadu512(x + 64 * p + 64);
-                    for (int i = 0; i < R; ++i) {
-                        __m512i x0 = xv, x1 = xv2;
-                        if constexpr (K::kSigned) {  // |w| × sign(w)·x: maddubs wants unsigned × signed
-                            x0 = _mm512_mask_sub_epi8(xv, dec[i].neg[p], _mm512_setzero_si512(), xv);
-                            x1 = _mm512_mask_sub_epi8(xv2, dec[i].neg[p + 1], _mm512_setzero_si512(), xv2);
-                        }
-                        isum[i] = _mm512_dpwssd_epi32(isum[i], _mm512_maddubs_epi16(dec[i].q[p], x0), dec[i].scale[p]);
-                        isum2[i] = _mm512_dpwssd_epi32(isum2[i], _mm512_maddubs_epi16(dec[i].q[p + 1], x1),
-                                                       dec[i].scale[p + 1]);
-                    }
-                }
-                const __m512 dx = _mm512_set1_ps(xd[j][sb]);
-                for (int i = 0; i < R; ++i) {
-                    const __m512 dot = _mm512_cvtepi32_ps(_mm512_add_epi32(isum[i], isum2[i]));
-                    acc[i][j] = _mm512_fmadd_ps(dot, _mm512_mul_ps(da[i], dx), acc[i][j]);
-                    if constexpr (K::kHasCoef) acc[i][j] = _mm512_fnmadd_ps(coef[i], _mm512_loadu_ps(xs[j] + 16 * sb), acc[i][j]);
-                }
-            }
-        }
-        for (int i = 0; i < R; ++i)
-            for (int j = 0; j < T; ++j) a.y[(t + j) * a.y_stride + r + i] = hsum(acc[i][j]);
+// The vector operations of the width-generic kernel (k_quant_kernel.h): four chunks of 64
+// codes, maddubs then dpwssd with the scales; the 16 coefficients in one float vector.
+struct Avx512 {
+    using Vec = __m512;
+    using IVec = __m512i;
+    using Decoded = cpu::Decoded;
+    using Coef = __m512;
+    static constexpr int kChunks = 4;
+    static constexpr int kChunkBytes = 64;
+    static Vec zero() { return _mm512_setzero_ps(); }
+    static IVec izero() { return _mm512_setzero_si512(); }
+    static Vec set1(float v) { return _mm512_set1_ps(v); }
+    static Vec broadcast(const float* p) { return _mm512_set1_ps(*p); }
+    static Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
+    static Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+    static Vec to_float(IVec v) { return _mm512_cvtepi32_ps(v); }
+    static IVec iadd(IVec a, IVec b) { return _mm512_add_epi32(a, b); }
+    static IVec load_x(const int8_t* p) { return loadu512(p); }
+    // Signed types: |w| × sign(w)·x keeps maddubs' operands unsigned × signed.
+    static IVec signed_x(IVec x, const Decoded& d, int c) {
+        return _mm512_mask_sub_epi8(x, d.neg[c], _mm512_setzero_si512(), x);
     }
+    static IVec dot(IVec acc, IVec q, IVec x, IVec scale) {
+        return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q, x), scale);
+    }
+    static Coef coef(const Decoded& d) {
+        return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(d.coef)), _mm512_set1_ps(d.db));
+    }
+    static Vec sub_coef(Vec acc, Coef c, const float* sums) { return _mm512_fnmadd_ps(c, _mm512_loadu_ps(sums), acc); }
+    static float hsum(Vec v) { return cpu::hsum(v); }
 };
 
 template <class K>
 void gemm_k(const GemmArgs& a, int64_t r0, int64_t r1) {
-    gemm_entry<KQuantKernel<K>, 1, 1, 8>(a, r0, r1);
+    gemm_entry<KQuantKernel<Avx512, K>, 1, 1, 8>(a, r0, r1);
 }
 
 }  // namespace
