@@ -164,11 +164,6 @@ HParams read_hparams(const gguf::File& file) {
                                std::pair{"head_count * value_length", int64_t{hp.n_head} * hp.head_dim_v},
                                std::pair{"2 * feed_forward_length", 2 * int64_t{hp.n_ff}}})
         if (width > (int64_t{1} << 30)) fail("{}: {}{} = {} is out of range", file.path(), r.prefix, what, width);
-    // Every layer owns at least one tensor, so a block count above the tensor count is a
-    // corrupt file; checked before anything is sized by it.
-    if (static_cast<size_t>(hp.n_layer) > file.tensors().size())
-        fail("{}: {}block_count = {} but the file holds only {} tensors", file.path(), r.prefix, hp.n_layer,
-             file.tensors().size());
 
     hp.rope.n_rot = r.optional_int("rope.dimension_count", hp.head_dim);
     if (hp.rope.n_rot > hp.head_dim || hp.rope.n_rot % 2 != 0)

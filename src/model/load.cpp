@@ -215,6 +215,11 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
     if (auto v = f.get_u64(hp.arch_name + ".vocab_size"); v && *v != static_cast<uint64_t>(hp.n_vocab))
         fail("{}: {}.vocab_size is {} but token_embd.weight has {} rows", f.path(), hp.arch_name, *v, hp.n_vocab);
 
+    // Every layer owns at least one tensor, so a block count above the tensor count is a
+    // corrupt file; checked before anything is sized by it.
+    if (static_cast<size_t>(hp.n_layer) > f.tensors().size())
+        fail("{}: {}.block_count = {} but the file holds only {} tensors", f.path(), hp.arch_name, hp.n_layer,
+             f.tensors().size());
     m->w_.layers.resize(static_cast<size_t>(hp.n_layer));
     auto in_file = [&f](const TensorInstance& t) { return f.find_tensor(t.name) != nullptr; };
     for (const TensorInstance& t : expand_manifest(hp, in_file))

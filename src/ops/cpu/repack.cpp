@@ -51,6 +51,23 @@ struct Q8_0Layout {
     }
 };
 
+// MXFP4 block: e (E8M0 scale) | qs[16]; per 16 rows: e[16] | 4 chunks of nibbles as Q4_0's.
+struct MXFP4Layout {
+    static constexpr size_t kBlockBytes = 17, kGroupBytes = 272;
+    static constexpr int64_t kElems = 32;
+    static void pack(const uint8_t* const* rows, uint8_t* out) {
+        for (int r = 0; r < R; ++r) {
+            if (!rows[r]) continue;
+            out[r] = rows[r][0];
+            for (int m = 0; m < 4; ++m) std::memcpy(out + 16 + 64 * m + 4 * r, rows[r] + 1 + 4 * m, 4);
+        }
+    }
+    static void unpack(const uint8_t* in, int r, uint8_t* out) {
+        out[0] = in[r];
+        for (int m = 0; m < 4; ++m) std::memcpy(out + 1 + 4 * m, in + 16 + 64 * m + 4 * r, 4);
+    }
+};
+
 // Q4_K block: d | dmin | scales[12] (eight 6-bit scales and eight 6-bit mins) | qs[128].
 struct Q4_KLayout {
     static constexpr size_t kBlockBytes = 144, kGroupBytes = 2368;
@@ -153,6 +170,8 @@ template <class F>
 auto with_layout(uint32_t type_id, F&& f) {
     switch (type_id) {
         case slot(TensorType::Q4_0): return f(Q4_0Layout{});
+        case slot(TensorType::IQ4_NL): return f(Q4_0Layout{});  // the same block: d | qs[16]
+        case slot(TensorType::MXFP4): return f(MXFP4Layout{});
         case slot(TensorType::Q8_0): return f(Q8_0Layout{});
         case slot(TensorType::Q4_K): return f(Q4_KLayout{});
         case slot(TensorType::Q6_K): return f(Q6_KLayout{});
@@ -163,7 +182,10 @@ auto with_layout(uint32_t type_id, F&& f) {
 }  // namespace
 
 bool has_x16_layout(uint32_t id) {
-    return id == slot(TensorType::Q4_0) || id == slot(TensorType::Q8_0) || id == slot(TensorType::Q4_K) || id == slot(TensorType::Q6_K);
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::IQ4_NL,
+                         TensorType::MXFP4})
+        if (id == static_cast<uint32_t>(t)) return true;
+    return false;
 }
 
 size_t x16_group_bytes(uint32_t id, int64_t cols) {

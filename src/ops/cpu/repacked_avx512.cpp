@@ -1,4 +1,4 @@
-// Q4_0, Q8_0, Q4_K and Q6_K weights in the x16 layout (repack.h) against Q8_32 / Q8_256
+// Q4_0, Q8_0, IQ4_NL, MXFP4, Q4_K and Q6_K weights in the x16 layout (repack.h) against Q8_32 / Q8_256
 // activations, AVX-512 VNNI.
 //
 // Each 32-bit lane of a vector belongs to one of 16 weight rows. For a block of 32 elements,
@@ -11,6 +11,7 @@
 // Offsets and minimums use the activation sums s = d_x · Σq_x of the Q8 formats:
 //   Q4_0   w = d·(c − 8)               → d·d_x·Σ c·q_x − 8·d·s
 //   Q8_0   w = d·q, stored c = q + 128 → d·d_x·Σ c·q_x − 128·d·s
+//   IQ4_NL w = d·v, looked up c = v + 128 (and MXFP4 c = v + 12, offset 12)
 //   Q4_K   w = d·sc_g·c − dmin·m_g      → d_x·Σ_g d·sc_g·Σ c·q_x − Σ_g dmin·m_g·s_g
 //   Q6_K   w = d·sc_g·(c − 32)           → d_x·Σ_g d·sc_g·Σ c·q_x − 32·Σ_g d·sc_g·s_g
 #if defined(__x86_64__)  // the build adds this file's -m flags on x86-64 only (CMakeLists.txt)
@@ -53,18 +54,61 @@ inline void store_rows(const GemmArgs& a, int64_t r, int64_t r1, int64_t t, int 
     _mm512_mask_storeu_ps(a.y + (t + j) * a.y_stride + r, m, v);
 }
 
+// Blocks of 32 whose 16 rows' scales are fp16 at the start of the group block.
+struct Fp16Scales {
+    static __m512 scales(const uint8_t* blk) { return _mm512_cvtph_ps(loadu256(blk)); }
+};
+
 // Q4_0 / Q8_0: blocks of 32, one fp16 scale per row and block.
-struct Q4_0x16 {
+struct Q4_0x16 : Fp16Scales {
     static constexpr size_t kBlockBytes = 288;
     static constexpr float kOffset = -8.0f;
     static void codes(const uint8_t* blk, __m512i (&w)[8]) { nibbles(blk + 32, w); }
 };
 
-struct Q8_0x16 {
+struct Q8_0x16 : Fp16Scales {
     static constexpr size_t kBlockBytes = 544;
     static constexpr float kOffset = -128.0f;
     static void codes(const uint8_t* blk, __m512i (&w)[8]) {
         for (int m = 0; m < 8; ++m) w[m] = loadu512(blk + 32 + 64 * m);
+    }
+};
+
+// Codebook types: a nibble indexes 16 signed values; the lookup (vpshufb) returns them plus
+// an offset that makes them unsigned for dpbusd, taken back through the activation sums.
+inline void lookup(__m512i table, __m512i (&w)[8]) {
+    for (__m512i& v : w) v = _mm512_shuffle_epi8(table, v);
+}
+
+// IQ4_NL: Q4_0's layout, value = d · kIq4nlValues[code] (−127 … 113), stored + 128.
+struct IQ4_NLx16 : Fp16Scales {
+    static constexpr size_t kBlockBytes = 288;
+    static constexpr float kOffset = -128.0f;
+    static void codes(const uint8_t* blk, __m512i (&w)[8]) {
+        nibbles(blk + 32, w);
+        lookup(_mm512_broadcast_i32x4(_mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59,
+                                                    -39, -15)),
+               w);
+    }
+};
+
+// MXFP4: value = kMxfp4Values[code] (−12 … 12) · 2^(e − 128), stored + 12; the 16 rows'
+// E8M0 exponents are the first 16 bytes of the group block.
+struct MXFP4x16 {
+    static constexpr size_t kBlockBytes = 272;
+    static constexpr float kOffset = -12.0f;
+    static void codes(const uint8_t* blk, __m512i (&w)[8]) {
+        nibbles(blk + 16, w);
+        lookup(_mm512_broadcast_i32x4(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0)), w);
+    }
+    // 2^(e − 128) as a float: biased exponent e − 1, or for e < 2 the subnormal 0x00200000 << e
+    // (the row kernel's MXFP4::scales, legacy_quant_avx512.cpp).
+    static __m512 scales(const uint8_t* blk) {
+        const __m512i e = _mm512_cvtepu8_epi32(loadu128(blk));
+        const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
+        const __m512i tiny = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
+        const __mmask16 small = _mm512_cmplt_epi32_mask(e, _mm512_set1_epi32(2));
+        return _mm512_castsi512_ps(_mm512_mask_blend_epi32(small, normal, tiny));
     }
 };
 
@@ -89,7 +133,7 @@ struct LegacyX16 {
                 const uint8_t* blk = group[gi] + b * B::kBlockBytes;
                 for (size_t off = 0; off < B::kBlockBytes; off += 64)  // a few blocks ahead
                     _mm_prefetch(reinterpret_cast<const char*>(blk) + kLegacyAhead * B::kBlockBytes + off, _MM_HINT_T0);
-                const __m512 d = _mm512_cvtph_ps(loadu256(blk));
+                const __m512 d = B::scales(blk);
                 const __m512 offset = _mm512_mul_ps(d, _mm512_set1_ps(B::kOffset));
                 __m512i w[8];
                 B::codes(blk, w);
@@ -248,6 +292,8 @@ void gemm_x16(const GemmArgs& a, int64_t r0, int64_t r1) {
 void add_repacked_kernels_avx512(KernelTable& table) {
     table.x16[slot(TensorType::Q4_0)] = Kernel{gemm_x16<LegacyX16<Q4_0x16>>};
     table.x16[slot(TensorType::Q8_0)] = Kernel{gemm_x16<LegacyX16<Q8_0x16>>};
+    table.x16[slot(TensorType::IQ4_NL)] = Kernel{gemm_x16<LegacyX16<IQ4_NLx16>>};
+    table.x16[slot(TensorType::MXFP4)] = Kernel{gemm_x16<LegacyX16<MXFP4x16>>};
     table.x16[slot(TensorType::Q4_K)] = Kernel{gemm_x16<Q4_Kx16>};
     table.x16[slot(TensorType::Q6_K)] = Kernel{gemm_x16<Q6_Kx16>};
 }
