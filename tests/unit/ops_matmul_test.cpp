@@ -274,7 +274,7 @@ TEST(OpsMatmulTable, EverySupportedTypeHasAKernelOnEverySimdPath) {
 // The interleaved layout holds the file's bytes exactly: every row converts back unchanged,
 // padding rows of the last group are zero, and get_row reads through it.
 TEST(OpsRepack, RoundTripsEveryRowExactly) {
-    for (TensorType type : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::IQ4_NL,
+    for (TensorType type : {TensorType::Q4_0, TensorType::Q5_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::IQ4_NL,
                             TensorType::MXFP4}) {
         const TypeTraits& tt = type_traits(type);
         const uint32_t id = static_cast<uint32_t>(type);

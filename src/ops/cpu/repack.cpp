@@ -51,6 +51,53 @@ struct Q8_0Layout {
     }
 };
 
+// Q5_0 block: d | qh (u32: bit j is the fifth bit of element j) | qs[16]. Per 16 rows:
+// d[16] | h[16] | 4 chunks of nibbles as Q4_0's, where row r's h holds its fifth bits
+// arranged for the chunks: bit 8i + m is element 4m + i's (low nibble of byte i of chunk m),
+// bit 8i + 4 + m element 16 + 4m + i's (its high nibble). A shift by 4 − m (low) or m (high)
+// then puts every byte's bit at bit 4, beside its nibble.
+struct Q5_0Layout {
+    static constexpr size_t kBlockBytes = 22, kGroupBytes = 352;
+    static constexpr int64_t kElems = 32;
+    static uint32_t to_chunks(uint32_t qh) {
+        uint32_t h = 0;
+        for (int m = 0; m < 4; ++m)
+            for (int i = 0; i < 4; ++i) {
+                h |= ((qh >> (4 * m + i)) & 1u) << (8 * i + m);
+                h |= ((qh >> (16 + 4 * m + i)) & 1u) << (8 * i + 4 + m);
+            }
+        return h;
+    }
+    static uint32_t from_chunks(uint32_t h) {
+        uint32_t qh = 0;
+        for (int m = 0; m < 4; ++m)
+            for (int i = 0; i < 4; ++i) {
+                qh |= ((h >> (8 * i + m)) & 1u) << (4 * m + i);
+                qh |= ((h >> (8 * i + 4 + m)) & 1u) << (16 + 4 * m + i);
+            }
+        return qh;
+    }
+    static void pack(const uint8_t* const* rows, uint8_t* out) {
+        for (int r = 0; r < R; ++r) {
+            if (!rows[r]) continue;
+            std::memcpy(out + 2 * r, rows[r], 2);
+            uint32_t qh;
+            std::memcpy(&qh, rows[r] + 2, 4);
+            const uint32_t h = to_chunks(qh);
+            std::memcpy(out + 32 + 4 * r, &h, 4);
+            for (int m = 0; m < 4; ++m) std::memcpy(out + 96 + 64 * m + 4 * r, rows[r] + 6 + 4 * m, 4);
+        }
+    }
+    static void unpack(const uint8_t* in, int r, uint8_t* out) {
+        std::memcpy(out, in + 2 * r, 2);
+        uint32_t h;
+        std::memcpy(&h, in + 32 + 4 * r, 4);
+        const uint32_t qh = from_chunks(h);
+        std::memcpy(out + 2, &qh, 4);
+        for (int m = 0; m < 4; ++m) std::memcpy(out + 6 + 4 * m, in + 96 + 64 * m + 4 * r, 4);
+    }
+};
+
 // MXFP4 block: e (E8M0 scale) | qs[16]; per 16 rows: e[16] | 4 chunks of nibbles as Q4_0's.
 struct MXFP4Layout {
     static constexpr size_t kBlockBytes = 17, kGroupBytes = 272;
@@ -172,6 +219,7 @@ auto with_layout(uint32_t type_id, F&& f) {
         case slot(TensorType::Q4_0): return f(Q4_0Layout{});
         case slot(TensorType::IQ4_NL): return f(Q4_0Layout{});  // the same block: d | qs[16]
         case slot(TensorType::MXFP4): return f(MXFP4Layout{});
+        case slot(TensorType::Q5_0): return f(Q5_0Layout{});
         case slot(TensorType::Q8_0): return f(Q8_0Layout{});
         case slot(TensorType::Q4_K): return f(Q4_KLayout{});
         case slot(TensorType::Q6_K): return f(Q6_KLayout{});
@@ -182,8 +230,8 @@ auto with_layout(uint32_t type_id, F&& f) {
 }  // namespace
 
 bool has_x16_layout(uint32_t id) {
-    for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::IQ4_NL,
-                         TensorType::MXFP4})
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q5_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K,
+                         TensorType::IQ4_NL, TensorType::MXFP4})
         if (id == static_cast<uint32_t>(t)) return true;
     return false;
 }

@@ -11,6 +11,8 @@
 //   Q4_0 (288 bytes per block of 16 rows)
 //     d[16] fp16 | 4 chunks of 64 bytes: chunk m, lane r = qs_r[4m .. 4m+3]
 //     (low nibbles are elements 4m.., high nibbles elements 16+4m..)
+//   Q5_0 (352 bytes)
+//     d[16] fp16 | h[16] u32, the fifth bits rearranged per chunk (repack.cpp) | 4 chunks as Q4_0's
 //   IQ4_NL: as Q4_0 (the codes index its table instead of being offset by 8)
 //   MXFP4 (272 bytes)
 //     e[16] E8M0 | 4 chunks of 64 bytes as Q4_0's

@@ -1,4 +1,4 @@
-// Q4_0, Q8_0, IQ4_NL, MXFP4, Q4_K and Q6_K weights in the x16 layout (repack.h) against Q8_32 / Q8_256
+// Q4_0, Q5_0, Q8_0, IQ4_NL, MXFP4, Q4_K and Q6_K weights in the x16 layout (repack.h) against Q8_32 / Q8_256
 // activations, AVX-512 VNNI.
 //
 // Each 32-bit lane of a vector belongs to one of 16 weight rows. For a block of 32 elements,
@@ -9,7 +9,7 @@
 // dpbusd + 1 convert + 3 float ops for 512 multiply-adds.
 //
 // Offsets and minimums use the activation sums s = d_x · Σq_x of the Q8 formats:
-//   Q4_0   w = d·(c − 8)               → d·d_x·Σ c·q_x − 8·d·s
+//   Q4_0   w = d·(c − 8)               → d·d_x·Σ c·q_x − 8·d·s  (Q5_0: c − 16, 16·d·s)
 //   Q8_0   w = d·q, stored c = q + 128 → d·d_x·Σ c·q_x − 128·d·s
 //   IQ4_NL w = d·v, looked up c = v + 128 (and MXFP4 c = v + 12, offset 12)
 //   Q4_K   w = d·sc_g·c − dmin·m_g      → d_x·Σ_g d·sc_g·Σ c·q_x − Σ_g dmin·m_g·s_g
@@ -64,6 +64,25 @@ struct Q4_0x16 : Fp16Scales {
     static constexpr size_t kBlockBytes = 288;
     static constexpr float kOffset = -8.0f;
     static void codes(const uint8_t* blk, __m512i (&w)[8]) { nibbles(blk + 32, w); }
+};
+
+// Q5_0: Q4_0's nibbles plus a fifth bit (value = d·(c − 16)); the group's 16 u32 of fifth
+// bits are arranged so that one shift per chunk brings each byte's bit to bit 4 (repack.cpp).
+struct Q5_0x16 : Fp16Scales {
+    static constexpr size_t kBlockBytes = 352;
+    static constexpr float kOffset = -16.0f;
+    static void codes(const uint8_t* blk, __m512i (&w)[8]) {
+        nibbles(blk + 96, w);
+        const __m512i h = loadu512(blk + 32), bit4 = set8(0x10);
+        w[0] = _mm512_ternarylogic_epi32(w[0], _mm512_slli_epi32(h, 4), bit4, 0xF8);  // w | (h & bit4)
+        w[1] = _mm512_ternarylogic_epi32(w[1], _mm512_slli_epi32(h, 3), bit4, 0xF8);
+        w[2] = _mm512_ternarylogic_epi32(w[2], _mm512_slli_epi32(h, 2), bit4, 0xF8);
+        w[3] = _mm512_ternarylogic_epi32(w[3], _mm512_slli_epi32(h, 1), bit4, 0xF8);
+        w[4] = _mm512_ternarylogic_epi32(w[4], h, bit4, 0xF8);
+        w[5] = _mm512_ternarylogic_epi32(w[5], _mm512_srli_epi32(h, 1), bit4, 0xF8);
+        w[6] = _mm512_ternarylogic_epi32(w[6], _mm512_srli_epi32(h, 2), bit4, 0xF8);
+        w[7] = _mm512_ternarylogic_epi32(w[7], _mm512_srli_epi32(h, 3), bit4, 0xF8);
+    }
 };
 
 struct Q8_0x16 : Fp16Scales {
@@ -291,6 +310,7 @@ void gemm_x16(const GemmArgs& a, int64_t r0, int64_t r1) {
 
 void add_repacked_kernels_avx512(KernelTable& table) {
     table.x16[slot(TensorType::Q4_0)] = Kernel{gemm_x16<LegacyX16<Q4_0x16>>};
+    table.x16[slot(TensorType::Q5_0)] = Kernel{gemm_x16<LegacyX16<Q5_0x16>>};
     table.x16[slot(TensorType::Q8_0)] = Kernel{gemm_x16<LegacyX16<Q8_0x16>>};
     table.x16[slot(TensorType::IQ4_NL)] = Kernel{gemm_x16<LegacyX16<IQ4_NLx16>>};
     table.x16[slot(TensorType::MXFP4)] = Kernel{gemm_x16<LegacyX16<MXFP4x16>>};
