@@ -3,17 +3,20 @@
 
 Usage:
   bench/compare_llamacpp.py --llama-bench /path/to/llama-bench [--hearth build/bin/hearth]
-                            [-p 512] [-n 128] [-r 5] [-t 1,2] MODEL.gguf [MODEL.gguf ...]
+                            [-p 512] [-n 128] [-r 5] [-t 1,2] [--rounds 1] MODEL.gguf [MODEL.gguf ...]
 
 Runs each model through `hearth bench --json` and `llama-bench -o json` with the same prompt
 and generation lengths, repetitions and thread counts, alternating the two engines per model
-so drift in machine load hits both alike. Prints a markdown table with t/s of both, the ratio
-hearth / llama.cpp, and hearth's GB/s and % of measured read bandwidth. --json writes the raw
+(and, with --rounds N, N times over, alternating which goes first) so drift in machine load
+hits both alike. Prints a markdown table with the median [min – max] t/s of both over every
+repetition, the ratio of medians hearth / llama.cpp, and hearth's GB/s and % of measured read
+bandwidth. --json writes the raw
 rows too. The peer binary is something you build yourself; this script never builds it.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -42,6 +45,9 @@ def main():
     ap.add_argument("-n", type=int, default=128)
     ap.add_argument("-r", type=int, default=5)
     ap.add_argument("-t", default="1,2", help="thread counts, comma-separated")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run both engines this many times, alternating which goes first; the table "
+                         "pools every repetition (machine drift over minutes then hits both alike)")
     ap.add_argument("--json", help="also write all rows to this file")
     ap.add_argument("--peer-load-modes", default="auto,none",
                     help="llama-bench -lm values to try; each test keeps llama.cpp's fastest (on small VMs "
@@ -49,37 +55,57 @@ def main():
     args = ap.parse_args()
 
     rows = []
-    for model in args.models:
-        for engine in ("hearth", "llama.cpp"):
-            if engine == "hearth":
-                cmd = [args.hearth, "bench", "-m", model, "-p", str(args.p), "-n", str(args.n),
-                       "-r", str(args.r), "-t", args.t, "--json", "-q"]
-            else:
-                cmd = [args.llama_bench, "-m", model, "-p", str(args.p), "-n", str(args.n),
-                       "-r", str(args.r), "-t", args.t, "-o", "json"]
-                if args.peer_load_modes:
-                    cmd += ["-lm", args.peer_load_modes]
-            print(f"running {engine} on {os.path.basename(model)} …", file=sys.stderr)
-            for row in run_json(cmd):
-                rows.append({"engine": engine, "model": os.path.basename(model), "test": test_name(row),
-                             "threads": row["n_threads"], "avg_ts": row["avg_ts"],
-                             "stddev_ts": row.get("stddev_ts", 0.0), "samples_ts": row.get("samples_ts", []),
-                             "gbps": row.get("gbps"), "pct_bandwidth": row.get("pct_bandwidth")})
+    for rnd in range(args.rounds):
+        for model in args.models:
+            # Alternate which engine goes first, so that neither always runs right after a load.
+            engines = ("hearth", "llama.cpp") if rnd % 2 == 0 else ("llama.cpp", "hearth")
+            for engine in engines:
+                if engine == "hearth":
+                    cmd = [args.hearth, "bench", "-m", model, "-p", str(args.p), "-n", str(args.n),
+                           "-r", str(args.r), "-t", args.t, "--json", "-q"]
+                else:
+                    cmd = [args.llama_bench, "-m", model, "-p", str(args.p), "-n", str(args.n),
+                           "-r", str(args.r), "-t", args.t, "-o", "json"]
+                    if args.peer_load_modes:
+                        cmd += ["-lm", args.peer_load_modes]
+                print(f"round {rnd + 1}/{args.rounds}: running {engine} on {os.path.basename(model)} …",
+                      file=sys.stderr)
+                for row in run_json(cmd):
+                    rows.append({"engine": engine, "round": rnd + 1, "model": os.path.basename(model),
+                                 "test": test_name(row), "threads": row["n_threads"],
+                                 "load_mode": row.get("load_mode", ""), "avg_ts": row["avg_ts"],
+                                 "stddev_ts": row.get("stddev_ts", 0.0),
+                                 "samples_ts": row.get("samples_ts") or [row["avg_ts"]],
+                                 "gbps": row.get("gbps"), "pct_bandwidth": row.get("pct_bandwidth")})
 
-    print("| model | test | threads | hearth t/s | llama.cpp t/s | ratio | hearth GB/s | % bw |")
+    # Every repetition of every round, per engine (and per llama.cpp load mode: the peer is
+    # taken at its best mode by median).
+    samples = {}
+    for r in rows:
+        key = (r["model"], r["test"], r["threads"])
+        variant = (r["engine"], r["load_mode"] if r["engine"] == "llama.cpp" else "")
+        samples.setdefault(key, {}).setdefault(variant, []).extend(r["samples_ts"])
+    gbps = {}
+    for r in rows:
+        if r["engine"] == "hearth" and r.get("gbps"):
+            gbps.setdefault((r["model"], r["test"], r["threads"]), []).append((r["gbps"], r.get("pct_bandwidth")))
+
+    print("t/s: median [min – max] over all repetitions of all rounds; ratio of medians")
+    print("| model | test | threads | hearth t/s | llama.cpp t/s (best -lm) | ratio | hearth GB/s | % bw |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
-    keyed = {}
-    for r in rows:  # several llama.cpp load modes: the peer at its best
-        slot = keyed.setdefault((r["model"], r["test"], r["threads"]), {})
-        if r["engine"] not in slot or r["avg_ts"] > slot[r["engine"]]["avg_ts"]:
-            slot[r["engine"]] = r
-    for (model, test, threads), pair in keyed.items():
-        h, l = pair.get("hearth"), pair.get("llama.cpp")
-        ratio = f"{h['avg_ts'] / l['avg_ts']:.2f}×" if h and l and l["avg_ts"] > 0 else "–"
-        fmt = lambda r: f"{r['avg_ts']:.2f} ± {r['stddev_ts']:.2f}" if r else "–"
-        gbps = f"{h['gbps']:.2f}" if h and h.get("gbps") else ""
-        pct = f"{h['pct_bandwidth']:.1f}" if h and h.get("pct_bandwidth") else ""
-        print(f"| {model} | {test} | {threads} | {fmt(h)} | {fmt(l)} | {ratio} | {gbps} | {pct} |")
+    for key, variants in samples.items():
+        model, test, threads = key
+        h = variants.get(("hearth", ""))
+        peers = [(statistics.median(v), mode, v) for (eng, mode), v in variants.items() if eng == "llama.cpp"]
+        best = max(peers) if peers else None
+        fmt = lambda v: f"{statistics.median(v):.2f} [{min(v):.2f} – {max(v):.2f}]" if v else "–"
+        ratio = f"{statistics.median(h) / best[0]:.2f}×" if h and best and best[0] > 0 else "–"
+        peer = f"{fmt(best[2])} ({best[1] or 'default'})" if best else "–"
+        g = gbps.get(key)
+        gb = f"{statistics.median(x[0] for x in g):.2f}" if g else ""
+        pcts = [x[1] for x in g or [] if x[1]]
+        pct = f"{statistics.median(pcts):.1f}" if pcts else ""
+        print(f"| {model} | {test} | {threads} | {fmt(h)} | {peer} | {ratio} | {gb} | {pct} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)
