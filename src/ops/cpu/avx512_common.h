@@ -58,6 +58,15 @@ inline __m512i set16_halves(int lo, int hi) {
     return join256(_mm256_set1_epi16(static_cast<short>(lo)), _mm256_set1_epi16(static_cast<short>(hi)));
 }
 
+// MXFP4's E8M0 scales (one exponent byte per int32 lane) as the floats 2^(e − 128): biased
+// exponent e − 1, or for e < 2 the subnormal 0x00200000 << e (as ggml_e8m0_to_fp32_half).
+inline __m512 e8m0_half_to_float(__m512i e) {
+    const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
+    const __m512i tiny = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
+    const __mmask16 small = _mm512_cmplt_epi32_mask(e, _mm512_set1_epi32(2));
+    return _mm512_castsi512_ps(_mm512_mask_blend_epi32(small, normal, tiny));
+}
+
 }  // namespace
 }  // namespace hearth::ops::cpu
 

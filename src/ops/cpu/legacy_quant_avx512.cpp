@@ -115,17 +115,12 @@ struct MXFP4 {
     static constexpr bool kSigned = true, kHasCoef = false;
     static __m512i codes(const uint8_t* a, const uint8_t* b) { return _mm512_shuffle_epi8(mxfp4_table(), nibble_pair(a + 1, b + 1)); }
     static __m512 coefs(const uint8_t*, __m512 d, int) { return d; }
-    // The float 2^(e − 128) of each of the first n blocks: biased exponent e − 1, or for e < 2
-    // the subnormal 0x00200000 << e (as ggml_e8m0_to_fp32_half).
+    // The float 2^(e − 128) of each of the first n blocks.
     static __m512 scales(const uint8_t* blocks, int n) {
         const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                                _mm512_set1_epi32(static_cast<int>(kBytes)));
         const __m512i raw = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), first_lanes(n), idx, blocks, 1);
-        const __m512i e = _mm512_and_si512(raw, _mm512_set1_epi32(0xFF));
-        const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
-        const __m512i tiny = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
-        const __mmask16 small = _mm512_cmplt_epi32_mask(e, _mm512_set1_epi32(2));
-        return _mm512_castsi512_ps(_mm512_mask_blend_epi32(small, normal, tiny));
+        return e8m0_half_to_float(_mm512_and_si512(raw, _mm512_set1_epi32(0xFF)));
     }
 };
 

@@ -120,15 +120,7 @@ struct MXFP4x16 {
         nibbles(blk + 16, w);
         lookup(_mm512_broadcast_i32x4(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0)), w);
     }
-    // 2^(e − 128) as a float: biased exponent e − 1, or for e < 2 the subnormal 0x00200000 << e
-    // (the row kernel's MXFP4::scales, legacy_quant_avx512.cpp).
-    static __m512 scales(const uint8_t* blk) {
-        const __m512i e = _mm512_cvtepu8_epi32(loadu128(blk));
-        const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
-        const __m512i tiny = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
-        const __mmask16 small = _mm512_cmplt_epi32_mask(e, _mm512_set1_epi32(2));
-        return _mm512_castsi512_ps(_mm512_mask_blend_epi32(small, normal, tiny));
-    }
+    static __m512 scales(const uint8_t* blk) { return e8m0_half_to_float(_mm512_cvtepu8_epi32(loadu128(blk))); }
 };
 
 constexpr size_t kLegacyAhead = 4;
