@@ -1,5 +1,7 @@
 // Binds GGUF tensors to the weight structs by walking the architecture's manifest, checking
 // each one's presence, type and shape.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/error.h"
@@ -162,12 +164,12 @@ void bind(const TensorInstance& t, const gguf::TensorInfo& info, ModelWeights& w
 // holds one copy of each weight.
 void repack_for_backend(const gguf::File& f, ModelWeights& w) {
     std::vector<ops::Matrix*> todo;
+    std::vector<std::vector<ops::Matrix>*> stacks;
     for (LayerWeights& L : w.layers) {
         for (ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
             if (!m->empty() && ops::prefers_repacked(*m)) todo.push_back(m);
         for (auto* stack : {&L.gate_exps, &L.up_exps, &L.down_exps})
-            for (ops::Matrix& m : *stack)
-                if (ops::prefers_repacked(m)) todo.push_back(&m);
+            if (!stack->empty() && std::ranges::all_of(*stack, ops::prefers_repacked)) stacks.push_back(stack);
     }
     // token_embd is read a row at a time (get_row converts one row back), but when it is also
     // the output matrix every generated token reads all of it.
@@ -176,10 +178,11 @@ void repack_for_backend(const gguf::File& f, ModelWeights& w) {
     } else if (ops::prefers_repacked(w.output)) {
         todo.push_back(&w.output);
     }
-    if (todo.empty()) return;
+    if (todo.empty() && stacks.empty()) return;
     ThreadPool pool(ThreadPool::default_threads());
-    for (ops::Matrix* m : todo)
-        *m = ops::repack(*m, &pool, [&f](const uint8_t* p, size_t n) { f.release_pages(p, n); });
+    auto release = [&f](const uint8_t* p, size_t n) { f.release_pages(p, n); };
+    for (ops::Matrix* m : todo) *m = ops::repack(*m, &pool, release);
+    for (std::vector<ops::Matrix>* stack : stacks) *stack = ops::repack(*stack, &pool, release);
     if (w.tied_output) w.output = w.token_embd;
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/thread_pool.h"
 #include "tensor/types.h"
@@ -40,9 +41,10 @@ struct Matrix {
     size_t bytes() const;
 };
 
-// Whether the active backend reads `w` faster in another layout: the AVX-512 path repacks
-// Q4_0, Q8_0, Q4_K and Q6_K matrices into 16-row-interleaved blocks, the AVX2 path Q4_0 and Q4_K. The environment variable
-// HEARTH_REPACK=0 turns repacking off (to compare, or to keep every weight mapped).
+// Whether the active backend reads `w` faster in another layout: the types with an x16 kernel
+// on the active path (ops/cpu/README.md lists them) are repacked into 16-row-interleaved
+// blocks. The environment variable HEARTH_REPACK=0 turns repacking off (to compare, or to keep
+// every weight mapped).
 bool prefers_repacked(const Matrix& w);
 // A copy of `w` in the backend's preferred layout, in memory the copy owns; the arithmetic on
 // it is the same as on `w`. Converts on `pool`'s threads when given one, slice by slice,
@@ -50,6 +52,10 @@ bool prefers_repacked(const Matrix& w);
 // release it: a loader drops the mapped pages so that memory never holds two copies).
 Matrix repack(const Matrix& w, ThreadPool* pool = nullptr,
               const std::function<void(const uint8_t*, size_t)>& done = {});
+// The same for several matrices (an expert stack) in one allocation: experts smaller than a
+// 2 MiB page then still sit in huge pages, which matters when each token reads a few of them.
+std::vector<Matrix> repack(std::span<const Matrix> ws, ThreadPool* pool = nullptr,
+                           const std::function<void(const uint8_t*, size_t)>& done = {});
 
 // Everything a kernel may use besides its operands: the threads.
 struct Context {

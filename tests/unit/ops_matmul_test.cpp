@@ -323,6 +323,42 @@ TEST(OpsRepack, RoundTripsEveryRowExactly) {
     EXPECT_THROW(ops::repack(w), Error);
 }
 
+
+// An expert stack repacked into one allocation holds exactly what each expert repacked alone
+// holds, every expert starts on a cache line, and one allocation keeps them all alive.
+TEST(OpsRepack, AStackSharesOneAllocationAndMatchesSingleRepacks) {
+    const TypeTraits& tt = type_traits(TensorType::Q4_K);
+    std::mt19937 rng(11);
+    std::vector<std::vector<uint8_t>> data;
+    std::vector<ops::Matrix> stack;
+    for (int64_t rows : {21, 48, 16}) {  // uneven sizes: offsets must not assume one size
+        data.push_back(random_weights(tt, rows, 512, rng));
+        ops::Matrix w;
+        w.type = &tt;
+        w.data = data.back().data();
+        w.cols = 512;
+        w.rows = rows;
+        w.row_bytes = row_bytes(tt, 512);
+        w.name = "expert";
+        stack.push_back(w);
+    }
+    const std::vector<ops::Matrix> packed = ops::repack(stack);
+    ASSERT_EQ(packed.size(), stack.size());
+    for (size_t e = 0; e < stack.size(); ++e) {
+        const ops::Matrix alone = ops::repack(stack[e]);
+        EXPECT_EQ(packed[e].layout, ops::WeightLayout::Interleaved16);
+        EXPECT_EQ(packed[e].storage.get(), packed[0].storage.get()) << "expert " << e;
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(packed[e].data) % 64, 0u) << "expert " << e;
+        ASSERT_EQ(packed[e].bytes(), alone.bytes());
+        EXPECT_EQ(0, std::memcmp(packed[e].data, alone.data, alone.bytes())) << "expert " << e;
+        if (e > 0) {
+            EXPECT_GE(packed[e].data, packed[e - 1].data + packed[e - 1].bytes());
+        }
+    }
+    std::vector<ops::Matrix> bad = stack;
+    bad[1].type = &type_traits(TensorType::Q5_K);
+    EXPECT_THROW(ops::repack(bad), Error);
+}
 TEST(OpsDispatch, NamesParseAndScalarIsAlwaysThere) {
     const std::vector<CpuPath> paths = ops::supported_cpu_paths();
     ASSERT_FALSE(paths.empty());

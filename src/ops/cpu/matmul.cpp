@@ -167,19 +167,18 @@ bool prefers_repacked(const Matrix& w) {
     return table && id < cpu::KernelTable::kTypes && table->x16[id].gemm && cpu::has_x16_layout(id);
 }
 
-Matrix repack(const Matrix& w, ThreadPool* pool, const std::function<void(const uint8_t*, size_t)>& done) {
+namespace {
+
+// w in the x16 layout at `buf` (x16 bytes, zeroed), which `storage` keeps alive.
+Matrix repack_into(const Matrix& w, uint8_t* buf, std::shared_ptr<const uint8_t> storage, ThreadPool* pool,
+                   const std::function<void(const uint8_t*, size_t)>& done) {
     const uint32_t id = type_id_of(w);
-    if (w.layout != WeightLayout::Rows || !cpu::has_x16_layout(id))
-        fail("tensor '{}': type {} has no interleaved layout", w.name, w.type->name);
     Matrix out = w;
     out.layout = WeightLayout::Interleaved16;
     out.group_bytes = cpu::x16_group_bytes(id, w.cols);
-    const int64_t groups = cpu::x16_groups(w.rows);
-    const size_t bytes = static_cast<size_t>(groups) * out.group_bytes;
-    std::shared_ptr<uint8_t> memory = allocate_pages(bytes);  // zeroed: padding rows stay 0
-    uint8_t* buf = memory.get();
-    out.storage = std::move(memory);
+    out.storage = std::move(storage);
     out.data = buf;
+    const int64_t groups = cpu::x16_groups(w.rows);
     auto work = [&](int64_t g0, int64_t g1) {
         cpu::interleave_groups(id, w.data, w.row_bytes, w.rows, w.cols, g0, g1, buf);
     };
@@ -195,6 +194,43 @@ Matrix repack(const Matrix& w, ThreadPool* pool, const std::function<void(const 
             const int64_t r0 = g0 * cpu::kInterleave, r1 = std::min(w.rows, g1 * cpu::kInterleave);
             done(w.row(r0), static_cast<size_t>(r1 - r0) * w.row_bytes);
         }
+    }
+    return out;
+}
+
+void check_repackable(const Matrix& w) {
+    if (w.layout != WeightLayout::Rows || !cpu::has_x16_layout(type_id_of(w)))
+        fail("tensor '{}': type {} has no interleaved layout", w.name, w.type->name);
+}
+
+size_t x16_bytes(const Matrix& w) {
+    return static_cast<size_t>(cpu::x16_groups(w.rows)) * cpu::x16_group_bytes(type_id_of(w), w.cols);
+}
+
+}  // namespace
+
+Matrix repack(const Matrix& w, ThreadPool* pool, const std::function<void(const uint8_t*, size_t)>& done) {
+    check_repackable(w);
+    std::shared_ptr<uint8_t> memory = allocate_pages(x16_bytes(w));  // zeroed: padding rows stay 0
+    uint8_t* buf = memory.get();
+    return repack_into(w, buf, std::move(memory), pool, done);
+}
+
+std::vector<Matrix> repack(std::span<const Matrix> ws, ThreadPool* pool,
+                           const std::function<void(const uint8_t*, size_t)>& done) {
+    constexpr size_t kAlign = 64;  // each matrix starts on a cache line
+    size_t total = 0;
+    for (const Matrix& w : ws) {
+        check_repackable(w);
+        total += (x16_bytes(w) + kAlign - 1) / kAlign * kAlign;
+    }
+    std::shared_ptr<uint8_t> memory = allocate_pages(total);
+    std::vector<Matrix> out;
+    out.reserve(ws.size());
+    size_t offset = 0;
+    for (const Matrix& w : ws) {
+        out.push_back(repack_into(w, memory.get() + offset, memory, pool, done));
+        offset += (x16_bytes(w) + kAlign - 1) / kAlign * kAlign;
     }
     return out;
 }

@@ -221,8 +221,51 @@ struct Q6_Kx16Blocks {
         return _mm512_mul_ps(d, _mm512_cvtepi32_ps(s));
     }
 
+    // One token (matrix × vector): decoding dominates, so every ql and qh byte is loaded once
+    // and gives all the codes it holds; the integer sums of the 16 groups stay in registers.
+    static void super_block_gemv(const uint8_t* blk, const TokenRow& x, int64_t sb, __m512& acc) {
+        const __m512i low = set8(0x0F), top = set8(0x30);
+        const int8_t* xq = x.q + 256 * sb;
+        const float* s = x.s + 16 * sb;  // d_x · Σq of each group of 16
+        const __m512 dx = _mm512_set1_ps(x.d[sb]);
+        __m512 part[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int n = 0; n < 2; ++n) {
+            for (int l = 0; l < 27; ++l)  // half of the next super-block (53 lines in all)
+                _mm_prefetch(reinterpret_cast<const char*>(blk) + kBlockBytes + 64 * (27 * n + l), _MM_HINT_T0);
+            __m512i isum[8];  // group 8n + g
+            for (__m512i& v : isum) v = _mm512_setzero_si512();
+            for (int m = 0; m < 8; ++m) {
+                const __m512i lo0 = loadu512(blk + kLow + 64 * (16 * n + m));
+                const __m512i lo1 = loadu512(blk + kLow + 64 * (16 * n + 8 + m));
+                const __m512i hi = loadu512(blk + kHigh + 64 * (8 * n + m));
+                // Quarter k: nibbles of lo(k & 1) (high ones for k >= 2) | bits 2k, 2k+1 of hi at 4, 5.
+                const __m512i c[4] = {
+                    _mm512_ternarylogic_epi32(lo0, _mm512_and_si512(_mm512_slli_epi16(hi, 4), top), low, 0xEC),
+                    _mm512_ternarylogic_epi32(lo1, _mm512_and_si512(_mm512_slli_epi16(hi, 2), top), low, 0xEC),
+                    _mm512_ternarylogic_epi32(_mm512_srli_epi16(lo0, 4), _mm512_and_si512(hi, top), low, 0xEC),
+                    _mm512_ternarylogic_epi32(_mm512_srli_epi16(lo1, 4), _mm512_and_si512(_mm512_srli_epi16(hi, 2), top),
+                                              low, 0xEC),
+                };
+                const int h = m / 4;
+                for (int k = 0; k < 4; ++k)
+                    isum[2 * k + h] = _mm512_dpbusd_epi32(isum[2 * k + h], c[k], bcast4(xq + 128 * n + 32 * k + 4 * m));
+            }
+            for (int i = 0; i < 8; ++i) {
+                const int g = 8 * n + i;  // i = 2k + h
+                const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(loadu128(blk + kScales + 16 * g)));
+                const __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), dx, _mm512_set1_ps(-32.0f * s[g]));
+                part[i & 1] = _mm512_fmadd_ps(v, sc, part[i & 1]);
+            }
+        }
+        acc = _mm512_fmadd_ps(_mm512_add_ps(part[0], part[1]), _mm512_cvtph_ps(loadu256(blk)), acc);
+    }
+
     template <int T>
     static void super_block(const uint8_t* blk, const TokenRow (&x)[T], int64_t sb, __m512 (&acc)[T]) {
+        if constexpr (T == 1) {
+            super_block_gemv(blk, x[0], sb, acc[0]);
+            return;
+        }
         const __m512 d = _mm512_cvtph_ps(loadu256(blk));
         __m512 sums[T];
         for (int j = 0; j < T; ++j) sums[j] = _mm512_setzero_ps();
