@@ -165,3 +165,36 @@ void attention(Context& ctx, const float* q, const int32_t* positions, int64_t n
                const KvLayerView& kv, const AttentionShape& shape, float* out);
 
 }  // namespace hearth::ops
+
+// Recurrent (linear-attention) layers: Qwen3.5 / 3.6's gated DeltaNet. A sequence carries a
+// fixed-size state instead of a KV cache; these ops take it in, advance it over n_tokens
+// tokens in order, and leave it for the next call, so one call over T tokens and T calls over
+// one token give the same result.
+namespace hearth::ops {
+
+// The short causal depthwise convolution in front of the recurrence: out[t][c] =
+// Σ_{j<kernel} w[c·kernel + j] · in[t − (kernel−1) + j][c]. Inputs before this call come from
+// `state` ([kernel−1][channels], oldest first; zeros at a sequence's start), which is left
+// holding the last kernel−1 inputs. `in` and `out` must not overlap.
+void causal_conv1d(const float* in, int64_t n_tokens, int64_t channels, const float* w, int kernel, float* state,
+                   float* out);
+
+// x ← x / sqrt(Σx² + eps) over each run of `n` values (per-head L2 normalisation).
+void l2_normalize(float* x, int64_t n_rows, int64_t n, float eps);
+
+// The gated delta rule. Per value head j (which reads key/query head j mod n_k_heads: heads are
+// tiled, not grouped) with state S [k_dim][v_dim], for each token t:
+//   S ← e^{g[t][j]} · S;  δ = β[t][j] · (v_t − Sᵀk_t);  S ← S + k_t δᵀ;  o_t = scale · Sᵀq_t.
+// q, k: [n_tokens][n_k_heads·k_dim]; v, out: [n_tokens][n_v_heads·v_dim]; g (log decay, ≤ 0)
+// and beta: [n_tokens][n_v_heads]; state: [n_v_heads][k_dim][v_dim], updated in place.
+struct DeltaNetShape {
+    int n_k_heads = 0;
+    int n_v_heads = 0;
+    int k_dim = 0;
+    int v_dim = 0;
+    float scale = 1.0f;  // usually 1/sqrt(k_dim)
+};
+void gated_delta_net(Context& ctx, const float* q, const float* k, const float* v, const float* g,
+                     const float* beta, int64_t n_tokens, const DeltaNetShape& shape, float* state, float* out);
+
+}  // namespace hearth::ops
