@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/reply_printer.h"
 #include "common/error.h"
 #include "engine/chat_session.h"
 #include "engine/loader.h"
@@ -36,6 +37,7 @@ struct ChatFlags {
     int n_predict = -1;
     SamplingParams sampling;
     std::string seed = "-1";
+    bool hide_thinking = false;
 };
 
 template <typename T>
@@ -108,7 +110,8 @@ const char* const kHelp =
 
 class ChatLoop {
 public:
-    ChatLoop(ChatSession& chat, GenerateOptions options) : chat_(chat), options_(std::move(options)) {}
+    ChatLoop(ChatSession& chat, GenerateOptions options, bool hide_thinking)
+        : chat_(chat), options_(std::move(options)), hide_thinking_(hide_thinking) {}
 
     int run() {
         for (;;) {
@@ -167,14 +170,14 @@ private:
 
     void answer(const std::string& text) {
         g_interrupted = 0;
+        ReplyPrinter printer(stdout, hide_thinking_, isatty(STDOUT_FILENO) != 0);
         bool wrote = false;
         try {
             ChatTurnResult r = chat_.respond(
                 text, options_,
                 [&](std::string_view piece) {
-                    std::fwrite(piece.data(), 1, piece.size(), stdout);
-                    std::fflush(stdout);
-                    wrote = true;
+                    printer.push(piece);
+                    wrote = printer.wrote();
                     return g_interrupted == 0;
                 },
                 [](int dropped) {
@@ -184,6 +187,8 @@ private:
                                  dropped, dropped == 1 ? "" : "s");
                     std::fflush(stderr);
                 });
+            printer.finish();
+            wrote = printer.wrote();
             std::fputs(wrote ? "\n\n" : "\n", stdout);
             std::fflush(stdout);
             if (r.generation.stop == StopReason::ContextFull)
@@ -192,7 +197,8 @@ private:
             else if (r.generation.stop == StopReason::Cancelled)
                 std::fprintf(stderr, "[answer stopped]\n");
         } catch (const std::exception& e) {
-            if (wrote) std::fputc('\n', stdout);
+            printer.finish();
+            if (wrote || printer.wrote()) std::fputc('\n', stdout);
             std::fflush(stdout);
             std::fprintf(stderr, "hearth: error: %s\n", e.what());
         }
@@ -294,6 +300,7 @@ private:
 
     ChatSession& chat_;
     GenerateOptions options_;
+    bool hide_thinking_;
     LineReader reader_;
 };
 
@@ -332,7 +339,7 @@ int run(const ChatFlags& f) {
     sa.sa_flags = 0;  // no SA_RESTART: a read at the prompt returns
     struct sigaction old {};
     sigaction(SIGINT, &sa, &old);
-    int rc = ChatLoop(chat, options).run();
+    int rc = ChatLoop(chat, options, f.hide_thinking).run();
     sigaction(SIGINT, &old, nullptr);
     return rc;
 }
@@ -355,6 +362,8 @@ CommandRunner add_chat_command(CLI::App& app) {
                     "Jinja2 chat template to use instead of the model's");
     cmd->add_option("-n,--n-predict", flags->n_predict, "most tokens per answer (-1: until the model stops)")
         ->capture_default_str();
+    cmd->add_flag("--hide-thinking", flags->hide_thinking,
+                  "do not print a reasoning model's thinking (gpt-oss's analysis channel), only its answer");
     flags->session.add(*cmd);
     add_sampling_flags(*cmd, flags->sampling, flags->seed);
     return [flags] { return run(*flags); };

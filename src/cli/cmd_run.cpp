@@ -3,10 +3,12 @@
 
 #include <charconv>
 #include <cstdio>
+#include <optional>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/reply_printer.h"
 #include "common/error.h"
 #include "engine/chat_session.h"
 #include "engine/generate.h"
@@ -29,6 +31,7 @@ struct RunFlags {
     bool no_parse_special = false;
     bool quiet = false;
     bool chat = false;
+    bool hide_thinking = false;
     bool memory_report = false;
 };
 
@@ -82,6 +85,10 @@ int run(const RunFlags& f) {
     options.n_predict = n_predict;
     options.sampling = sampling;
     StreamDecoder decoder(*lm.tokenizer);
+    // With --chat the text is an answer: a reasoning model's markup is framed, not printed.
+    // Without it, exactly the continuation.
+    std::optional<ReplyPrinter> reply;
+    if (f.chat) reply.emplace(stdout, f.hide_thinking, isatty(fileno(stdout)) != 0);
     // Generating from BOS alone, the first piece carries SentencePiece's dummy-prefix space;
     // like SentencePiece's own decoder, drop it so the text starts at its first character.
     bool strip_prefix_space = tokens.size() == 1 && tokens[0] == lm.tokenizer->vocab().special.bos &&
@@ -93,13 +100,22 @@ int run(const RunFlags& f) {
             strip_prefix_space = false;
         }
         if (!text.empty()) {
-            std::fwrite(text.data(), 1, text.size(), stdout);
-            std::fflush(stdout);
+            if (reply) {
+                reply->push(text);
+            } else {
+                std::fwrite(text.data(), 1, text.size(), stdout);
+                std::fflush(stdout);
+            }
         }
         return true;
     });
     std::string rest = decoder.flush();
-    std::fwrite(rest.data(), 1, rest.size(), stdout);
+    if (reply) {
+        reply->push(rest);
+        reply->finish();
+    } else {
+        std::fwrite(rest.data(), 1, rest.size(), stdout);
+    }
     // On a terminal, end the line so the prompt comes back cleanly; in a pipe, write exactly
     // the continuation.
     if (isatty(fileno(stdout))) std::fputc('\n', stdout);
@@ -155,6 +171,8 @@ CommandRunner add_run_command(CLI::App& app) {
     cmd->add_flag("-q,--quiet", flags->quiet, "no timing line on stderr");
     cmd->add_flag("--chat", flags->chat,
                   "treat the prompt as one user message and apply the model's chat template");
+    cmd->add_flag("--hide-thinking", flags->hide_thinking,
+                  "with --chat: print only a reasoning model's answer, not its thinking");
     cmd->add_flag("--memory-report", flags->memory_report,
                   "print peak resident memory and the session's allocations to stderr (compare: hearth fit)");
     return [flags] { return run(*flags); };

@@ -1,5 +1,9 @@
 // Splitting gpt-oss "harmony" replies into thinking / content / tool calls, and feeding the
 // result back through the real gpt-oss template (which refuses channel markup in content).
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -98,6 +102,70 @@ TEST(ChatHarmony, ReplyRoundTripsThroughGptOssTemplate) {
     } catch (const chat::TemplateError& e) {
         EXPECT_EQ(e.kind(), chat::TemplateError::Kind::Raised);
     }
+}
+
+// ---- streaming (what `chat` and `run --chat` print) ----
+
+using Pieces = std::vector<chat::HarmonyStream::Piece>;
+
+// All pieces of `text` pushed in chunks of `step` bytes, runs of one part merged.
+Pieces stream_in_steps(std::string_view text, size_t step) {
+    chat::HarmonyStream s;
+    Pieces all;
+    auto add = [&all](const Pieces& ps) {
+        for (const auto& p : ps) {
+            if (!all.empty() && all.back().part == p.part && all.back().tool == p.tool) all.back().text += p.text;
+            else all.push_back(p);
+        }
+    };
+    for (size_t i = 0; i < text.size(); i += step) add(s.push(text.substr(i, step)));
+    add(s.flush());
+    return all;
+}
+
+TEST(ChatHarmonyStream, LabelsEachPartAndDropsTheMarkupAtAnySplit) {
+    const std::string reply =
+        "<|channel|>analysis<|message|>Need weather.<|end|>"
+        "<|start|>assistant to=functions.get_weather<|channel|>commentary <|constrain|>json<|message|>{\"city\":\"Oslo\"}<|call|>"
+        "<|start|>assistant<|channel|>final<|message|>It is 3 °C in Oslo.<|return|>";
+    for (size_t step : {size_t{1}, size_t{2}, size_t{5}, size_t{7}, reply.size()}) {
+        const Pieces p = stream_in_steps(reply, step);
+        ASSERT_EQ(p.size(), 3u) << "step " << step;
+        EXPECT_EQ(p[0].part, chat::HarmonyPart::Thinking);
+        EXPECT_EQ(p[0].text, "Need weather.");
+        EXPECT_EQ(p[1].part, chat::HarmonyPart::ToolCall);
+        EXPECT_EQ(p[1].tool, "get_weather");
+        EXPECT_EQ(p[1].text, "{\"city\":\"Oslo\"}");
+        EXPECT_EQ(p[2].part, chat::HarmonyPart::Content);
+        EXPECT_EQ(p[2].text, "It is 3 °C in Oslo.");
+    }
+    // The stream and the whole-reply parser agree on what is what.
+    const auto r = chat::parse_harmony_reply(reply);
+    EXPECT_EQ(r.thinking, "Need weather.");
+    ASSERT_EQ(r.tool_calls.size(), 1u);
+    EXPECT_EQ(r.tool_calls[0].name, "get_weather");
+}
+
+TEST(ChatHarmonyStream, TextWithoutMarkupPassesThroughUnchanged) {
+    for (std::string_view text : {std::string_view("Hello there, <b>world</b>!"), std::string_view("<"),
+                                  std::string_view("a <| not a marker")}) {
+        std::string got;
+        for (const auto& p : stream_in_steps(text, 1)) {
+            EXPECT_EQ(p.part, chat::HarmonyPart::Content);
+            got += p.text;
+        }
+        EXPECT_EQ(got, text);
+    }
+}
+
+TEST(ChatHarmonyStream, AnAnswerCutOffMidMarkerKeepsItsText) {
+    // Generation stopped inside a marker (n_predict): nothing is lost, nothing half-parsed.
+    const Pieces p = stream_in_steps("<|channel|>final<|message|>Partial answer <|en", 3);
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].part, chat::HarmonyPart::Content);
+    EXPECT_EQ(p[0].text, "Partial answer <|en");
+    // A header that never reached <|message|> shows nothing.
+    EXPECT_TRUE(stream_in_steps("<|channel|>analy", 4).empty());
 }
 
 }  // namespace

@@ -1,0 +1,35 @@
+#pragma once
+// Prints a chat answer to the terminal as it streams. gpt-oss answers in harmony markup
+// (chat/harmony.h); that markup is never shown: its reasoning is framed as thinking (faint on a
+// terminal, or left out with --hide-thinking), tool calls get one labelled line each, and the
+// final answer is printed as is. Other models' text passes through unchanged.
+#include <cstdio>
+#include <string_view>
+
+#include "chat/harmony.h"
+
+namespace hearth::cli {
+
+class ReplyPrinter {
+public:
+    ReplyPrinter(std::FILE* out, bool hide_thinking, bool styled);
+    void push(std::string_view text);
+    // The end of the answer: prints anything held back and closes an open part.
+    void finish();
+    bool wrote() const { return wrote_; }
+
+private:
+    void print(const chat::HarmonyStream::Piece& piece);
+    void close_part();
+    void write(std::string_view s);
+
+    std::FILE* out_;
+    bool hide_thinking_, styled_;
+    chat::HarmonyStream stream_;
+    bool open_ = false;  // a part has started
+    chat::HarmonyPart part_ = chat::HarmonyPart::Content;
+    std::string tool_;
+    bool wrote_ = false;
+};
+
+}  // namespace hearth::cli
