@@ -35,16 +35,9 @@ struct KQuantKernel {
     static void tile(const GemmArgs& a, int64_t r, int64_t t) {
         const int64_t nsb = a.cols / 256;
         const uint8_t* w[R];
-        const int8_t* xq[T];
-        const float* xd[T];
-        const float* xs[T];
+        TokenRow x_rows[T];
+        token_rows(a, t, T, x_rows);
         for (int i = 0; i < R; ++i) w[i] = a.w + static_cast<size_t>(r + i) * a.w_stride;
-        for (int j = 0; j < T; ++j) {
-            const uint8_t* row = a.x + static_cast<size_t>(t + j) * a.x_stride;
-            xq[j] = reinterpret_cast<const int8_t*>(row);
-            xd[j] = reinterpret_cast<const float*>(row + a.x_scale_offset);
-            xs[j] = reinterpret_cast<const float*>(row + a.x_sum_offset);
-        }
         Vec acc[R][T];
         for (int i = 0; i < R; ++i)
             for (int j = 0; j < T; ++j) acc[i][j] = V::zero();
@@ -64,7 +57,7 @@ struct KQuantKernel {
                 if constexpr (K::kHasCoef) coef[i] = V::coef(dec[i]);
             }
             for (int j = 0; j < T; ++j) {
-                const int8_t* x = xq[j] + 256 * sb;
+                const int8_t* x = x_rows[j].q + 256 * sb;
                 // Two accumulators per row halve the chain of dependent additions.
                 IVec isum[R], isum2[R];
                 for (int i = 0; i < R; ++i) isum[i] = isum2[i] = V::izero();
@@ -80,8 +73,8 @@ struct KQuantKernel {
                         isum2[i] = V::dot(isum2[i], dec[i].q[c + 1], x1, dec[i].scale[c + 1]);
                     }
                 }
-                const Vec dx = V::broadcast(xd[j] + sb);
-                const float* sums = xs[j] + 16 * sb;
+                const Vec dx = V::broadcast(x_rows[j].d + sb);
+                const float* sums = x_rows[j].s + 16 * sb;
                 for (int i = 0; i < R; ++i) {
                     const Vec dot = V::to_float(V::iadd(isum[i], isum2[i]));
                     acc[i][j] = V::fmadd(dot, V::mul(da[i], dx), acc[i][j]);

@@ -150,16 +150,9 @@ struct LegacyKernel {
     static void tile(const GemmArgs& a, int64_t r, int64_t t) {
         const int64_t nb = a.cols / 32;
         const uint8_t* w[R];
-        const int8_t* xq[T];
-        const float* xd[T];
-        const float* xs[T];
+        TokenRow x_rows[T];
+        token_rows(a, t, T, x_rows);
         for (int i = 0; i < R; ++i) w[i] = a.w + static_cast<size_t>(r + i) * a.w_stride;
-        for (int j = 0; j < T; ++j) {
-            const uint8_t* row = a.x + static_cast<size_t>(t + j) * a.x_stride;
-            xq[j] = reinterpret_cast<const int8_t*>(row);
-            xd[j] = reinterpret_cast<const float*>(row + a.x_scale_offset);
-            xs[j] = reinterpret_cast<const float*>(row + a.x_sum_offset);
-        }
         __m256 acc[R][T];
         for (int i = 0; i < R; ++i)
             for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
@@ -175,10 +168,10 @@ struct LegacyKernel {
                     const __m256 d = B::scales(first, n - 8 * g);
                     const __m256 c = B::coefs(first, d, n - 8 * g);
                     for (int j = 0; j < T; ++j) {
-                        _mm256_store_ps(products[i][j] + 8 * g, _mm256_mul_ps(d, _mm256_maskload_ps(xd[j] + run + 8 * g, m)));
+                        _mm256_store_ps(products[i][j] + 8 * g, _mm256_mul_ps(d, _mm256_maskload_ps(x_rows[j].d + run + 8 * g, m)));
                         // The offset term lands in the same accumulator: only its total matters.
                         if constexpr (B::kHasCoef)
-                            acc[i][j] = _mm256_fmadd_ps(c, _mm256_maskload_ps(xs[j] + run + 8 * g, m), acc[i][j]);
+                            acc[i][j] = _mm256_fmadd_ps(c, _mm256_maskload_ps(x_rows[j].s + run + 8 * g, m), acc[i][j]);
                     }
                 }
             }
@@ -193,7 +186,7 @@ struct LegacyKernel {
                     uq[i] = B::kSigned ? _mm256_sign_epi8(q[i], q[i]) : q[i];
                 }
                 for (int j = 0; j < T; ++j) {
-                    const __m256i xv = loadu256(xq[j] + 32 * b);
+                    const __m256i xv = loadu256(x_rows[j].q + 32 * b);
                     for (int i = 0; i < R; ++i) {
                         const __m256i sx = B::kSigned ? _mm256_sign_epi8(xv, q[i]) : xv;
                         const __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(uq[i], sx), ones);

@@ -130,7 +130,7 @@ struct LegacyKernel {
     // lanes read the same block again and get scale 0, so nothing past the row is touched).
     // dd[i][j] points at the scale products of row i, token j for block b.
     template <int R, int T, bool kPair>
-    static inline void step(const uint8_t* const* w, size_t ahead, const int8_t* const* xq, int64_t b,
+    static inline void step(const uint8_t* const* w, size_t ahead, const TokenRow* x_rows, int64_t b,
                             const float* const (&dd)[R][T], __m512 (&acc)[R][T]) {
         const __m512i expand = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
         __m512i uq[R];
@@ -151,7 +151,7 @@ struct LegacyKernel {
             }
         }
         for (int j = 0; j < T; ++j) {
-            const __m512i xv = loadu512(xq[j] + 32 * b);
+            const __m512i xv = loadu512(x_rows[j].q + 32 * b);
             for (int i = 0; i < R; ++i) {
                 const __m512i sx = B::kSigned ? _mm512_mask_sub_epi8(xv, neg[i], _mm512_setzero_si512(), xv) : xv;
                 const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), uq[i], sx);
@@ -167,16 +167,9 @@ struct LegacyKernel {
     static void tile(const GemmArgs& a, int64_t r, int64_t t) {
         const int64_t nb = a.cols / 32;
         const uint8_t* w[R];
-        const int8_t* xq[T];
-        const float* xd[T];
-        const float* xs[T];
+        TokenRow x_rows[T];
+        token_rows(a, t, T, x_rows);
         for (int i = 0; i < R; ++i) w[i] = a.w + static_cast<size_t>(r + i) * a.w_stride;
-        for (int j = 0; j < T; ++j) {
-            const uint8_t* row = a.x + static_cast<size_t>(t + j) * a.x_stride;
-            xq[j] = reinterpret_cast<const int8_t*>(row);
-            xd[j] = reinterpret_cast<const float*>(row + a.x_scale_offset);
-            xs[j] = reinterpret_cast<const float*>(row + a.x_sum_offset);
-        }
         __m512 acc[R][T];
         for (int i = 0; i < R; ++i)
             for (int j = 0; j < T; ++j) acc[i][j] = _mm512_setzero_ps();
@@ -196,12 +189,12 @@ struct LegacyKernel {
                     c1 = B::coefs(second, d1, n - 16);
                 }
                 for (int j = 0; j < T; ++j) {
-                    _mm512_store_ps(products[i][j], _mm512_mul_ps(d0, _mm512_maskz_loadu_ps(m0, xd[j] + run)));
-                    _mm512_store_ps(products[i][j] + 16, _mm512_mul_ps(d1, _mm512_maskz_loadu_ps(m1, xd[j] + run + 16)));
+                    _mm512_store_ps(products[i][j], _mm512_mul_ps(d0, _mm512_maskz_loadu_ps(m0, x_rows[j].d + run)));
+                    _mm512_store_ps(products[i][j] + 16, _mm512_mul_ps(d1, _mm512_maskz_loadu_ps(m1, x_rows[j].d + run + 16)));
                     if constexpr (B::kHasCoef) {
                         // The offset term lands in the same accumulator: only its total matters.
-                        acc[i][j] = _mm512_fmadd_ps(c0, _mm512_maskz_loadu_ps(m0, xs[j] + run), acc[i][j]);
-                        acc[i][j] = _mm512_fmadd_ps(c1, _mm512_maskz_loadu_ps(m1, xs[j] + run + 16), acc[i][j]);
+                        acc[i][j] = _mm512_fmadd_ps(c0, _mm512_maskz_loadu_ps(m0, x_rows[j].s + run), acc[i][j]);
+                        acc[i][j] = _mm512_fmadd_ps(c1, _mm512_maskz_loadu_ps(m1, x_rows[j].s + run + 16), acc[i][j]);
                     }
                 }
             }
@@ -210,13 +203,13 @@ struct LegacyKernel {
                 const float* dd[R][T];
                 for (int i = 0; i < R; ++i)
                     for (int j = 0; j < T; ++j) dd[i][j] = products[i][j] + k;
-                step<R, T, true>(w, ahead, xq, run + k, dd, acc);
+                step<R, T, true>(w, ahead, x_rows, run + k, dd, acc);
             }
             if (k < n) {
                 const float* dd[R][T];
                 for (int i = 0; i < R; ++i)
                     for (int j = 0; j < T; ++j) dd[i][j] = products[i][j] + k;
-                step<R, T, false>(w, ahead, xq, run + k, dd, acc);
+                step<R, T, false>(w, ahead, x_rows, run + k, dd, acc);
             }
         }
         for (int i = 0; i < R; ++i)
