@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "common/error.h"
+#include "gguf/quantization.h"
 #include "model/arch.h"
 
 namespace hearth::convert {
@@ -13,27 +14,28 @@ namespace {
 using T = TensorType;
 
 constexpr QuantMix kMixes[] = {
-    {"F32", 0, T::F32, "32-bit floats"},
-    {"F16", 1, T::F16, "16-bit IEEE halves"},
-    {"BF16", 32, T::BF16, "16-bit bfloat16"},
-    {"Q8_0", 7, T::Q8_0, "8-bit, blocks of 32"},
-    {"Q6_K", 18, T::Q6_K, "6-bit K-quant"},
-    {"Q5_1", 9, T::Q5_1, "5-bit with min, blocks of 32"},
-    {"Q5_0", 8, T::Q5_0, "5-bit, blocks of 32"},
-    {"Q5_K_M", 17, T::Q5_K, "Q5_K; attn_v and ffn_down of a third of the layers Q6_K"},
-    {"Q5_K_S", 16, T::Q5_K, "Q5_K throughout"},
-    {"Q4_1", 3, T::Q4_1, "4-bit with min, blocks of 32"},
-    {"Q4_0", 2, T::Q4_0, "4-bit, blocks of 32"},
-    {"Q4_K_M", 15, T::Q4_K, "Q4_K; attn_v and ffn_down of a third of the layers Q6_K"},
-    {"Q4_K_S", 14, T::Q4_K, "Q4_K; first attn_v and ffn_down layers Q5_K"},
-    {"Q3_K_L", 13, T::Q3_K, "Q3_K; attn_v, attn_output, ffn_down Q5_K"},
-    {"Q3_K_M", 12, T::Q3_K, "Q3_K; attn_v Q4_K/Q5_K, attn_output and ffn_down Q4_K/Q5_K"},
-    {"Q3_K_S", 11, T::Q3_K, "Q3_K throughout"},
-    {"Q2_K", 10, T::Q2_K, "Q2_K; attn_v Q3_K/Q4_K, attn_output and ffn_down Q3_K"},
-    {"Q2_K_S", 21, T::Q2_K, "Q2_K; attn_v Q4_K with GQA, first ffn_down layers Q4_K"},
-    {"IQ4_NL", 25, T::IQ4_NL, "4-bit non-linear, blocks of 32; attn_v Q5_K with GQA"},
-    {"IQ4_XS", 30, T::IQ4_XS, "4-bit non-linear, 6-bit scales per 32, 4.25 bpw; attn_v Q5_K with GQA"},
-    {"MXFP4", 38, T::Q8_0, "MoE experts (*_exps) MXFP4 (4-bit E2M1, power-of-two scales), the rest Q8_0", T::MXFP4},
+    {"F32", T::F32, "32-bit floats"},
+    {"F16", T::F16, "16-bit IEEE halves"},
+    {"BF16", T::BF16, "16-bit bfloat16"},
+    {"Q8_0", T::Q8_0, "8-bit, blocks of 32"},
+    {"Q6_K", T::Q6_K, "6-bit K-quant"},
+    {"Q5_1", T::Q5_1, "5-bit with min, blocks of 32"},
+    {"Q5_0", T::Q5_0, "5-bit, blocks of 32"},
+    {"Q5_K_M", T::Q5_K, "Q5_K; attn_v and ffn_down of a third of the layers Q6_K"},
+    {"Q5_K_S", T::Q5_K, "Q5_K throughout"},
+    {"Q4_1", T::Q4_1, "4-bit with min, blocks of 32"},
+    {"Q4_0", T::Q4_0, "4-bit, blocks of 32"},
+    {"Q4_K_M", T::Q4_K, "Q4_K; attn_v and ffn_down of a third of the layers Q6_K"},
+    {"Q4_K_S", T::Q4_K, "Q4_K; first attn_v and ffn_down layers Q5_K"},
+    {"Q3_K_L", T::Q3_K, "Q3_K; attn_v, attn_output, ffn_down Q5_K"},
+    {"Q3_K_M", T::Q3_K, "Q3_K; attn_v Q4_K/Q5_K, attn_output and ffn_down Q4_K/Q5_K"},
+    {"Q3_K_S", T::Q3_K, "Q3_K throughout"},
+    {"Q2_K", T::Q2_K, "Q2_K; attn_v Q3_K/Q4_K, attn_output and ffn_down Q3_K"},
+    {"Q2_K_S", T::Q2_K, "Q2_K; attn_v Q4_K with GQA, first ffn_down layers Q4_K"},
+    {"IQ4_NL", T::IQ4_NL, "4-bit non-linear, blocks of 32; attn_v Q5_K with GQA"},
+    {"IQ4_XS", T::IQ4_XS, "4-bit non-linear, 6-bit scales per 32, 4.25 bpw; attn_v Q5_K with GQA"},
+    {"MXFP4", T::Q8_0, "MoE experts (*_exps) MXFP4 (4-bit E2M1, power-of-two scales), the rest Q8_0", T::MXFP4,
+     "MXFP4_MOE"},
 };
 
 struct Alias {
@@ -114,6 +116,13 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }
 
 }  // namespace
+
+uint32_t QuantMix::file_type() const {
+    const std::string_view label = file_type_name.empty() ? name : file_type_name;
+    const std::optional<uint64_t> value = gguf::file_type_value(label);
+    if (!value) fail("internal: quantization mix {} has no llama.cpp file type named '{}'", name, label);
+    return static_cast<uint32_t>(*value);
+}
 
 std::span<const QuantMix> quant_mixes() { return kMixes; }
 

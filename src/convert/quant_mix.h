@@ -15,12 +15,16 @@ namespace hearth::convert {
 
 struct QuantMix {
     std::string_view name;         // "Q4_K_M", as llama-quantize spells it
-    uint32_t file_type;            // llama.cpp's LLAMA_FTYPE_* value for general.file_type
     TensorType base;               // the type of a 2-D weight no rule promotes
     std::string_view description;
     // Expert stacks (tensors named "*_exps*") get this type instead of the rules' (MXFP4 for the
     // MXFP4 mix, as llama-quantize's MXFP4_MOE); unset: experts follow the rules like the rest.
     std::optional<TensorType> experts = std::nullopt;
+    std::string_view file_type_name = {};  // llama.cpp's name for the file type when not `name`
+
+    // llama.cpp's LLAMA_FTYPE_* value for general.file_type, from gguf/quantization.h's table
+    // (the one place that numbering lives).
+    uint32_t file_type() const;
 };
 
 // Every mix hearth can produce, in the order --help lists them.

@@ -70,7 +70,7 @@ QuantizeResult quantize_model(const std::string& input, const std::string& outpu
     ModelOutput out(options.progress);
     gguf::Writer& w = out.writer();
     for (const auto& kv : file->metadata()) w.set(kv.key, kv.value);
-    w.set("general.file_type", gguf::make::u32(mix.file_type));
+    w.set("general.file_type", gguf::make::u32(mix.file_type()));
     w.set("general.quantization_version", gguf::make::u32(2));
 
     QuantizeResult result;

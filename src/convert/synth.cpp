@@ -405,7 +405,7 @@ SynthResult synthesize_model(const SynthOptions& options, const std::string& pat
     const HParams hp = hparams_of(p, n_vocab);
     add_arch_keys(w, p, n_vocab);
     w.set("general.name", gguf::make::string(std::string(p.display_name)));
-    w.set("general.file_type", gguf::make::u32(mix.file_type));
+    w.set("general.file_type", gguf::make::u32(mix.file_type()));
     w.set("general.quantization_version", gguf::make::u32(2));
     if (vocab_file) {
         for (const auto& kv : vocab_file->metadata())

@@ -7,7 +7,9 @@
 
 namespace hearth::gguf {
 
-const char* file_type_name(uint64_t file_type) {
+namespace {
+
+const std::map<uint64_t, const char*>& file_type_names() {
     static const std::map<uint64_t, const char*> names = {
         {0, "F32"},      {1, "F16"},     {2, "Q4_0"},     {3, "Q4_1"},     {7, "Q8_0"},    {8, "Q5_0"},
         {9, "Q5_1"},     {10, "Q2_K"},   {11, "Q3_K_S"},  {12, "Q3_K_M"},  {13, "Q3_K_L"}, {14, "Q4_K_S"},
@@ -16,8 +18,20 @@ const char* file_type_name(uint64_t file_type) {
         {27, "IQ3_M"},   {28, "IQ2_S"},  {29, "IQ2_M"},   {30, "IQ4_XS"},  {31, "IQ1_M"},  {32, "BF16"},
         {36, "TQ1_0"},   {37, "TQ2_0"},  {38, "MXFP4_MOE"},
     };
-    auto it = names.find(file_type);
-    return it == names.end() ? nullptr : it->second;
+    return names;
+}
+
+}  // namespace
+
+const char* file_type_name(uint64_t file_type) {
+    auto it = file_type_names().find(file_type);
+    return it == file_type_names().end() ? nullptr : it->second;
+}
+
+std::optional<uint64_t> file_type_value(std::string_view name) {
+    for (const auto& [value, n] : file_type_names())
+        if (name == n) return value;
+    return std::nullopt;
 }
 
 std::string quantization_label(const File& file) {

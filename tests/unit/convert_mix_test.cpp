@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 #include "convert/quant_mix.h"
+#include "gguf/quantization.h"
 #include "tensor/quantize.h"
 #include "test_support.h"
 
@@ -20,21 +21,24 @@ TensorType pick(std::string_view mix, const std::string& tensor, int64_t row, co
 std::string blk(int il, const char* part) { return "blk." + std::to_string(il) + "." + part; }
 
 TEST(QuantMix, NamesAliasesAndFileTypes) {
-    EXPECT_EQ(find_quant_mix("Q4_K_M").file_type, 15u);
-    EXPECT_EQ(find_quant_mix("q4_k_m").file_type, 15u);
+    EXPECT_EQ(find_quant_mix("Q4_K_M").file_type(), 15u);
+    EXPECT_EQ(find_quant_mix("q4_k_m").file_type(), 15u);
     EXPECT_EQ(find_quant_mix("Q4_K").name, "Q4_K_M");
     EXPECT_EQ(find_quant_mix("Q3_K").name, "Q3_K_M");
     EXPECT_EQ(find_quant_mix("Q5_K").name, "Q5_K_M");
-    EXPECT_EQ(find_quant_mix("F32").file_type, 0u);
-    EXPECT_EQ(find_quant_mix("F16").file_type, 1u);
-    EXPECT_EQ(find_quant_mix("BF16").file_type, 32u);
-    EXPECT_EQ(find_quant_mix("Q4_0").file_type, 2u);
-    EXPECT_EQ(find_quant_mix("Q8_0").file_type, 7u);
-    EXPECT_EQ(find_quant_mix("Q2_K").file_type, 10u);
-    EXPECT_EQ(find_quant_mix("Q6_K").file_type, 18u);
+    EXPECT_EQ(find_quant_mix("F32").file_type(), 0u);
+    EXPECT_EQ(find_quant_mix("F16").file_type(), 1u);
+    EXPECT_EQ(find_quant_mix("BF16").file_type(), 32u);
+    EXPECT_EQ(find_quant_mix("Q4_0").file_type(), 2u);
+    EXPECT_EQ(find_quant_mix("Q8_0").file_type(), 7u);
+    EXPECT_EQ(find_quant_mix("Q2_K").file_type(), 10u);
+    EXPECT_EQ(find_quant_mix("Q6_K").file_type(), 18u);
     std::set<uint32_t> seen;
     for (const QuantMix& m : quant_mixes()) {
-        EXPECT_TRUE(seen.insert(m.file_type).second) << m.name;
+        EXPECT_TRUE(seen.insert(m.file_type()).second) << m.name;
+        // The number comes from gguf's table and names the same file type back.
+        const std::string_view label = m.file_type_name.empty() ? m.name : m.file_type_name;
+        EXPECT_EQ(std::string_view(gguf::file_type_name(m.file_type())), label) << m.name;
         EXPECT_NE(find_quantizer(m.base), nullptr) << m.name;
     }
     try {
@@ -173,9 +177,9 @@ TEST(QuantMix, PureGivesEveryMatrixTheBaseType) {
 }
 
 TEST(QuantMix, CodebookMixes) {
-    EXPECT_EQ(find_quant_mix("IQ4_NL").file_type, 25u);
-    EXPECT_EQ(find_quant_mix("IQ4_XS").file_type, 30u);
-    EXPECT_EQ(find_quant_mix("mxfp4").file_type, 38u);
+    EXPECT_EQ(find_quant_mix("IQ4_NL").file_type(), 25u);
+    EXPECT_EQ(find_quant_mix("IQ4_XS").file_type(), 30u);
+    EXPECT_EQ(find_quant_mix("mxfp4").file_type(), 38u);
     EXPECT_EQ(find_quant_mix("MXFP4_MOE").name, "MXFP4");
     ModelShape moe;
     moe.n_layer = 4;

@@ -60,7 +60,7 @@ TEST_P(SynthTypes, TinyModelLoadsAndGivesFiniteLogits) {
 
     LoadedModel lm = load_model(path);
     const gguf::File& f = *lm.file;
-    EXPECT_EQ(f.require_u64("general.file_type"), o.mix->file_type);
+    EXPECT_EQ(f.require_u64("general.file_type"), o.mix->file_type());
     EXPECT_EQ(f.require_u64("general.quantization_version"), 2u);
     EXPECT_EQ(f.require_string("general.architecture"), "llama");
     expect_mix_types(f, *o.mix, ModelShape{2, 4, false}, false);

@@ -54,6 +54,19 @@ TEST(GgufQuantization, FileTypeNamesFollowLlamaCpp) {
     EXPECT_EQ(file_type_name(1000), nullptr);
 }
 
+TEST(GgufQuantization, FileTypeValuesAreTheReverseLookup) {
+    EXPECT_EQ(file_type_value("Q4_K_M"), 15u);
+    EXPECT_EQ(file_type_value("MXFP4_MOE"), 38u);
+    EXPECT_EQ(file_type_value("F32"), 0u);
+    for (uint64_t v = 0; v < 64; ++v)
+        if (const char* name = file_type_name(v)) {
+            EXPECT_EQ(file_type_value(name), v) << name;
+        }
+    EXPECT_EQ(file_type_value("q4_k_m"), std::nullopt);  // names are llama.cpp's spelling exactly
+    EXPECT_EQ(file_type_value("Q4_K"), std::nullopt);
+    EXPECT_EQ(file_type_value(""), std::nullopt);
+}
+
 TEST(GgufQuantization, GeneralFileTypeWins) {
     // The biggest matrix is F32, but the file says Q4_K_M: the file is believed.
     EXPECT_EQ(label_of({{"a", kF32, {64, 64}}}, [](Writer& w) { w.set("general.file_type", make::u32(15)); }),
