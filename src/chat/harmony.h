@@ -15,7 +15,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chat/reply_part.h"
+
 namespace hearth::chat {
+
+// The markup tokens, as text.
+namespace harmony_markup {
+inline constexpr std::string_view kStart = "<|start|>", kChannel = "<|channel|>", kMessage = "<|message|>";
+inline constexpr std::string_view kTerminators[] = {"<|end|>", "<|return|>", "<|call|>"};
+}  // namespace harmony_markup
 
 struct HarmonyToolCall {
     std::string name;       // "get_weather" from the recipient "functions.get_weather"
@@ -35,39 +43,9 @@ bool is_harmony_reply(std::string_view generated);
 // <|message|> yet, or no terminator) keeps what it has; text without any markup is content.
 HarmonyReply parse_harmony_reply(std::string_view generated);
 
-// What one harmony message is, from its header (the text between <|start|> and <|message|>).
-enum class HarmonyPart {
-    Thinking,  // the analysis channel
-    Content,   // the final channel, and commentary that is not addressed to a tool (preambles)
-    ToolCall,  // a message to "functions.NAME": its body is the call's arguments
-};
-
-// Turns streamed harmony text into what a reader should see, as it arrives: the markup goes,
-// each run of text comes labelled with the part it belongs to. Markup split across pushes is
-// held back until it is complete. Text that does not start with markup passes through as
-// Content (models without harmony).
-class HarmonyStream {
-public:
-    struct Piece {
-        HarmonyPart part;
-        std::string text;
-        std::string tool;  // ToolCall: the function's name
-    };
-    std::vector<Piece> push(std::string_view text);
-    // The end of the stream: whatever was held back (an unfinished marker is text after all).
-    std::vector<Piece> flush();
-
-private:
-    enum class State { Undecided, Plain, Header, Body, Between };
-    void emit(std::vector<Piece>& out, std::string_view text);
-    void marker(std::vector<Piece>& out, std::string_view m);
-
-    State state_ = State::Undecided;
-    std::string pending_;  // text not yet handled (a marker may be incomplete)
-    std::string header_;
-    HarmonyPart part_ = HarmonyPart::Content;
-    std::string tool_;
-};
+// Which part of a reply a harmony message is, from its header (the text between <|start|> and
+// <|message|>); `tool` gets the function's name for a ToolCall.
+ReplyPart harmony_part(std::string_view header, std::string& tool);
 
 // The assistant message to add to a conversation for what the model generated: for harmony
 // output {"role": "assistant", "content": final, "thinking": analysis (when any),

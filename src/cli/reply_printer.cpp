@@ -20,43 +20,43 @@ void ReplyPrinter::write(std::string_view s) {
 
 void ReplyPrinter::close_part() {
     if (!open_) return;
-    using chat::HarmonyPart;
-    if (part_ == HarmonyPart::Thinking && !hide_thinking_) {
+    using chat::ReplyPart;
+    if (part_ == ReplyPart::Thinking && !hide_thinking_) {
         if (styled_) write(kReset);
         write("\n...done thinking.\n\n");
-    } else if (part_ == HarmonyPart::ToolCall) {
+    } else if (part_ == ReplyPart::ToolCall) {
         write("\n");
     }
     open_ = false;
 }
 
-void ReplyPrinter::print(const chat::HarmonyStream::Piece& piece) {
-    using chat::HarmonyPart;
+void ReplyPrinter::print(const chat::ReplyStream::Piece& piece) {
+    using chat::ReplyPart;
     const bool same = open_ && piece.part == part_ && piece.tool == tool_;
     if (!same) {
         close_part();
         part_ = piece.part;
         tool_ = piece.tool;
         open_ = true;
-        if (part_ == HarmonyPart::Thinking && !hide_thinking_) {
+        if (part_ == ReplyPart::Thinking && !hide_thinking_) {
             write("Thinking...\n");
             if (styled_) write(kFaint);
-        } else if (part_ == HarmonyPart::ToolCall) {
+        } else if (part_ == ReplyPart::ToolCall) {
             write("[tool call " + tool_ + "] ");
         }
     }
-    if (part_ == HarmonyPart::Thinking && hide_thinking_) return;
+    if (part_ == ReplyPart::Thinking && hide_thinking_) return;
     write(piece.text);
 }
 
 void ReplyPrinter::push(std::string_view text) {
-    for (const chat::HarmonyStream::Piece& p : stream_.push(text)) print(p);
+    for (const chat::ReplyStream::Piece& p : stream_.push(text)) print(p);
     std::fflush(out_);
 }
 
 void ReplyPrinter::finish() {
-    for (const chat::HarmonyStream::Piece& p : stream_.flush()) print(p);
-    if (open_ && part_ == chat::HarmonyPart::Thinking && !hide_thinking_ && styled_) write(kReset);
+    for (const chat::ReplyStream::Piece& p : stream_.flush()) print(p);
+    if (open_ && part_ == chat::ReplyPart::Thinking && !hide_thinking_ && styled_) write(kReset);
     open_ = false;  // a cut-off thought or call ends with the answer: no closing line
     std::fflush(out_);
 }

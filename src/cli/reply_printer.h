@@ -1,12 +1,12 @@
 #pragma once
-// Prints a chat answer to the terminal as it streams. gpt-oss answers in harmony markup
-// (chat/harmony.h); that markup is never shown: its reasoning is framed as thinking (faint on a
-// terminal, or left out with --hide-thinking), tool calls get one labelled line each, and the
-// final answer is printed as is. Other models' text passes through unchanged.
+// Prints a chat answer to the terminal as it streams. Reasoning markup (gpt-oss harmony,
+// <think> tags: chat/reply_stream.h) is never shown: the reasoning is framed as thinking (faint
+// on a terminal, or left out with --hide-thinking), tool calls get one labelled line each, and
+// the answer is printed as is. Other models' text passes through unchanged.
 #include <cstdio>
 #include <string_view>
 
-#include "chat/harmony.h"
+#include "chat/reply_stream.h"
 
 namespace hearth::cli {
 
@@ -19,15 +19,15 @@ public:
     bool wrote() const { return wrote_; }
 
 private:
-    void print(const chat::HarmonyStream::Piece& piece);
+    void print(const chat::ReplyStream::Piece& piece);
     void close_part();
     void write(std::string_view s);
 
     std::FILE* out_;
     bool hide_thinking_, styled_;
-    chat::HarmonyStream stream_;
+    chat::ReplyStream stream_;
     bool open_ = false;  // a part has started
-    chat::HarmonyPart part_ = chat::HarmonyPart::Content;
+    chat::ReplyPart part_ = chat::ReplyPart::Content;
     std::string tool_;
     bool wrote_ = false;
 };

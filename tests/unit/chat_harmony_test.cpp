@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chat/harmony.h"
+#include "chat/reply_stream.h"
 #include "chat/template.h"
 #include "test_support.h"
 
@@ -104,13 +105,13 @@ TEST(ChatHarmony, ReplyRoundTripsThroughGptOssTemplate) {
     }
 }
 
-// ---- streaming (what `chat` and `run --chat` print) ----
+// ---- streaming (what `chat` and `run --chat` print): chat::ReplyStream ----
 
-using Pieces = std::vector<chat::HarmonyStream::Piece>;
+using Pieces = std::vector<chat::ReplyStream::Piece>;
 
 // All pieces of `text` pushed in chunks of `step` bytes, runs of one part merged.
 Pieces stream_in_steps(std::string_view text, size_t step) {
-    chat::HarmonyStream s;
+    chat::ReplyStream s;
     Pieces all;
     auto add = [&all](const Pieces& ps) {
         for (const auto& p : ps) {
@@ -131,12 +132,12 @@ TEST(ChatHarmonyStream, LabelsEachPartAndDropsTheMarkupAtAnySplit) {
     for (size_t step : {size_t{1}, size_t{2}, size_t{5}, size_t{7}, reply.size()}) {
         const Pieces p = stream_in_steps(reply, step);
         ASSERT_EQ(p.size(), 3u) << "step " << step;
-        EXPECT_EQ(p[0].part, chat::HarmonyPart::Thinking);
+        EXPECT_EQ(p[0].part, chat::ReplyPart::Thinking);
         EXPECT_EQ(p[0].text, "Need weather.");
-        EXPECT_EQ(p[1].part, chat::HarmonyPart::ToolCall);
+        EXPECT_EQ(p[1].part, chat::ReplyPart::ToolCall);
         EXPECT_EQ(p[1].tool, "get_weather");
         EXPECT_EQ(p[1].text, "{\"city\":\"Oslo\"}");
-        EXPECT_EQ(p[2].part, chat::HarmonyPart::Content);
+        EXPECT_EQ(p[2].part, chat::ReplyPart::Content);
         EXPECT_EQ(p[2].text, "It is 3 °C in Oslo.");
     }
     // The stream and the whole-reply parser agree on what is what.
@@ -151,7 +152,7 @@ TEST(ChatHarmonyStream, TextWithoutMarkupPassesThroughUnchanged) {
                                   std::string_view("a <| not a marker")}) {
         std::string got;
         for (const auto& p : stream_in_steps(text, 1)) {
-            EXPECT_EQ(p.part, chat::HarmonyPart::Content);
+            EXPECT_EQ(p.part, chat::ReplyPart::Content);
             got += p.text;
         }
         EXPECT_EQ(got, text);
@@ -162,10 +163,32 @@ TEST(ChatHarmonyStream, AnAnswerCutOffMidMarkerKeepsItsText) {
     // Generation stopped inside a marker (n_predict): nothing is lost, nothing half-parsed.
     const Pieces p = stream_in_steps("<|channel|>final<|message|>Partial answer <|en", 3);
     ASSERT_EQ(p.size(), 1u);
-    EXPECT_EQ(p[0].part, chat::HarmonyPart::Content);
+    EXPECT_EQ(p[0].part, chat::ReplyPart::Content);
     EXPECT_EQ(p[0].text, "Partial answer <|en");
     // A header that never reached <|message|> shows nothing.
     EXPECT_TRUE(stream_in_steps("<|channel|>analy", 4).empty());
+}
+
+TEST(ChatReplyStream, ThinkTagsSplitThinkingFromTheAnswerAtAnySplit) {
+    const std::string reply = "<think>\nThe user greets me.\n</think>\n\nHello! How can I help?";
+    for (size_t step : {size_t{1}, size_t{3}, size_t{8}, reply.size()}) {
+        const Pieces p = stream_in_steps(reply, step);
+        ASSERT_EQ(p.size(), 2u) << "step " << step;
+        EXPECT_EQ(p[0].part, chat::ReplyPart::Thinking);
+        EXPECT_EQ(p[0].text, "\nThe user greets me.\n");
+        EXPECT_EQ(p[1].part, chat::ReplyPart::Content);
+        EXPECT_EQ(p[1].text, "Hello! How can I help?");  // the blank lines after </think> go
+    }
+    // Thinking cut off before </think> (n_predict) keeps all its text, a lookalike included.
+    const Pieces cut = stream_in_steps("<think>I wonder </thi", 2);
+    ASSERT_EQ(cut.size(), 1u);
+    EXPECT_EQ(cut[0].part, chat::ReplyPart::Thinking);
+    EXPECT_EQ(cut[0].text, "I wonder </thi");
+    // <think> only counts at the start of the reply; elsewhere it is the model's text.
+    const Pieces later = stream_in_steps("Use <think> tags.", 1);
+    ASSERT_EQ(later.size(), 1u);
+    EXPECT_EQ(later[0].part, chat::ReplyPart::Content);
+    EXPECT_EQ(later[0].text, "Use <think> tags.");
 }
 
 }  // namespace

@@ -1,0 +1,42 @@
+#pragma once
+// Turns a streamed reply into what a reader should see, as it arrives: reasoning markup goes
+// and each run of text comes labelled with its part (reply_part.h). Two markups are read:
+//  - gpt-oss harmony (chat/harmony.h): a reply that starts with "<|";
+//  - thinking tags (Qwen 3, DeepSeek-R1 distills): a reply that starts with "<think>" is
+//    thinking up to "</think>", then the answer.
+// Anything else passes through as Content. Markup split across pushes is held back until it is
+// complete, so the result does not depend on how the text was cut.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat/reply_part.h"
+
+namespace hearth::chat {
+
+class ReplyStream {
+public:
+    struct Piece {
+        ReplyPart part;
+        std::string text;
+        std::string tool;  // ToolCall: the function's name
+    };
+    std::vector<Piece> push(std::string_view text);
+    // The end of the stream: whatever was held back (an unfinished marker is text after all).
+    std::vector<Piece> flush();
+
+private:
+    enum class State { Undecided, Plain, Think, Header, Body, Between };
+    void emit(std::vector<Piece>& out, std::string_view text);
+    void marker(std::vector<Piece>& out, std::string_view m);
+    void push_think(std::vector<Piece>& out);
+
+    State state_ = State::Undecided;
+    std::string pending_;  // text not yet handled (a marker may be incomplete)
+    std::string header_;
+    ReplyPart part_ = ReplyPart::Content;
+    std::string tool_;
+    bool skip_newlines_ = false;  // after </think>: the answer starts at its first non-newline
+};
+
+}  // namespace hearth::chat
