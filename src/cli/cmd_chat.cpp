@@ -101,6 +101,7 @@ const char* const kHelp =
     "Available commands:\n"
     "  /set temperature|top_k|top_p|min_p|repeat_penalty|repeat_last_n|seed|num_predict VALUE\n"
     "  /set system TEXT   set the system message (\"/set system\" alone removes it)\n"
+    "  /set think show|hide   print or leave out a reasoning model's thinking\n"
     "  /clear             forget the conversation (the system message stays)\n"
     "  /save FILE         write the conversation as JSON (OpenAI messages)\n"
     "  /load FILE         read a conversation saved with /save\n"
@@ -273,9 +274,15 @@ private:
             std::puts(value.empty() ? "Removed the system message." : "Set system message.");
             return;
         }
+        if (name == "think") {
+            if (value != "show" && value != "hide") return say_error("usage: /set think show|hide");
+            hide_thinking_ = value == "hide";
+            std::puts(hide_thinking_ ? "Thinking will be left out." : "Thinking will be shown.");
+            return;
+        }
         if (name.empty() || value.empty())
             return say_error("usage: /set PARAMETER VALUE (temperature, top_k, top_p, min_p, repeat_penalty, "
-                             "repeat_last_n, seed, num_predict) or /set system TEXT");
+                             "repeat_last_n, seed, num_predict), /set system TEXT or /set think show|hide");
         GenerateOptions o = options_;
         SamplingParams& s = o.sampling;
         bool ok = true;

@@ -71,6 +71,8 @@ TEST_F(CliChatTest, ScriptedSessionSetMultilineSaveLoadBye) {
         "/set temperature 0\n"
         "/set num_predict 6\n"
         "/set top_k 0.5\n"  // invalid: an error, the session goes on
+        "/set think hide\n"
+        "/set think maybe\n"  // invalid
         "Hello there\n"
         "\"\"\"\n"
         "line one\n"
@@ -88,6 +90,8 @@ TEST_F(CliChatTest, ScriptedSessionSetMultilineSaveLoadBye) {
     EXPECT_TRUE(contains(r.out, "Set parameter 'temperature' to '0'")) << describe(r);
     EXPECT_TRUE(contains(r.out, "Set parameter 'num_predict' to '6'")) << describe(r);
     EXPECT_TRUE(contains(r.err, "top_k")) << describe(r);
+    EXPECT_TRUE(contains(r.out, "Thinking will be left out.")) << describe(r);
+    EXPECT_TRUE(contains(r.err, "usage: /set think show|hide")) << describe(r);
     EXPECT_TRUE(contains(r.err, "has no chat template")) << describe(r);
     EXPECT_TRUE(contains(r.out, "Saved the conversation (7 messages)")) << describe(r);
     EXPECT_TRUE(contains(r.out, "Cleared the conversation.")) << describe(r);
