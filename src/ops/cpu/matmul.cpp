@@ -219,19 +219,15 @@ Matrix repack(const Matrix& w, ThreadPool* pool, const std::function<void(const 
 std::vector<Matrix> repack(std::span<const Matrix> ws, ThreadPool* pool,
                            const std::function<void(const uint8_t*, size_t)>& done) {
     constexpr size_t kAlign = 64;  // each matrix starts on a cache line
-    size_t total = 0;
-    for (const Matrix& w : ws) {
-        check_repackable(w);
-        total += (x16_bytes(w) + kAlign - 1) / kAlign * kAlign;
+    std::vector<size_t> offset(ws.size() + 1, 0);
+    for (size_t i = 0; i < ws.size(); ++i) {
+        check_repackable(ws[i]);
+        offset[i + 1] = offset[i] + (x16_bytes(ws[i]) + kAlign - 1) / kAlign * kAlign;
     }
-    std::shared_ptr<uint8_t> memory = allocate_pages(total);
+    std::shared_ptr<uint8_t> memory = allocate_pages(offset.back());
     std::vector<Matrix> out;
     out.reserve(ws.size());
-    size_t offset = 0;
-    for (const Matrix& w : ws) {
-        out.push_back(repack_into(w, memory.get() + offset, memory, pool, done));
-        offset += (x16_bytes(w) + kAlign - 1) / kAlign * kAlign;
-    }
+    for (size_t i = 0; i < ws.size(); ++i) out.push_back(repack_into(ws[i], memory.get() + offset[i], memory, pool, done));
     return out;
 }
 

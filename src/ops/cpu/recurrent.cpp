@@ -3,6 +3,7 @@
 // calls; the delta rule spreads its value heads over the threads (each head's state is its own).
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <vector>
 
 #include "common/error.h"
@@ -53,7 +54,10 @@ void gated_delta_net(Context& ctx, const float* q, const float* k, const float* 
     const int64_t dk = s.k_dim, dv = s.v_dim;
     const int64_t q_stride = s.n_k_heads * dk, v_stride = s.n_v_heads * dv;
     auto heads = [&](int64_t h0, int64_t h1) {
-        std::vector<float> kv(static_cast<size_t>(dv)), delta(static_cast<size_t>(dv));
+        // Per-thread scratch: this runs per layer and token, so it must not allocate each call.
+        thread_local std::vector<float> scratch;
+        if (scratch.size() < static_cast<size_t>(2 * dv)) scratch.resize(static_cast<size_t>(2 * dv));
+        std::span<float> kv(scratch.data(), static_cast<size_t>(dv)), delta(scratch.data() + dv, static_cast<size_t>(dv));
         for (int64_t h = h0; h < h1; ++h) {
             float* S = state + h * dk * dv;
             const int64_t kh = h % s.n_k_heads;
