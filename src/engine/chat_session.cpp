@@ -136,7 +136,8 @@ ChatTurnResult ChatSession::respond(const std::string& user_text, const Generate
     const size_t limit = std::min({cached_.size(), tokens.size(), static_cast<size_t>(session_.n_past())});
     while (common < limit && cached_[common] == tokens[common]) ++common;
     if (common == tokens.size()) --common;  // the last prompt token must be evaluated for its logits
-    session_.rewind(static_cast<int>(common));
+    // A recurrent state resumes only from a checkpoint: the session says where it can.
+    common = static_cast<size_t>(session_.rewind(static_cast<int>(common)));
     cached_.assign(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(common));
     result.reused_tokens = static_cast<int>(common);
     result.prompt_tokens = static_cast<int>(tokens.size());
@@ -167,6 +168,7 @@ ChatTurnResult ChatSession::respond(const std::string& user_text, const Generate
     cached_ = tokens;
     cached_.insert(cached_.end(), result.generation.tokens.begin(), result.generation.tokens.end());
     cached_.resize(std::min(cached_.size(), static_cast<size_t>(session_.n_past())));
+    session_.checkpoint();  // the next turn's prompt may share the whole reply
 
     // gpt-oss's reply carries channel markup its template refuses in "content": split it.
     messages_.push_back(chat::assistant_message(result.text));

@@ -28,9 +28,15 @@ memory::SessionBytes Session::memory() const {
     return b;
 }
 
-void Session::rewind(int n_past) {
+void Session::reset() {
+    n_past_ = 0;
+    cache_.reset();
+}
+
+int Session::rewind(int n_past) {
     if (n_past < 0 || n_past > n_past_) fail("cannot rewind the session to position {} (at {})", n_past, n_past_);
-    n_past_ = n_past;
+    n_past_ = cache_.rewind_to(n_past);
+    return n_past_;
 }
 
 const std::vector<float>& Session::eval(const std::vector<int32_t>& tokens, LogitsFor which) {
@@ -52,6 +58,8 @@ const std::vector<float>& Session::eval(const std::vector<int32_t>& tokens, Logi
         if (which == LogitsFor::All) logits_.insert(logits_.end(), chunk_logits_.begin(), chunk_logits_.end());
         else if (last_chunk) logits_.swap(chunk_logits_);
     }
+    // A prompt's end is where the next chat turn's prompt most likely diverges from this one.
+    if (tokens.size() > 1) cache_.checkpoint();
     return logits_;
 }
 

@@ -32,10 +32,17 @@ public:
     // What this session allocated: the KV cache as allocated, and the compute buffers sized by
     // the same memory:: functions `hearth fit` predicts with.
     memory::SessionBytes memory() const;
-    void reset() { n_past_ = 0; }
+    // Starts a new sequence (position 0, no recurrent state or checkpoints).
+    void reset();
     // Forgets every position from `n_past` on, keeping the cached ones before it (a chat reuses
-    // the prompt prefix it shares with the previous turn). Throws unless 0 <= n_past <= n_past().
-    void rewind(int n_past);
+    // the prompt prefix it shares with the previous turn), and returns the position the session
+    // is at now. That is n_past, except for models with recurrent layers: their state cannot be
+    // cut back, so the session resumes from its latest checkpoint at or before n_past, or from
+    // the start. Throws unless 0 <= n_past <= n_past().
+    int rewind(int n_past);
+    // Keeps a copy of the recurrent state at the current position for a later rewind (a chat
+    // takes one after each reply; eval takes one after each prompt). No-op for transformers.
+    void checkpoint() { cache_.checkpoint(); }
 
     // Appends `tokens` (in chunks of n_batch) and returns the logits of the last one
     // (n_vocab floats) or, with LogitsFor::All, of every one ([tokens][n_vocab]).

@@ -42,7 +42,7 @@ Sizes sizes(const WeightLayout& w, const Machine& m, const FitOptions& o, int64_
     Sizes s;
     const HParams& hp = w.hp;
     const int threads = o.n_threads > 0 ? o.n_threads : std::max(m.cpu_threads, 1);
-    const uint64_t kv_one = memory::kv_cache_bytes(hp, n_ctx, kv_traits(o));
+    const uint64_t kv_one = memory::sequence_cache_bytes(hp, n_ctx, kv_traits(o));  // KV + any recurrent state
     const int L = std::max(hp.n_layer, 1);
     s.layer_kv = kv_one / static_cast<uint64_t>(L) * static_cast<uint64_t>(o.parallel);
     s.layer_weights = w.layer_bytes;

@@ -406,4 +406,14 @@ std::vector<int64_t> File::get_i64_array(std::string_view key) const {
     return out;
 }
 
+std::vector<bool> File::get_bool_array(std::string_view key) const {
+    std::string label = key_label(label_, key);
+    std::vector<bool> out;
+    if (const Value* v = find_array(*this, key, label)) {
+        out.reserve(v->array.size());
+        for (const auto& e : v->array) out.push_back(e.to_bool(label));
+    }
+    return out;
+}
+
 }  // namespace hearth::gguf

@@ -96,6 +96,7 @@ public:
     std::vector<std::string> get_string_array(std::string_view key) const;
     std::vector<double> get_f64_array(std::string_view key) const;
     std::vector<int64_t> get_i64_array(std::string_view key) const;
+    std::vector<bool> get_bool_array(std::string_view key) const;
 
 private:
     File() = default;

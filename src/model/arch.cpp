@@ -2,6 +2,8 @@
 // tensors exist follow what llama.cpp's converter writes (GGUF `ne` order: [cols, rows, …]).
 #include "model/arch.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/error.h"
@@ -35,14 +37,19 @@ const std::vector<GroupRows> kGroups = {
     {G::LongRope, {
         {"rope_factors_short.weight", kGlobal, K::Vector, {D::RopeHalf}, kOpt, S::RopeFactorsShort, R::Other},
         {"rope_factors_long.weight",  kGlobal, K::Vector, {D::RopeHalf}, kOpt, S::RopeFactorsLong, R::Other}}},
+    {G::AttnNorm, {
+        {"attn_norm.weight",   kLayer, K::Vector, {D::Embd},            kReq, S::AttnNorm, R::Norm}}},
     {G::AttnSeparate, {
-        {"attn_norm.weight",   kLayer, K::Vector, {D::Embd},            kReq, S::AttnNorm, R::Norm},
         {"attn_q.weight",      kLayer, K::Matrix, {D::Embd, D::QWidth}, kReq, S::Wq, R::AttnQ},
         {"attn_k.weight",      kLayer, K::Matrix, {D::Embd, D::KvWidth}, kReq, S::Wk, R::AttnK},
         {"attn_v.weight",      kLayer, K::Matrix, {D::Embd, D::VWidth}, kReq, S::Wv, R::AttnV},
         {"attn_output.weight", kLayer, K::Matrix, {D::AttnOut, D::Embd}, kReq, S::Wo, R::AttnOutput}}},
+    {G::AttnGatedQ, {
+        {"attn_q.weight",      kLayer, K::Matrix, {D::Embd, D::QGateWidth}, kReq, S::Wq, R::AttnQ},
+        {"attn_k.weight",      kLayer, K::Matrix, {D::Embd, D::KvWidth},    kReq, S::Wk, R::AttnK},
+        {"attn_v.weight",      kLayer, K::Matrix, {D::Embd, D::VWidth},     kReq, S::Wv, R::AttnV},
+        {"attn_output.weight", kLayer, K::Matrix, {D::AttnOut, D::Embd},    kReq, S::Wo, R::AttnOutput}}},
     {G::AttnFused, {
-        {"attn_norm.weight",   kLayer, K::Vector, {D::Embd},              kReq, S::AttnNorm, R::Norm},
         {"attn_qkv.weight",    kLayer, K::Matrix, {D::Embd, D::QkvWidth}, kReq, S::Wqkv, R::AttnQkv},
         {"attn_output.weight", kLayer, K::Matrix, {D::AttnOut, D::Embd},  kReq, S::Wo, R::AttnOutput}}},
     {G::AttnBiasOptional, {
@@ -87,6 +94,21 @@ const std::vector<GroupRows> kGroups = {
         {"ffn_gate_exps.bias", kLayer, K::ExpertVectors, {D::FfExp, D::Expert}, kReq, S::GateExpsBias, R::Bias},
         {"ffn_up_exps.bias",   kLayer, K::ExpertVectors, {D::FfExp, D::Expert}, kReq, S::UpExpsBias, R::Bias},
         {"ffn_down_exps.bias", kLayer, K::ExpertVectors, {D::Embd, D::Expert},  kReq, S::DownExpsBias, R::Bias}}},
+    {G::MoeShared, {
+        {"ffn_gate_inp_shexp.weight", kLayer, K::Vector, {D::Embd},             kReq, S::ShexpGate, R::Router},
+        {"ffn_gate_shexp.weight",     kLayer, K::Matrix, {D::Embd, D::FfShexp}, kReq, S::GateShexp, R::FfnGateShexp},
+        {"ffn_up_shexp.weight",       kLayer, K::Matrix, {D::Embd, D::FfShexp}, kReq, S::UpShexp, R::FfnUpShexp},
+        {"ffn_down_shexp.weight",     kLayer, K::Matrix, {D::FfShexp, D::Embd}, kReq, S::DownShexp, R::FfnDownShexp}}},
+    {G::DeltaNet, {
+        {"attn_qkv.weight",   kLayer, K::Matrix,     {D::Embd, D::SsmChannels},    kReq, S::SsmQkv, R::AttnQkv},
+        {"attn_gate.weight",  kLayer, K::Matrix,     {D::Embd, D::SsmInner},       kReq, S::SsmZ, R::SsmIn},
+        {"ssm_conv1d.weight", kLayer, K::FloatTable, {D::SsmConv, D::SsmChannels}, kReq, S::SsmConv, R::Other},
+        {"ssm_dt.bias",       kLayer, K::Vector,     {D::SsmVHeads},               kReq, S::SsmDtBias, R::Bias},
+        {"ssm_a",             kLayer, K::Vector,     {D::SsmVHeads},               kReq, S::SsmA, R::Other},
+        {"ssm_beta.weight",   kLayer, K::Matrix,     {D::Embd, D::SsmVHeads},      kReq, S::SsmBeta, R::SsmIn},
+        {"ssm_alpha.weight",  kLayer, K::Matrix,     {D::Embd, D::SsmVHeads},      kReq, S::SsmAlpha, R::SsmIn},
+        {"ssm_norm.weight",   kLayer, K::Vector,     {D::SsmState},                kReq, S::SsmNorm, R::Norm},
+        {"ssm_out.weight",    kLayer, K::Matrix,     {D::SsmInner, D::Embd},       kReq, S::SsmOut, R::SsmOut}}},
 };
 
 using RS = ops::RopeStyle;
@@ -95,34 +117,43 @@ using A = FfnActivation;
 const std::vector<ArchSpec> kArchTable = {
     {.name = "llama", .models = "Llama 2/3/3.1/3.2, Mistral, Mixtral (MoE), TinyLlama, SmolLM",
      .rope_style = RS::Adjacent, .ffn = FfnKind::DenseOrMoe, .activation = A::SiLU,
-     .groups = {G::Embedding, G::RopeFreqs, G::AttnSeparate, G::AttnBiasOptional, G::FfnNorm, G::FfnDense, G::Moe}},
+     .groups = {G::Embedding, G::AttnNorm, G::RopeFreqs, G::AttnSeparate, G::AttnBiasOptional, G::FfnNorm, G::FfnDense, G::Moe}},
     {.name = "qwen2", .models = "Qwen2, Qwen2.5",
      .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::SiLU,
-     .groups = {G::Embedding, G::AttnSeparate, G::QkvBias, G::FfnNorm, G::FfnDense}},
+     .groups = {G::Embedding, G::AttnNorm, G::AttnSeparate, G::QkvBias, G::FfnNorm, G::FfnDense}},
     {.name = "qwen3", .models = "Qwen3 (dense)",
      .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::SiLU,
-     .groups = {G::Embedding, G::AttnSeparate, G::AttnBiasOptional, G::QkNorm, G::FfnNorm, G::FfnDense}},
+     .groups = {G::Embedding, G::AttnNorm, G::AttnSeparate, G::AttnBiasOptional, G::QkNorm, G::FfnNorm, G::FfnDense}},
     {.name = "qwen3moe", .models = "Qwen3-30B-A3B, Qwen3-235B-A22B, Qwen3-Coder MoE",
      .rope_style = RS::Halves, .ffn = FfnKind::Moe, .activation = A::SiLU,
-     .groups = {G::Embedding, G::AttnSeparate, G::QkNorm, G::FfnNorm, G::Moe}},
+     .groups = {G::Embedding, G::AttnNorm, G::AttnSeparate, G::QkNorm, G::FfnNorm, G::Moe}},
     {.name = "gpt-oss", .models = "gpt-oss-20b, gpt-oss-120b",
      .rope_style = RS::Halves, .ffn = FfnKind::Moe, .activation = A::SwiGluOai,
      .window = WindowPattern::EvenLayers,
-     .groups = {G::Embedding, G::AttnSeparate, G::AttnBias, G::Sinks, G::FfnNormNamedPostAttention, G::Moe,
+     .groups = {G::Embedding, G::AttnNorm, G::AttnSeparate, G::AttnBias, G::Sinks, G::FfnNormNamedPostAttention, G::Moe,
                 G::MoeBiases}},
     {.name = "gemma3", .models = "Gemma 3 (1B, 4B, 12B, 27B text)",
      .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::GeluTanh,
      .window = WindowPattern::AllButEveryN, .window_pattern_default = 6, .embd_scale_sqrt = true,
      .local_rope_unscaled = true,
-     .groups = {G::Embedding, G::AttnSeparate, G::QkNorm, G::PostNorms, G::FfnNorm, G::FfnDense}},
+     .groups = {G::Embedding, G::AttnNorm, G::AttnSeparate, G::QkNorm, G::PostNorms, G::FfnNorm, G::FfnDense}},
     {.name = "phi3", .models = "Phi-3, Phi-3.5-mini, Phi-4-mini",
      .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::SiLU,
-     .groups = {G::Embedding, G::LongRope, G::AttnFused, G::FfnNorm, G::FfnFusedUp}},
+     .groups = {G::Embedding, G::AttnNorm, G::LongRope, G::AttnFused, G::FfnNorm, G::FfnFusedUp}},
+    // Hybrids: gated delta-net layers, gated attention every full_attention_interval-th layer.
+    {.name = "qwen35", .models = "Qwen3.5, Qwen3.6 (dense)",
+     .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::SiLU, .hybrid_recurrent = true,
+     .groups = {G::Embedding, G::AttnNorm, G::AttnGatedQ, G::QkNorm, G::DeltaNet, G::FfnNormNamedPostAttention,
+                G::FfnDense}},
+    {.name = "qwen35moe", .models = "Qwen3.5-35B-A3B, Qwen3.6 MoE",
+     .rope_style = RS::Halves, .ffn = FfnKind::Moe, .activation = A::SiLU, .hybrid_recurrent = true,
+     .groups = {G::Embedding, G::AttnNorm, G::AttnGatedQ, G::QkNorm, G::DeltaNet, G::FfnNormNamedPostAttention,
+                G::Moe, G::MoeShared}},
     // Sized by `hearth fit`; running it needs attention and final-logit soft-capping.
     {.name = "gemma2", .models = "Gemma 2 (sizing only)",
      .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::GeluTanh,
      .window = WindowPattern::AllButEveryN, .window_pattern_default = 2, .embd_scale_sqrt = true,
-     .groups = {G::Embedding, G::AttnSeparate, G::PostNorms, G::FfnNorm, G::FfnDense}, .runnable = false},
+     .groups = {G::Embedding, G::AttnNorm, G::AttnSeparate, G::PostNorms, G::FfnNorm, G::FfnDense}, .runnable = false},
 };
 // clang-format on
 
@@ -134,7 +165,7 @@ const std::vector<TensorSpec>& rows_of(TensorGroup g) {
 
 // Dense FFN groups apply to dense models, expert groups to MoE ones (llama holds both).
 bool group_applies(TensorGroup g, const HParams& hp) {
-    const bool moe_group = g == G::Moe || g == G::MoeBiases;
+    const bool moe_group = g == G::Moe || g == G::MoeBiases || g == G::MoeShared;
     const bool dense_group = g == G::FfnDense || g == G::FfnFusedUp;
     if (moe_group) return hp.is_moe();
     if (dense_group) return !hp.is_moe();
@@ -142,6 +173,20 @@ bool group_applies(TensorGroup g, const HParams& hp) {
 }
 
 }  // namespace
+
+bool group_in_layer(TensorGroup g, LayerKind kind) {
+    switch (g) {
+        case G::AttnSeparate: case G::AttnGatedQ: case G::AttnFused: case G::AttnBiasOptional: case G::AttnBias:
+        case G::QkvBias: case G::QkNorm: case G::Sinks:
+            return kind == LayerKind::Attention;
+        case G::DeltaNet:
+            return kind == LayerKind::Recurrent;
+        default:
+            return true;
+    }
+}
+
+bool ArchSpec::has(TensorGroup g) const { return std::find(groups.begin(), groups.end(), g) != groups.end(); }
 
 const ArchSpec* find_arch(std::string_view name) {
     for (const ArchSpec& a : kArchTable)
@@ -175,6 +220,13 @@ int64_t dim_value(Dim d, const HParams& hp) {
         case D::HeadDim: return hp.head_dim;
         case D::Head: return hp.n_head;
         case D::RopeHalf: return hp.rope.n_rot / 2;
+        case D::QGateWidth: return 2 * int64_t{hp.q_width()};
+        case D::FfShexp: return hp.n_ff_shexp;
+        case D::SsmConv: return hp.ssm.conv_kernel;
+        case D::SsmChannels: return hp.ssm.conv_channels();
+        case D::SsmInner: return hp.ssm.inner();
+        case D::SsmVHeads: return hp.ssm.n_v_heads;
+        case D::SsmState: return hp.ssm.state_size;
     }
     return 0;
 }
@@ -204,7 +256,7 @@ std::vector<TensorInstance> expand_manifest(const HParams& hp,
                 if (!spec.per_layer) add(spec, -1);
     for (int il = 0; il < hp.n_layer; ++il)
         for (TensorGroup g : arch.groups)
-            if (group_applies(g, hp))
+            if (group_applies(g, hp) && group_in_layer(g, hp.layer_kind(il)))
                 for (const TensorSpec& spec : rows_of(g))
                     if (spec.per_layer) add(spec, il);
     return out;

@@ -40,13 +40,20 @@ enum class WindowPattern {
 // (qwen3moe, Mixtral) and the softmax over the chosen logits (gpt-oss).
 enum class FfnKind { Dense, Moe, DenseOrMoe };
 
+// What mixes the positions in a layer. Transformers attend in every layer; the hybrid
+// families (qwen35) run a gated delta-net (a recurrence with a fixed-size state instead of a
+// KV cache) in most layers and attention in every `full_attention_interval`-th.
+enum class LayerKind { Attention, Recurrent };
+
 // A tensor group: the tensors one feature brings (see kGroups in arch.cpp).
 enum class TensorGroup {
     Embedding,       // token_embd, output_norm, output (optional: tied head)
     RopeFreqs,       // optional rope_freqs (llama3 scaling)
     LongRope,        // optional rope_factors_short/long (phi3 LongRoPE)
-    AttnSeparate,    // attn_norm, attn_q/k/v, attn_output
-    AttnFused,       // attn_norm, attn_qkv, attn_output
+    AttnNorm,        // attn_norm before each layer's mixer (attention or recurrence)
+    AttnSeparate,    // attn_q/k/v, attn_output
+    AttnGatedQ,      // attn_q holding per head [q | output gate], attn_k/v, attn_output (qwen35)
+    AttnFused,       // attn_qkv, attn_output
     AttnBiasOptional,// attn_q/k/v biases where a converter wrote them
     AttnBias,        // attn_q/k/v and attn_output biases, required (gpt-oss)
     QkvBias,         // attn_q/k/v biases, required (qwen2)
@@ -59,7 +66,13 @@ enum class TensorGroup {
     FfnFusedUp,      // ffn_up holding gate rows then up rows, ffn_down (phi3)
     Moe,             // ffn_gate_inp router and the ffn_{gate,up,down}_exps stacks
     MoeBiases,       // router bias and per-expert biases (gpt-oss)
+    MoeShared,       // a shared expert with a sigmoid gate, added to the routed ones (qwen35moe)
+    DeltaNet,        // the gated delta-net of recurrent layers: attn_qkv, attn_gate, ssm_* (qwen35)
 };
+
+// Which layers a group's per-layer tensors belong to: the mixer groups to their kind of layer,
+// everything else (norms, FFN) to every layer.
+bool group_in_layer(TensorGroup g, LayerKind kind);
 
 struct ArchSpec {
     std::string_view name;         // general.architecture
@@ -71,10 +84,13 @@ struct ArchSpec {
     int window_pattern_default = 0;  // AllButEveryN: n when the file has no sliding_window_pattern
     bool embd_scale_sqrt = false;    // x0 = embedding · √n_embd (gemma)
     bool local_rope_unscaled = false;  // window layers: own base (rope.freq_base_swa, default 10000), no scaling
+    bool hybrid_recurrent = false;   // delta-net layers with attention every n-th (qwen35)
     std::vector<TensorGroup> groups;
     // False for families whose files `hearth fit` sizes but the engine cannot run yet (the
     // loader refuses them by name).
     bool runnable = true;
+
+    bool has(TensorGroup g) const;
 };
 
 // The row for `general.architecture` (runnable or not), or nullptr.
@@ -88,6 +104,13 @@ std::string supported_architectures();
 enum class Dim : uint8_t {
     None, Embd, Vocab, QWidth, KvWidth, VWidth, AttnOut, QkvWidth, Ff, Ff2, FfExp, Expert,
     HeadDim, Head, RopeHalf,
+    QGateWidth,    // 2 · q_width: queries and their output gates (AttnGatedQ)
+    FfShexp,       // width of the shared expert
+    SsmConv,       // delta-net: conv kernel width
+    SsmChannels,   // delta-net: q, k and v channels through the convolution (2·H_k·d + H_v·d)
+    SsmInner,      // delta-net: value width H_v·d
+    SsmVHeads,     // delta-net: value heads H_v
+    SsmState,      // delta-net: head dim d
 };
 int64_t dim_value(Dim d, const HParams& hp);
 
@@ -96,12 +119,17 @@ enum class TensorKind : uint8_t {
     Matrix,         // 2-D weight [cols = ne0, rows = ne1]
     ExpertStack,    // 3-D [cols, rows, n_expert]: one matrix per expert
     ExpertVectors,  // 2-D [width, n_expert]: one bias vector per expert, floats at load
+    FloatTable,     // small 2-D table read element-wise (conv kernels), floats at load
 };
 
 // What a tensor does, for the quantization mix rules.
 enum class TensorRole : uint8_t {
     TokenEmbd, Output, AttnQ, AttnK, AttnV, AttnQkv, AttnOutput, FfnGate, FfnUp, FfnDown,
-    FfnGateExps, FfnUpExps, FfnDownExps, Router, Norm, Bias, Other,
+    FfnGateExps, FfnUpExps, FfnDownExps, Router, Norm, Bias,
+    FfnGateShexp, FfnUpShexp, FfnDownShexp,
+    SsmIn,      // delta-net input projections (attn_qkv, attn_gate, ssm_alpha/beta)
+    SsmOut,     // delta-net output projection
+    Other,
 };
 
 // Where the loader puts a tensor (model.h's weight structs).
@@ -110,6 +138,8 @@ enum class Slot : uint8_t {
     AttnNorm, Wq, Wk, Wv, Wqkv, Wo, Bq, Bk, Bv, Bo, QNorm, KNorm, Sinks, PostAttnNorm,
     FfnNorm, Gate, Up, Down, PostFfnNorm,
     Router, RouterBias, GateExps, UpExps, DownExps, GateExpsBias, UpExpsBias, DownExpsBias,
+    ShexpGate, GateShexp, UpShexp, DownShexp,
+    SsmQkv, SsmZ, SsmConv, SsmDtBias, SsmA, SsmBeta, SsmAlpha, SsmNorm, SsmOut,
 };
 
 struct TensorSpec {

@@ -1,6 +1,7 @@
 // The forward pass, in PyTorch order, for every family:
 //   x = embed(tokens) · embd_scale
-//   for each layer:  x += [post_norm] attn_output(attention(rope(q), rope(k), v))   on h = rmsnorm(x)
+//   for each layer:  x += [post_norm] attn_output(attention(rope(q), rope(k), v) [⊙ σ(gate)])  on h = rmsnorm(x)
+//                       (or, in the recurrent layers of hybrids, x += delta_net(h): delta_net.cpp)
 //                    x += [post_norm] ffn(h)          (dense gated FFN or mixture of experts)
 //   logits = output(rmsnorm(x))
 // Family differences are the ArchSpec's flags and which tensors exist (biases, q/k norms,
@@ -68,6 +69,20 @@ void Model::run(ops::Context& ctx, std::span<const SequenceBatch> seqs, const st
     RunState& rs = tls_run_state;
     rs.reserve(hp, T);
 
+    // A recurrent state continues only from the position it holds (kv_cache.h); position 0
+    // starts a sequence afresh. While the pass runs the state is in between: a failure leaves
+    // it unusable (-1) rather than wrong.
+    if (hp.is_hybrid()) {
+        for (const SequenceBatch& s : seqs) {
+            if (s.n_past == 0) s.cache->clear_state();
+            else if (s.cache->state_pos() != s.n_past)
+                fail("forward: the recurrent state holds {} positions, cannot continue at position {} (a recurrent "
+                     "state cannot be rewound; KvCache::rewind_to finds where it can resume)",
+                     s.cache->state_pos(), s.n_past);
+        }
+        for (const SequenceBatch& s : seqs) s.cache->set_state_pos(-1);
+    }
+
     // Rows of the batch: every sequence's tokens back to back, each with its own position.
     std::vector<int64_t> first_row(seqs.size());
     int64_t row = 0;
@@ -91,9 +106,12 @@ void Model::run(ops::Context& ctx, std::span<const SequenceBatch> seqs, const st
                                                                                    : w_.rope_factors_short.data();
 
     for (int il = 0; il < hp.n_layer; ++il) {
-        attention_block(ctx, il, seqs, first_row, hp.uses_window(il) ? hp.rope_local : rope, rs, T);
+        if (hp.layer_kind(il) == LayerKind::Recurrent) delta_net_block(ctx, il, seqs, first_row, rs, T);
+        else attention_block(ctx, il, seqs, first_row, hp.uses_window(il) ? hp.rope_local : rope, rs, T);
         ffn_block(ctx, il, rs, T);
     }
+    if (hp.is_hybrid())
+        for (const SequenceBatch& s : seqs) s.cache->set_state_pos(s.n_past + static_cast<int>(s.tokens.size()));
 
     // Only the rows that need logits go through the (large) output matrix.
     const auto n_out = static_cast<int64_t>(out_rows.size());
@@ -111,12 +129,25 @@ void Model::attention_block(ops::Context& ctx, int il, std::span<const SequenceB
     const int64_t E = hp.n_embd, Q = hp.q_width(), K = hp.kv_width(), V = hp.v_width(), O = hp.attn_out_width();
     float *x = rs.x.data(), *h = rs.h.data(), *q = rs.q.data(), *k = rs.k.data(), *v = rs.v.data();
 
+    const bool gated = hp.spec().has(TensorGroup::AttnGatedQ);
+
     ops::rmsnorm(x, h, L.attn_norm.data(), T, E, hp.norm_eps);
     if (!L.wqkv.empty()) {  // one fused projection: q, k and v rows back to back
         ops::matmul(ctx, L.wqkv, h, T, rs.qkv.data());
         copy_columns(rs.qkv.data(), Q + K + V, 0, Q, T, q);
         copy_columns(rs.qkv.data(), Q + K + V, Q, K, T, k);
         copy_columns(rs.qkv.data(), Q + K + V, Q + K, V, T, v);
+    } else if (gated) {  // attn_q gives per head [q | output gate]
+        ops::matmul(ctx, L.wq, h, T, rs.qkv.data());
+        const int64_t D = hp.head_dim;
+        for (int64_t t = 0; t < T; ++t)
+            for (int64_t hd = 0; hd < hp.n_head; ++hd) {
+                const float* src = &rs.qkv[(t * hp.n_head + hd) * 2 * D];
+                std::copy_n(src, D, q + t * Q + hd * D);
+                std::copy_n(src + D, D, &rs.attn_gate[t * Q + hd * D]);
+            }
+        ops::matmul(ctx, L.wk, h, T, k);
+        ops::matmul(ctx, L.wv, h, T, v);
     } else {
         ops::matmul(ctx, L.wq, h, T, q);
         ops::matmul(ctx, L.wk, h, T, k);
@@ -140,6 +171,7 @@ void Model::attention_block(ops::Context& ctx, int il, std::span<const SequenceB
         ops::kv_store(cache.store(il), &k[r * K], &v[r * V], &rs.pos[r], n);
         ops::attention(ctx, &q[r * Q], &rs.pos[r], n, cache.layer(il), shape, &rs.attn[r * O]);
     }
+    if (gated) ops::sigmoid_mul(rs.attn.data(), rs.attn_gate.data(), T * O);
     ops::matmul(ctx, L.wo, rs.attn.data(), T, h);
     if (!L.bo.empty()) ops::add_bias(h, L.bo.data(), T, E);
     if (!L.post_attn_norm.empty()) ops::rmsnorm(h, L.post_attn_norm.data(), T, E, hp.norm_eps);

@@ -14,6 +14,12 @@ const ArchSpec& HParams::spec() const {
     return *arch;
 }
 
+int HParams::n_attention_layers() const {
+    int n = 0;
+    for (int il = 0; il < n_layer; ++il) n += layer_kind(il) == LayerKind::Attention;
+    return n;
+}
+
 namespace {
 
 struct Reader {
@@ -41,6 +47,34 @@ struct Reader {
         return static_cast<float>(*v);
     }
 };
+
+// The delta-net shape and which layers are recurrent: `attention.recurrent_layers` (one bool
+// per layer) when present, else every layer but each `full_attention_interval`-th (default 4).
+void read_delta_net(const Reader& r, HParams& hp) {
+    const gguf::File& file = r.file;
+    hp.ssm.conv_kernel = r.required_int("ssm.conv_kernel", 1);
+    hp.ssm.state_size = r.required_int("ssm.state_size", 1);
+    hp.ssm.n_k_heads = r.required_int("ssm.group_count", 1);
+    hp.ssm.n_v_heads = r.required_int("ssm.time_step_rank", 1);
+    const int inner = r.required_int("ssm.inner_size", 1);
+    if (int64_t{hp.ssm.n_v_heads} * hp.ssm.state_size != inner)
+        fail("{}: {}ssm.inner_size {} is not ssm.time_step_rank {} × ssm.state_size {}", file.path(), r.prefix, inner,
+             hp.ssm.n_v_heads, hp.ssm.state_size);
+    if (int64_t{hp.ssm.n_v_heads} * hp.ssm.state_size * hp.ssm.state_size > (int64_t{1} << 30) ||
+        hp.ssm.conv_kernel > 64)
+        fail("{}: {}ssm.* sizes are out of range", file.path(), r.prefix);
+    hp.recurrent_layers.assign(static_cast<size_t>(hp.n_layer), false);
+    if (file.find(r.prefix + "attention.recurrent_layers")) {
+        const std::vector<bool> flags = file.get_bool_array(r.prefix + "attention.recurrent_layers");
+        if (flags.size() < static_cast<size_t>(hp.n_layer))
+            fail("{}: {}attention.recurrent_layers has {} entries for {} layers", file.path(), r.prefix, flags.size(),
+                 hp.n_layer);
+        std::copy_n(flags.begin(), hp.n_layer, hp.recurrent_layers.begin());
+    } else {
+        const int interval = r.optional_int("full_attention_interval", 4);
+        for (int il = 0; il < hp.n_layer; ++il) hp.recurrent_layers[il] = (il + 1) % interval != 0;
+    }
+}
 
 // rope.scaling.*: linear (positions divided by the factor) or YaRN (gpt-oss, long-context
 // Qwen); llama3-style scaling comes from the rope_freqs tensor and LongRoPE from
@@ -123,6 +157,14 @@ HParams read_hparams(const gguf::File& file) {
     Reader r{file, hp.arch_name + "."};
     hp.n_embd = r.required_int("embedding_length", 1);
     hp.n_layer = r.required_int("block_count", 1);
+    // Multi-token-prediction blocks (Qwen3.5's nextn layers) follow the trunk; generation does
+    // not run them.
+    if (const int nextn = r.optional_int("nextn_predict_layers", 0, 0); nextn > 0) {
+        if (nextn >= hp.n_layer)
+            fail("{}: {}nextn_predict_layers {} leaves no layers of block_count {}", file.path(), r.prefix, nextn,
+                 hp.n_layer);
+        hp.n_layer -= nextn;
+    }
     hp.n_head = r.required_int("attention.head_count", 1);
     hp.n_head_kv = r.optional_int("attention.head_count_kv", hp.n_head);
     hp.n_ctx_train = r.optional_int("context_length", 2048);
@@ -151,6 +193,7 @@ HParams read_hparams(const gguf::File& file) {
                           ? r.required_int("expert_feed_forward_length", 1)
                           : r.required_int("feed_forward_length", 1);
         hp.n_ff = r.optional_int("feed_forward_length", 0, 0);
+        if (a.has(TensorGroup::MoeShared)) hp.n_ff_shexp = r.required_int("expert_shared_feed_forward_length", 1);
     } else {
         if (a.ffn == FfnKind::Moe)
             fail("{}: '{}' is a mixture-of-experts architecture but {}expert_count is missing or 0", file.path(),
@@ -171,6 +214,8 @@ HParams read_hparams(const gguf::File& file) {
              hp.rope.n_rot, hp.head_dim);
     hp.rope.freq_base = r.optional_float("rope.freq_base", 10000.0f);
     read_rope_scaling(r, hp);
+
+    if (a.hybrid_recurrent) read_delta_net(r, hp);
 
     hp.n_swa = a.window == WindowPattern::None ? 0 : r.optional_int("attention.sliding_window", 0, 0);
     const int pattern = r.optional_int("attention.sliding_window_pattern", 0, 0);

@@ -10,6 +10,17 @@
 
 namespace hearth {
 
+// The gated delta-net of hybrid families (qwen35: `ssm.*` keys). Key and value heads both
+// have width state_size; value head j reads key head j mod n_k_heads.
+struct DeltaNetParams {
+    int conv_kernel = 0;   // ssm.conv_kernel: taps of the causal convolution
+    int state_size = 0;    // ssm.state_size: head dim d (the state of a head is d × d)
+    int n_k_heads = 0;     // ssm.group_count
+    int n_v_heads = 0;     // ssm.time_step_rank
+    int inner() const { return n_v_heads * state_size; }  // ssm.inner_size
+    int conv_channels() const { return 2 * n_k_heads * state_size + inner(); }
+};
+
 struct HParams {
     const ArchSpec* arch = nullptr;  // the family's row; null only for models fit sizes but cannot run
     std::string arch_name;      // general.architecture as written in the file
@@ -25,11 +36,14 @@ struct HParams {
     int n_expert = 0;           // MoE: experts per layer (0: dense FFN)
     int n_expert_used = 0;      // MoE: experts each token is routed to
     int n_ff_exp = 0;           // MoE: hidden width of one expert
+    int n_ff_shexp = 0;         // MoE: hidden width of the shared expert (0: none)
     float norm_eps = 1e-5f;     // RMSNorm epsilon
     ops::RopeParams rope;       // full-attention layers (freq_factors bound at load)
     ops::RopeParams rope_local; // sliding-window layers (gemma3: own base, unscaled); = rope otherwise
     int n_swa = 0;              // sliding window in positions (0: every layer attends to all)
     std::vector<bool> swa_layers;  // [n_layer]: whether layer il uses the window
+    DeltaNetParams ssm;         // hybrid families only
+    std::vector<bool> recurrent_layers;  // [n_layer]: delta-net (true) or attention layer; empty: all attention
     float attn_scale = 1.0f;    // multiplies q·k (1/√head_dim unless the family says otherwise)
     float embd_scale = 1.0f;    // multiplies the token embedding (gemma: √n_embd)
     // LongRoPE (phi3): the factor set depends on the session's context (llama.cpp's rule).
@@ -40,6 +54,12 @@ struct HParams {
     int v_width() const { return n_head_kv * head_dim_v; }
     int attn_out_width() const { return n_head * head_dim_v; }
     bool is_moe() const { return n_expert > 0; }
+    LayerKind layer_kind(int il) const {
+        return il < static_cast<int>(recurrent_layers.size()) && recurrent_layers[il] ? LayerKind::Recurrent
+                                                                                     : LayerKind::Attention;
+    }
+    int n_attention_layers() const;  // layers with a KV cache
+    bool is_hybrid() const { return n_attention_layers() < n_layer; }
     bool uses_window(int il) const { return n_swa > 0 && il < static_cast<int>(swa_layers.size()) && swa_layers[il]; }
     // The family's row; throws for a model without one.
     const ArchSpec& spec() const;

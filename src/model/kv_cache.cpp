@@ -1,5 +1,6 @@
 #include "model/kv_cache.h"
 
+#include <algorithm>
 #include <new>
 #include <unistd.h>
 
@@ -22,37 +23,115 @@ KvCache::KvCache(const HParams& hp, int n_ctx, ops::KvType type)
         fail("the {} KV cache for a context of {} tokens needs {:.1f} GiB, more than this machine's {:.1f} GiB "
              "of RAM (lower -c/--ctx-size)",
              ops::kv_type_name(type), n_ctx, total / 1073741824.0, ram / 1073741824.0);
+    int n_attention = 0;
+    int64_t state_floats = 0;
+    conv_floats_ = int64_t{hp.ssm.conv_kernel - 1} * hp.ssm.conv_channels();
+    const int64_t delta_floats = int64_t{hp.ssm.n_v_heads} * hp.ssm.state_size * hp.ssm.state_size;
+    for (int il = 0; il < hp.n_layer; ++il) {
+        if (hp.layer_kind(il) == LayerKind::Attention) {
+            kv_slot_.push_back(n_attention++);
+            state_offset_.push_back(-1);
+        } else {
+            kv_slot_.push_back(-1);
+            state_offset_.push_back(state_floats);
+            state_floats += conv_floats_ + delta_floats;
+        }
+    }
     try {
-        k_.assign(k_layer_bytes_ * hp.n_layer, 0);
-        v_.assign(v_layer_bytes_ * hp.n_layer, 0);
+        k_.assign(k_layer_bytes_ * static_cast<size_t>(n_attention), 0);
+        v_.assign(v_layer_bytes_ * static_cast<size_t>(n_attention), 0);
+        state_.assign(static_cast<size_t>(state_floats), 0.0f);
     } catch (const std::bad_alloc&) {
         fail("cannot allocate {:.1f} GiB for the KV cache of a {}-token context (lower -c/--ctx-size)",
              total / 1073741824.0, n_ctx);
     }
 }
 
+size_t KvCache::bytes() const {
+    size_t checkpoint_bytes = 0;
+    for (const Checkpoint& c : checkpoints_) checkpoint_bytes += c.state.size() * sizeof(float);
+    return k_.size() + v_.size() + state_.size() * sizeof(float) + checkpoint_bytes;
+}
+
 ops::KvLayerView KvCache::layer(int il) const {
+    const int slot = kv_slot_.at(static_cast<size_t>(il));
+    if (slot < 0) fail("internal: layer {} is recurrent and has no KV cache", il);
     ops::KvLayerView view;
     view.type = type_;
-    view.k = k_.data() + il * k_layer_bytes_;
-    view.v = v_.data() + il * v_layer_bytes_;
+    view.k = k_.data() + slot * k_layer_bytes_;
+    view.v = v_.data() + slot * v_layer_bytes_;
     view.k_width = k_width_;
     view.v_width = v_width_;
     return view;
 }
 
 ops::KvLayerStore KvCache::store(int il) {
+    const int slot = kv_slot_.at(static_cast<size_t>(il));
+    if (slot < 0) fail("internal: layer {} is recurrent and has no KV cache", il);
     ops::KvLayerStore view;
     view.type = type_;
-    view.k = k_.data() + il * k_layer_bytes_;
-    view.v = v_.data() + il * v_layer_bytes_;
+    view.k = k_.data() + slot * k_layer_bytes_;
+    view.v = v_.data() + slot * v_layer_bytes_;
     view.k_width = k_width_;
     view.v_width = v_width_;
     return view;
 }
 
+float* KvCache::conv_state(int il) {
+    const int64_t off = state_offset_.at(static_cast<size_t>(il));
+    if (off < 0) fail("internal: layer {} is an attention layer and has no recurrent state", il);
+    return state_.data() + off;
+}
+
+float* KvCache::delta_state(int il) { return conv_state(il) + conv_floats_; }
+
+void KvCache::clear_state() {
+    std::fill(state_.begin(), state_.end(), 0.0f);
+    state_pos_ = 0;
+}
+
+void KvCache::checkpoint() {
+    if (state_.empty()) return;
+    for (Checkpoint& c : checkpoints_)
+        if (c.pos == state_pos_) {  // already saved here: refresh it
+            c.state = state_;
+            return;
+        }
+    if (checkpoints_.size() < static_cast<size_t>(memory::kStateCheckpoints)) {
+        checkpoints_.push_back({state_pos_, state_});
+        return;
+    }
+    // Replace the one at the lowest position: later prefixes are the likelier to be shared.
+    auto oldest = std::min_element(checkpoints_.begin(), checkpoints_.end(),
+                                   [](const Checkpoint& a, const Checkpoint& b) { return a.pos < b.pos; });
+    oldest->pos = state_pos_;
+    oldest->state = state_;
+}
+
+void KvCache::reset() {
+    clear_state();
+    checkpoints_.clear();
+}
+
+int KvCache::rewind_to(int n_past) {
+    if (state_.empty()) return n_past;
+    if (n_past != state_pos_) {
+        const Checkpoint* best = nullptr;
+        for (const Checkpoint& c : checkpoints_)
+            if (c.pos <= n_past && (!best || c.pos > best->pos)) best = &c;
+        if (best && best->pos > 0) {
+            state_ = best->state;
+            state_pos_ = best->pos;
+        } else {
+            clear_state();
+        }
+    }
+    std::erase_if(checkpoints_, [this](const Checkpoint& c) { return c.pos > state_pos_; });
+    return state_pos_;
+}
+
 size_t KvCache::bytes_for(const HParams& hp, int n_ctx, ops::KvType type) {
-    return memory::kv_cache_bytes(hp, n_ctx, type);
+    return memory::sequence_cache_bytes(hp, n_ctx, memory::kv_type_traits(type));
 }
 
 }  // namespace hearth

@@ -1,6 +1,14 @@
 #pragma once
-// Keys and values of every past position, per layer, for one sequence. Owned by the engine,
+// What one sequence carries from token to token, per layer: keys and values of every past
+// position for attention layers, and for the recurrent layers of hybrids (qwen35) a fixed-size
+// state — the convolution's last inputs and each head's delta-net matrix. Owned by the engine,
 // written and read by the model's forward pass.
+//
+// A KV cache can be cut back to any earlier position (later rows are overwritten); a recurrent
+// state cannot, it only moves forward. So the cache records how many positions the state has
+// absorbed, the forward pass refuses to continue from anywhere else (position 0 starts afresh),
+// and a few checkpoints — copies of the state at chosen positions — let a chat turn resume from
+// a shared prefix (rewind_to).
 #include <cstdint>
 #include <vector>
 
@@ -15,18 +23,47 @@ public:
 
     int n_ctx() const { return n_ctx_; }
     ops::KvType type() const { return type_; }
-    ops::KvLayerView layer(int il) const;   // what attention reads
+    ops::KvLayerView layer(int il) const;   // what attention reads (attention layers only)
     ops::KvLayerStore store(int il);        // where the forward pass writes new positions
-    // Bytes this cache holds: 2 × layers × ctx × kv width × element size.
-    size_t bytes() const { return k_.size() + v_.size(); }
+    // Bytes this cache holds now: KV rows, the recurrent state and the checkpoints taken.
+    size_t bytes() const;
     static size_t bytes_for(const HParams& hp, int n_ctx, ops::KvType type);
 
+    // Recurrent layers (empty for transformers).
+    bool has_recurrent_state() const { return !state_.empty(); }
+    float* conv_state(int il);              // [conv_kernel − 1][conv_channels]
+    float* delta_state(int il);             // [n_v_heads][d][d]
+    // Positions the recurrent state has absorbed; the forward pass keeps it.
+    int state_pos() const { return state_pos_; }
+    void set_state_pos(int pos) { state_pos_ = pos; }
+    void clear_state();                     // back to a sequence's start (zeros, position 0)
+    void reset();                           // a new sequence: clear_state() and forget the checkpoints
+
+    // Saves the current recurrent state as a checkpoint at state_pos() (the oldest of
+    // memory::kStateCheckpoints is replaced). A no-op without recurrent layers.
+    void checkpoint();
+    // Cuts the sequence back to at most n_past positions and returns where it can continue
+    // from: n_past itself without recurrent layers or when the state is there; else the latest
+    // checkpoint at or before it (restored), else 0 (cleared). Checkpoints past that position
+    // are dropped: what follows may differ from what they saw.
+    int rewind_to(int n_past);
+
 private:
+    struct Checkpoint {
+        int pos = -1;
+        std::vector<float> state;
+    };
     int n_ctx_;
     ops::KvType type_;
     int64_t k_width_, v_width_;
     size_t k_layer_bytes_, v_layer_bytes_;
+    std::vector<int> kv_slot_;              // [n_layer]: index among the attention layers, −1 for recurrent
     std::vector<uint8_t> k_, v_;
+    std::vector<int64_t> state_offset_;     // [n_layer]: floats into state_, −1 for attention layers
+    int64_t conv_floats_ = 0;
+    std::vector<float> state_;
+    int state_pos_ = 0;
+    std::vector<Checkpoint> checkpoints_;
 };
 
 }  // namespace hearth

@@ -94,6 +94,14 @@ ops::Matrix* matrix_slot(ModelWeights& w, LayerWeights* L, Slot s) {
         case Slot::Up: return &L->w_up;
         case Slot::Down: return &L->w_down;
         case Slot::Router: return &L->router;
+        case Slot::GateShexp: return &L->gate_shexp;
+        case Slot::UpShexp: return &L->up_shexp;
+        case Slot::DownShexp: return &L->down_shexp;
+        case Slot::SsmQkv: return &L->ssm_qkv;
+        case Slot::SsmZ: return &L->ssm_z;
+        case Slot::SsmBeta: return &L->ssm_beta;
+        case Slot::SsmAlpha: return &L->ssm_alpha;
+        case Slot::SsmOut: return &L->ssm_out;
         default: return nullptr;
     }
 }
@@ -119,6 +127,11 @@ std::vector<float>* vector_slot(ModelWeights& w, LayerWeights* L, Slot s) {
         case Slot::GateExpsBias: return &L->gate_exps_bias;
         case Slot::UpExpsBias: return &L->up_exps_bias;
         case Slot::DownExpsBias: return &L->down_exps_bias;
+        case Slot::ShexpGate: return &L->shexp_gate;
+        case Slot::SsmConv: return &L->ssm_conv;
+        case Slot::SsmDtBias: return &L->ssm_dt_bias;
+        case Slot::SsmA: return &L->ssm_a;
+        case Slot::SsmNorm: return &L->ssm_norm;
         default: return nullptr;
     }
 }
@@ -144,6 +157,7 @@ void bind(const TensorInstance& t, const gguf::TensorInfo& info, ModelWeights& w
             break;
         case TensorKind::Vector:
         case TensorKind::ExpertVectors:
+        case TensorKind::FloatTable:
             if (std::vector<float>* v = vector_slot(w, L, slot)) {
                 *v = Binder::floats(info);
                 return;
@@ -166,8 +180,8 @@ void repack_for_backend(const gguf::File& f, ModelWeights& w) {
     std::vector<ops::Matrix*> todo;
     std::vector<std::vector<ops::Matrix>*> stacks;
     for (LayerWeights& L : w.layers) {
-        for (ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
-            if (!m->empty() && ops::prefers_repacked(*m)) todo.push_back(m);
+        for (ops::Matrix* m : L.matrix_slots())
+            if (!m->empty() && m != &L.router && ops::prefers_repacked(*m)) todo.push_back(m);
         for (auto* stack : {&L.gate_exps, &L.up_exps, &L.down_exps})
             if (!stack->empty() && std::ranges::all_of(*stack, ops::prefers_repacked)) stacks.push_back(stack);
     }
@@ -192,7 +206,7 @@ std::vector<const ops::Matrix*> ModelWeights::matrices() const {
     std::vector<const ops::Matrix*> out{&token_embd};
     if (!tied_output) out.push_back(&output);
     for (const LayerWeights& L : layers) {
-        for (const ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.w_gate, &L.w_up, &L.w_down, &L.router})
+        for (const ops::Matrix* m : L.matrix_slots())
             if (!m->empty()) out.push_back(m);
         for (const auto* stack : {&L.gate_exps, &L.up_exps, &L.down_exps})
             for (const ops::Matrix& m : *stack) out.push_back(&m);
@@ -245,7 +259,7 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
 size_t Model::bytes_per_token() const {
     size_t total = w_.token_embd.row_bytes + w_.output.bytes();
     for (const LayerWeights& L : w_.layers) {
-        for (const ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.w_gate, &L.w_up, &L.w_down, &L.router})
+        for (const ops::Matrix* m : L.matrix_slots())
             if (!m->empty()) total += m->bytes();
         size_t experts = 0;
         for (const auto* stack : {&L.gate_exps, &L.up_exps, &L.down_exps})
@@ -259,8 +273,7 @@ uint64_t Model::active_params() const {
     auto params = [](const ops::Matrix& m) { return m.empty() ? uint64_t{0} : static_cast<uint64_t>(m.rows * m.cols); };
     uint64_t total = static_cast<uint64_t>(w_.token_embd.cols) + (w_.tied_output ? params(w_.token_embd) : params(w_.output));
     for (const LayerWeights& L : w_.layers) {
-        for (const ops::Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.w_gate, &L.w_up, &L.w_down, &L.router})
-            total += params(*m);
+        for (const ops::Matrix* m : L.matrix_slots()) total += params(*m);
         uint64_t experts = 0;
         for (const auto* stack : {&L.gate_exps, &L.up_exps, &L.down_exps})
             for (const ops::Matrix& m : *stack) experts += params(m);
@@ -274,10 +287,7 @@ size_t Model::host_copy_bytes() const {
     size_t total = bytes(w_.output_norm) + bytes(w_.rope_freqs) + bytes(w_.rope_factors_short) +
                    bytes(w_.rope_factors_long);
     for (const LayerWeights& L : w_.layers)
-        for (const auto* v : {&L.attn_norm, &L.bq, &L.bk, &L.bv, &L.bo, &L.q_norm, &L.k_norm, &L.sinks,
-                              &L.post_attn_norm, &L.ffn_norm, &L.post_ffn_norm, &L.router_bias, &L.gate_exps_bias,
-                              &L.up_exps_bias, &L.down_exps_bias})
-            total += bytes(*v);
+        for (const auto* v : L.vector_slots()) total += bytes(*v);
     return total;
 }
 

@@ -11,7 +11,21 @@ size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, const TypeTraits& type) 
         const int64_t blocks = (width + type.block_size - 1) / type.block_size;
         return static_cast<size_t>(blocks) * type.block_bytes;
     };
-    return static_cast<size_t>(n_ctx) * static_cast<size_t>(hp.n_layer) * (row(hp.kv_width()) + row(hp.v_width()));
+    return static_cast<size_t>(n_ctx) * static_cast<size_t>(hp.n_attention_layers()) *
+           (row(hp.kv_width()) + row(hp.v_width()));
+}
+
+size_t recurrent_state_bytes(const HParams& hp) {
+    const int n_recurrent = hp.n_layer - hp.n_attention_layers();
+    if (n_recurrent == 0) return 0;
+    const DeltaNetParams& s = hp.ssm;
+    const int64_t per_layer = int64_t{s.conv_kernel - 1} * s.conv_channels() +
+                              int64_t{s.n_v_heads} * s.state_size * s.state_size;
+    return static_cast<size_t>(n_recurrent) * static_cast<size_t>(per_layer) * sizeof(float);
+}
+
+size_t sequence_cache_bytes(const HParams& hp, int64_t n_ctx, const TypeTraits& type) {
+    return kv_cache_bytes(hp, n_ctx, type) + (1 + kStateCheckpoints) * recurrent_state_bytes(hp);
 }
 
 const TypeTraits& kv_type_traits(ops::KvType type) {
@@ -30,13 +44,25 @@ ActivationWidths activation_widths(const HParams& hp) {
     w.v = hp.v_width();
     w.attn = hp.attn_out_width();
     const ArchSpec* a = hp.arch;
-    const auto has = [a](TensorGroup g) { return a && std::find(a->groups.begin(), a->groups.end(), g) != a->groups.end(); };
+    const auto has = [a](TensorGroup g) { return a && a->has(g); };
     if (has(TensorGroup::AttnFused)) w.qkv = w.q + w.k + w.v;
+    if (has(TensorGroup::AttnGatedQ)) {  // the projection [q | gate] per head goes through qkv
+        w.qkv = 2 * w.q;
+        w.attn_gate = w.q;
+    }
+    if (hp.is_hybrid()) {  // the delta-net's projection goes through qkv too
+        w.qkv = std::max<int64_t>(w.qkv, hp.ssm.conv_channels());
+        w.conv = hp.ssm.conv_channels();
+        w.z = w.delta = hp.ssm.inner();
+        w.beta = w.decay = hp.ssm.n_v_heads;
+    }
     if (hp.is_moe()) {
         w.router = hp.n_expert;
         w.expert_in = w.expert_out = w.moe_out = hp.n_embd;
         w.expert_gate = w.expert_up = hp.n_ff_exp;
         w.routing = 5 * int64_t{hp.n_expert_used};
+        w.gate = w.up = hp.n_ff_shexp;  // the shared expert, where there is one
+        w.shexp_scale = hp.n_ff_shexp > 0 ? 1 : 0;
     } else {
         w.gate = hp.n_ff;
         w.up = has(TensorGroup::FfnFusedUp) ? 2 * int64_t{hp.n_ff} : hp.n_ff;
@@ -50,7 +76,8 @@ size_t forward_activation_bytes(const HParams& hp, int64_t n_tokens) {
 }
 
 size_t kernel_scratch_bytes(const HParams& hp, int64_t n_tokens, int64_t n_ctx, int n_threads) {
-    const int64_t widest = std::max<int64_t>({hp.n_embd, hp.n_ff, hp.n_ff_exp, hp.q_width(), hp.attn_out_width()});
+    const int64_t widest = std::max<int64_t>(
+        {hp.n_embd, hp.n_ff, hp.n_ff_exp, hp.n_ff_shexp, hp.q_width(), hp.attn_out_width(), hp.ssm.inner()});
     // 8-bit codes plus a float scale and sum per 32-element block, rounded up as the kernels
     // grow the buffer (doubling).
     const size_t act = static_cast<size_t>(n_tokens * widest) * 9 / 8;
@@ -72,7 +99,8 @@ size_t model_host_copy_bytes(const HParams& hp, const std::function<bool(const T
         return (static_cast<size_t>(hp.n_embd) * (1 + 2 * static_cast<size_t>(hp.n_layer))) * sizeof(float);
     size_t floats = 0;
     for (const TensorInstance& t : expand_manifest(hp, has_optional))
-        if (t.spec->kind == TensorKind::Vector || t.spec->kind == TensorKind::ExpertVectors)
+        if (t.spec->kind == TensorKind::Vector || t.spec->kind == TensorKind::ExpertVectors ||
+            t.spec->kind == TensorKind::FloatTable)
             floats += static_cast<size_t>(t.n_elements());
     return floats * sizeof(float);
 }
@@ -80,7 +108,7 @@ size_t model_host_copy_bytes(const HParams& hp, const std::function<bool(const T
 SessionBytes session_bytes(const HParams& hp, int64_t n_ctx, int64_t n_batch, const TypeTraits& kv_type,
                            int n_threads) {
     SessionBytes b;
-    b.kv_cache = kv_cache_bytes(hp, n_ctx, kv_type);
+    b.kv_cache = sequence_cache_bytes(hp, n_ctx, kv_type);
     b.activations = forward_activation_bytes(hp, n_batch);
     b.scratch = kernel_scratch_bytes(hp, n_batch, n_ctx, n_threads);
     b.logits = logits_bytes(hp, n_batch, 1, false);

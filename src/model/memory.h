@@ -12,12 +12,24 @@
 
 namespace hearth::memory {
 
-// Bytes of the KV cache of `n_ctx` positions for one sequence: for every layer, n_ctx rows of
-// keys (kv_width elements) and of values (v_width elements) in `type`'s block layout. For a
-// float type this is 2 × layers × ctx × kv_heads × head_dim × bytes per element.
+// Bytes of the KV cache of `n_ctx` positions for one sequence: for every attention layer, n_ctx
+// rows of keys (kv_width elements) and of values (v_width elements) in `type`'s block layout.
+// For a float type this is 2 × layers × ctx × kv_heads × head_dim × bytes per element. The
+// recurrent layers of a hybrid keep no KV.
 size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, const TypeTraits& type);
 size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, ops::KvType type);
 const TypeTraits& kv_type_traits(ops::KvType type);
+
+// Bytes of one sequence's recurrent state (f32, independent of the context size): per delta-net
+// layer the convolution's last conv_kernel − 1 inputs and each value head's d × d matrix. 0 for
+// transformers.
+size_t recurrent_state_bytes(const HParams& hp);
+// Copies of the recurrent state a sequence keeps so that it can resume from an earlier prefix
+// (kv_cache.h: a recurrent state cannot be cut back like a KV cache).
+constexpr int kStateCheckpoints = 2;
+// Everything a sequence's cache may hold: its KV cache plus the recurrent state and its
+// checkpoints.
+size_t sequence_cache_bytes(const HParams& hp, int64_t n_ctx, const TypeTraits& type);
 
 // The per-token widths (floats) of the activation buffers the forward pass holds (RunState):
 // the residual and normed rows, q/k/v and the attention output, the fused qkv row where the
@@ -27,9 +39,14 @@ struct ActivationWidths {
     int64_t x = 0, h = 0, q = 0, k = 0, v = 0, attn = 0, qkv = 0, gate = 0, up = 0;
     int64_t router = 0, expert_in = 0, expert_gate = 0, expert_up = 0, expert_out = 0, moe_out = 0;
     int64_t routing = 0;  // the routing tables (expert id, weight, row, weight: 20 bytes per choice), in floats
+    int64_t shexp_scale = 0;  // the shared expert's sigmoid gate
+    int64_t attn_gate = 0;    // gated attention's output gate
+    // Delta-net: the convolution's output, the output gate z, the recurrence's output, and the
+    // per-head write strength β and log-decay g.
+    int64_t conv = 0, z = 0, delta = 0, beta = 0, decay = 0;
     int64_t total() const {
         return x + h + q + k + v + attn + qkv + gate + up + router + expert_in + expert_gate + expert_up + expert_out +
-               moe_out + routing;
+               moe_out + routing + shexp_scale + attn_gate + conv + z + delta + beta + decay;
     }
 };
 ActivationWidths activation_widths(const HParams& hp);
@@ -55,7 +72,7 @@ size_t model_host_copy_bytes(const HParams& hp, const std::function<bool(const T
 // Everything a session allocates for itself at context n_ctx and batch n_batch (logits of the
 // last position only): the KV cache plus compute buffers.
 struct SessionBytes {
-    size_t kv_cache = 0;
+    size_t kv_cache = 0;     // sequence_cache_bytes: KV and any recurrent state
     size_t activations = 0;  // forward_activation_bytes
     size_t scratch = 0;      // kernel_scratch_bytes
     size_t logits = 0;       // logits_bytes

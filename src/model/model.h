@@ -1,6 +1,7 @@
 #pragma once
 // A loaded llama-family model: hyperparameters, weights viewed in place from the GGUF map,
 // and the forward pass. No CPU details here: the math goes through ops/.
+#include <array>
 #include <memory>
 #include <span>
 #include <string>
@@ -37,6 +38,32 @@ struct LayerWeights {
     std::vector<float> router_bias;           // [n_expert] (gpt-oss)
     std::vector<ops::Matrix> gate_exps, up_exps, down_exps;  // per expert: [n_ff_exp × n_embd] ×2, [n_embd × n_ff_exp]
     std::vector<float> gate_exps_bias, up_exps_bias, down_exps_bias;  // [n_expert][width] (gpt-oss)
+    std::vector<float> shexp_gate;            // shared expert (qwen35moe): σ(shexp_gate·h) scales it [n_embd]
+    ops::Matrix gate_shexp, up_shexp, down_shexp;  // [n_ff_shexp × n_embd] ×2, [n_embd × n_ff_shexp]
+    // Gated delta-net (the recurrent layers of hybrids; hparams.h DeltaNetParams for the sizes).
+    ops::Matrix ssm_qkv;                      // [conv_channels × n_embd]: q, k, v rows
+    ops::Matrix ssm_z;                        // [inner × n_embd]: the output gate z
+    std::vector<float> ssm_conv;              // [conv_channels][conv_kernel]
+    std::vector<float> ssm_dt_bias, ssm_a;    // [n_v_heads]; ssm_a < 0 scales the decay
+    ops::Matrix ssm_beta, ssm_alpha;          // [n_v_heads × n_embd]: write strength, decay
+    std::vector<float> ssm_norm;              // [state_size], shared by the heads
+    ops::Matrix ssm_out;                      // [n_embd × inner]
+
+    // Every single (not per-expert) matrix slot, empty ones included: one list for repacking,
+    // accounting and bytes per token.
+    auto matrix_slots() {
+        return std::array{&wq, &wk, &wv, &wqkv, &wo, &w_gate, &w_up, &w_down, &router, &gate_shexp, &up_shexp,
+                          &down_shexp, &ssm_qkv, &ssm_z, &ssm_beta, &ssm_alpha, &ssm_out};
+    }
+    auto matrix_slots() const {
+        return std::array{&wq, &wk, &wv, &wqkv, &wo, &w_gate, &w_up, &w_down, &router, &gate_shexp, &up_shexp,
+                          &down_shexp, &ssm_qkv, &ssm_z, &ssm_beta, &ssm_alpha, &ssm_out};
+    }
+    auto vector_slots() const {
+        return std::array{&attn_norm, &bq, &bk, &bv, &bo, &q_norm, &k_norm, &sinks, &post_attn_norm, &ffn_norm,
+                          &post_ffn_norm, &router_bias, &gate_exps_bias, &up_exps_bias, &down_exps_bias, &shexp_gate,
+                          &ssm_conv, &ssm_dt_bias, &ssm_a, &ssm_norm};
+    }
 };
 
 struct ModelWeights {
@@ -102,6 +129,10 @@ private:
     void attention_block(ops::Context& ctx, int il, std::span<const SequenceBatch> seqs,
                          const std::vector<int64_t>& first_row, const ops::RopeParams& rope, RunState& rs,
                          int64_t T) const;
+    // The recurrent layers of hybrids (delta_net.cpp): the gated delta-net in place of attention,
+    // advancing each sequence's recurrent state.
+    void delta_net_block(ops::Context& ctx, int il, std::span<const SequenceBatch> seqs,
+                         const std::vector<int64_t>& first_row, RunState& rs, int64_t T) const;
     void ffn_block(ops::Context& ctx, int il, RunState& rs, int64_t T) const;
     // The mixture of experts: rs.h ([T][n_embd], normed) → rs.moe_out.
     void moe_ffn(ops::Context& ctx, const LayerWeights& L, RunState& rs, int64_t T) const;

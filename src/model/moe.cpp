@@ -1,7 +1,8 @@
 // The mixture-of-experts FFN. Every token's router picks n_expert_used experts with weights;
 // then the batch is regrouped by expert, so each chosen expert's matrices are read once per
 // batch (prompt processing and continuous batching), not once per token, and a decoded token
-// reads only its own experts' weights.
+// reads only its own experts' weights. A shared expert, where the family has one, runs for every
+// token next to the routed ones.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -77,6 +78,23 @@ void Model::moe_ffn(ops::Context& ctx, const LayerWeights& L, RunState& rs, int6
             float* dst = &rs.moe_out[rows[i] * E];
             const float w = weights[i];
             for (int64_t c = 0; c < E; ++c) dst[c] += w * y[i * E + c];
+        }
+    }
+
+    // The shared expert (qwen35moe) runs for every token, scaled by σ(shexp_gate·h).
+    if (!L.gate_shexp.empty()) {
+        const int64_t Fs = hp.n_ff_shexp;
+        float *gate = rs.gate.data(), *up = rs.up.data(), *y = rs.expert_out.data();
+        ops::matmul(ctx, L.gate_shexp, rs.h.data(), T, gate);
+        ops::matmul(ctx, L.up_shexp, rs.h.data(), T, up);
+        gated_activation(arch.activation, gate, up, T * Fs);
+        ops::matmul(ctx, L.down_shexp, gate, T, y);
+        for (int64_t t = 0; t < T; ++t) {
+            double dot = 0;
+            for (int64_t c = 0; c < E; ++c) dot += static_cast<double>(L.shexp_gate[c]) * rs.h[t * E + c];
+            const float scale = static_cast<float>(1.0 / (1.0 + std::exp(-dot)));
+            float* dst = &rs.moe_out[t * E];
+            for (int64_t c = 0; c < E; ++c) dst[c] += scale * y[t * E + c];
         }
     }
 }

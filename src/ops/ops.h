@@ -79,6 +79,10 @@ void add_bias(float* y, const float* bias, int64_t n_rows, int64_t n);
 void add(float* a, const float* b, int64_t n);
 // gate[i] ← silu(gate[i]) · up[i].
 void silu_mul(float* gate, const float* up, int64_t n);
+// x[i] ← silu(x[i]) = x[i] · σ(x[i]).
+void silu(float* x, int64_t n);
+// x[i] ← x[i] · σ(gate[i]) (output gates).
+void sigmoid_mul(float* x, const float* gate, int64_t n);
 // gate[i] ← gelu(gate[i]) · up[i], GELU in its tanh approximation (GeGLU).
 void gelu_tanh_mul(float* gate, const float* up, int64_t n);
 // gpt-oss's clamped SwiGLU: g = min(gate, limit), u = clamp(up, ±limit),
@@ -185,7 +189,8 @@ void l2_normalize(float* x, int64_t n_rows, int64_t n, float eps);
 // The gated delta rule. Per value head j (which reads key/query head j mod n_k_heads: heads are
 // tiled, not grouped) with state S [k_dim][v_dim], for each token t:
 //   S ← e^{g[t][j]} · S;  δ = β[t][j] · (v_t − Sᵀk_t);  S ← S + k_t δᵀ;  o_t = scale · Sᵀq_t.
-// q, k: [n_tokens][n_k_heads·k_dim]; v, out: [n_tokens][n_v_heads·v_dim]; g (log decay, ≤ 0)
+// q, k: [n_tokens][n_k_heads·k_dim]; v, out: [n_tokens][n_v_heads·v_dim] (q, k, v with the
+// shape's row strides where set); g (log decay, ≤ 0)
 // and beta: [n_tokens][n_v_heads]; state: [n_v_heads][k_dim][v_dim], updated in place.
 struct DeltaNetShape {
     int n_k_heads = 0;
@@ -193,6 +198,10 @@ struct DeltaNetShape {
     int k_dim = 0;
     int v_dim = 0;
     float scale = 1.0f;  // usually 1/sqrt(k_dim)
+    // Floats from one token's row to the next, when q, k and v are columns of a wider row
+    // (0: packed, the widths above).
+    int64_t qk_row_stride = 0;
+    int64_t v_row_stride = 0;
 };
 void gated_delta_net(Context& ctx, const float* q, const float* k, const float* v, const float* g,
                      const float* beta, int64_t n_tokens, const DeltaNetShape& shape, float* state, float* out);

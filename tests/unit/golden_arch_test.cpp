@@ -199,7 +199,9 @@ INSTANTIATE_TEST_SUITE_P(
                       ArchCase{"synth-mixtral-256-F32", false, true},
                       ArchCase{"synth-mixtral-256-Q8_0", true, true}, ArchCase{"synth-gemma3-256-F32", false, false},
                       ArchCase{"synth-gemma3-256-Q8_0", true, false}, ArchCase{"synth-phi4mini-256-F32", false, false},
-                      ArchCase{"synth-phi4mini-256-Q8_0", true, false}),
+                      ArchCase{"synth-phi4mini-256-Q8_0", true, false}, ArchCase{"synth-qwen35-256-F32", false, false},
+                      ArchCase{"synth-qwen35-256-Q8_0", true, false}, ArchCase{"synth-qwen35moe-256-F32", false, true},
+                      ArchCase{"synth-qwen35moe-256-Q8_0", true, true}),
     [](const ::testing::TestParamInfo<ArchCase>& info) {
         std::string s = info.param.model;
         for (char& c : s)

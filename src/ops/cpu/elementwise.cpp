@@ -37,6 +37,14 @@ void silu_mul(float* gate, const float* up, int64_t n) {
     }
 }
 
+void silu(float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+
+void sigmoid_mul(float* x, const float* gate, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] *= 1.0f / (1.0f + std::exp(-gate[i]));
+}
+
 void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
     const float k = std::sqrt(2.0f / static_cast<float>(M_PI));
     for (int64_t i = 0; i < n; ++i) {

@@ -52,7 +52,9 @@ void gated_delta_net(Context& ctx, const float* q, const float* k, const float* 
         fail("gated_delta_net: bad shape ({} k heads, {} v heads, dims {} × {})", s.n_k_heads, s.n_v_heads, s.k_dim,
              s.v_dim);
     const int64_t dk = s.k_dim, dv = s.v_dim;
-    const int64_t q_stride = s.n_k_heads * dk, v_stride = s.n_v_heads * dv;
+    const int64_t q_stride = s.qk_row_stride > 0 ? s.qk_row_stride : s.n_k_heads * dk;
+    const int64_t v_stride = s.v_row_stride > 0 ? s.v_row_stride : s.n_v_heads * dv;
+    const int64_t out_stride = s.n_v_heads * dv;
     auto heads = [&](int64_t h0, int64_t h1) {
         // Per-thread scratch: this runs per layer and token, so it must not allocate each call.
         thread_local std::vector<float> scratch;
@@ -65,7 +67,7 @@ void gated_delta_net(Context& ctx, const float* q, const float* k, const float* 
                 const float* qt = q + t * q_stride + kh * dk;
                 const float* kt = k + t * q_stride + kh * dk;
                 const float* vt = v + t * v_stride + h * dv;
-                float* ot = out + t * v_stride + h * dv;
+                float* ot = out + t * out_stride + h * dv;
                 const float decay = std::exp(g[t * s.n_v_heads + h]);
                 const float b = beta[t * s.n_v_heads + h];
                 // Sᵀk on the old state; the decay scales it (and S) in the same pass below.
