@@ -16,6 +16,7 @@
 #include "fit/model_catalogue.h"
 #include "fit/plan.h"
 #include "fit/weights.h"
+#include "model/memory.h"
 
 namespace hearth::cli {
 namespace {
@@ -119,6 +120,8 @@ ordered_json result_json(const fit::WeightLayout& w, const fit::FitResult& r) {
             {"n_ctx_train", w.hp.n_ctx_train},
             {"weights_bytes", b.weights},
             {"kv_cache_bytes", b.kv_cache},
+            {"recurrent_state_bytes", b.recurrent_state},
+            {"attention_layers", w.hp.n_attention_layers()},
             {"compute_bytes", b.compute},
             {"overhead_bytes", b.overhead},
             {"overhead", {{"runtime", b.runtime}, {"tokenizer", b.tokenizer}, {"host_copies", b.host_copies},
@@ -158,11 +161,19 @@ void print_text(const fit::WeightLayout& w, const fit::Machine& m, const fit::Fi
     std::printf("  weights   %9.2f GiB  (%.2f GB: token embedding %.2f GiB, output %.2f GiB, %d layers %.3f GiB each)\n",
                 gib(b.weights), b.weights / 1e9, gib(w.embd_bytes), gib(w.output_bytes), w.hp.n_layer,
                 gib(layers) / std::max(w.hp.n_layer, 1));
-    std::printf("  KV cache  %9.2f GiB  (2 x %d layers x %lld ctx x %d kv heads x %d head dim x %s x %d sequence%s)\n",
-                gib(b.kv_cache), w.hp.n_layer, static_cast<long long>(r.n_ctx), w.hp.n_head_kv, w.hp.head_dim,
+    // A hybrid keeps KV for its attention layers only, plus a fixed-size recurrent state.
+    const int n_attn = w.hp.n_attention_layers();
+    const std::string state =
+        b.recurrent_state == 0
+            ? std::string()
+            : fmt::format("; + {:.1f} MiB recurrent state of {} delta-net layers, with {} checkpoints",
+                          b.recurrent_state / 1048576.0, w.hp.n_layer - n_attn, memory::kStateCheckpoints);
+    std::printf("  KV cache  %9.2f GiB  (2 x %d %slayers x %lld ctx x %d kv heads x %d head dim x %s x %d sequence%s%s)\n",
+                gib(b.kv_cache), n_attn, b.recurrent_state ? "attention " : "", static_cast<long long>(r.n_ctx),
+                w.hp.n_head_kv, w.hp.head_dim,
                 kv.block_size == 1 ? fmt::format("{} B", kv.block_bytes).c_str()
                                    : fmt::format("{}/{} B ({})", kv.block_bytes, kv.block_size, kv_name).c_str(),
-                o.parallel, o.parallel == 1 ? "" : "s");
+                o.parallel, o.parallel == 1 ? "" : "s", state.c_str());
     std::printf("  compute   %9.2f GiB  (activations of a %d-token batch, kernel scratch, logits)\n", gib(b.compute),
                 o.n_batch);
     std::printf("  overhead  %9.2f GiB  (runtime %.1f MiB, tokenizer %.1f MiB, metadata %.1f MiB, norms %.1f MiB%s)\n",

@@ -12,6 +12,7 @@
 #include "gguf/gguf.h"
 #include "model/arch.h"
 #include "model/hparams.h"
+#include "model/memory.h"
 #include "tokenizer/tokenizer.h"
 
 namespace hearth::cli {
@@ -158,6 +159,15 @@ int run(const InfoFlags& f) {
                             {"expert_count", hp->n_expert}, {"expert_used_count", hp->n_expert_used},
                             {"expert_feed_forward_length", hp->n_ff_exp}, {"sliding_window", hp->n_swa},
                             {"default_context", resolve_context_size(*hp, 0)}};
+            if (hp->is_hybrid()) {
+                json kinds = json::array();
+                for (int il = 0; il < hp->n_layer; ++il)
+                    kinds.push_back(hp->layer_kind(il) == LayerKind::Recurrent ? "delta_net" : "attention");
+                j["hparams"]["layer_kinds"] = kinds;
+                j["hparams"]["ssm"] = {{"conv_kernel", hp->ssm.conv_kernel}, {"state_size", hp->ssm.state_size},
+                                       {"group_count", hp->ssm.n_k_heads}, {"time_step_rank", hp->ssm.n_v_heads},
+                                       {"recurrent_state_bytes", memory::recurrent_state_bytes(*hp)}};
+            }
         }
         if (tok) {
             const auto& v = tok->vocab();
@@ -206,7 +216,21 @@ int run(const InfoFlags& f) {
     if (hp) {
         line("context:", fmt::format("{} (runs with {} by default)", hp->n_ctx_train, resolve_context_size(*hp, 0)));
         line("embedding:", std::to_string(hp->n_embd));
-        line("layers:", std::to_string(hp->n_layer));
+        if (hp->is_hybrid()) {
+            // "RRRA RRRA …": R a gated delta-net layer, A an attention layer, in groups of four.
+            std::string pattern;
+            for (int il = 0; il < hp->n_layer; ++il) {
+                if (il > 0 && il % 4 == 0) pattern += ' ';
+                pattern += hp->layer_kind(il) == LayerKind::Recurrent ? 'R' : 'A';
+            }
+            line("layers:", fmt::format("{}: {} gated delta-net (R), {} attention (A): {}", hp->n_layer,
+                                        hp->n_layer - hp->n_attention_layers(), hp->n_attention_layers(), pattern));
+            line("delta-net:", fmt::format("{} key / {} value heads of {}, conv {}, state {} per sequence",
+                                           hp->ssm.n_k_heads, hp->ssm.n_v_heads, hp->ssm.state_size,
+                                           hp->ssm.conv_kernel, human_bytes(memory::recurrent_state_bytes(*hp))));
+        } else {
+            line("layers:", std::to_string(hp->n_layer));
+        }
         line("heads:", fmt::format("{} query, {} kv (GQA {}:1), head dim {}", hp->n_head, hp->n_head_kv,
                                    hp->n_head / hp->n_head_kv, hp->head_dim));
         if (hp->is_moe())

@@ -73,6 +73,24 @@ constexpr ModelPreset kPresets[] = {
      .n_embd = 4096, .n_layer = 32, .n_head = 32, .n_head_kv = 8, .head_dim = 128, .n_ff = 14336,
      .n_vocab = 32000, .n_ctx = 32768, .rope_base = 1000000, .norm_eps = 1e-5, .tied_embeddings = false,
      .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 14336},
+    // Qwen3.5 / 3.6 hybrids: 3 gated delta-net layers (16 key / 16-32 value heads of 128) to each
+    // gated-attention layer (head dim 256, 64 of it rotated, base 1e7). The 35B-A3B routes 8 of
+    // 256 experts of width 512 next to one shared expert.
+    {.name = "qwen3.5-0.8b", .display_name = "Qwen3.5 0.8B (synthetic)", .arch = "qwen35",
+     .n_embd = 1024, .n_layer = 24, .n_head = 8, .n_head_kv = 2, .head_dim = 256, .n_ff = 3584,
+     .n_vocab = 248320, .n_ctx = 262144, .rope_base = 10000000, .norm_eps = 1e-6, .tied_embeddings = true,
+     .n_rot = 64, .ssm_conv_kernel = 4, .ssm_state = 128, .ssm_k_heads = 16, .ssm_v_heads = 16,
+     .full_attention_interval = 4},
+    {.name = "qwen3.5-9b", .display_name = "Qwen3.5 9B (synthetic)", .arch = "qwen35",
+     .n_embd = 4096, .n_layer = 32, .n_head = 16, .n_head_kv = 4, .head_dim = 256, .n_ff = 12288,
+     .n_vocab = 248320, .n_ctx = 262144, .rope_base = 10000000, .norm_eps = 1e-6, .tied_embeddings = false,
+     .n_rot = 64, .ssm_conv_kernel = 4, .ssm_state = 128, .ssm_k_heads = 16, .ssm_v_heads = 32,
+     .full_attention_interval = 4},
+    {.name = "qwen3.6-35b-a3b", .display_name = "Qwen3.6 35B-A3B (synthetic)", .arch = "qwen35moe",
+     .n_embd = 2048, .n_layer = 40, .n_head = 16, .n_head_kv = 2, .head_dim = 256, .n_ff = 512,
+     .n_vocab = 248320, .n_ctx = 262144, .rope_base = 10000000, .norm_eps = 1e-6, .tied_embeddings = false,
+     .n_expert = 256, .n_expert_used = 8, .n_ff_exp = 512, .n_rot = 64, .n_ff_shexp = 512,
+     .ssm_conv_kernel = 4, .ssm_state = 128, .ssm_k_heads = 16, .ssm_v_heads = 32, .full_attention_interval = 4},
     // Gemma 3: 5 local layers (window 512/1024, rope base 10000) to each global one.
     {.name = "gemma3-1b", .display_name = "Gemma 3 1B (synthetic)", .arch = "gemma3",
      .n_embd = 1152, .n_layer = 26, .n_head = 4, .n_head_kv = 1, .head_dim = 256, .n_ff = 6912,
@@ -114,6 +132,16 @@ constexpr ModelPreset kPresets[] = {
      .n_embd = 256, .n_layer = 6, .n_head = 4, .n_head_kv = 1, .head_dim = 256, .n_ff = 512,
      .n_vocab = 512, .n_ctx = 4096, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true,
      .sliding_window = 16, .rope_base_swa = 10000, .rope_scaling = "linear", .rope_scaling_factor = 8},
+    {.name = "tiny-qwen35", .display_name = "tiny qwen35 (synthetic)", .arch = "qwen35",
+     .n_embd = 256, .n_layer = 4, .n_head = 4, .n_head_kv = 2, .head_dim = 64, .n_ff = 512,
+     .n_vocab = 512, .n_ctx = 4096, .rope_base = 10000000, .norm_eps = 1e-6, .tied_embeddings = false,
+     .n_rot = 16, .ssm_conv_kernel = 4, .ssm_state = 32, .ssm_k_heads = 2, .ssm_v_heads = 4,
+     .full_attention_interval = 4},
+    {.name = "tiny-qwen35moe", .display_name = "tiny qwen35moe (synthetic)", .arch = "qwen35moe",
+     .n_embd = 256, .n_layer = 4, .n_head = 4, .n_head_kv = 2, .head_dim = 64, .n_ff = 256,
+     .n_vocab = 512, .n_ctx = 4096, .rope_base = 10000000, .norm_eps = 1e-6, .tied_embeddings = false,
+     .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 256, .n_rot = 16, .n_ff_shexp = 256,
+     .ssm_conv_kernel = 4, .ssm_state = 32, .ssm_k_heads = 2, .ssm_v_heads = 4, .full_attention_interval = 4},
     {.name = "tiny-phi3", .display_name = "tiny phi3 (synthetic)", .arch = "phi3",
      .n_embd = 256, .n_layer = 2, .n_head = 8, .n_head_kv = 2, .head_dim = 32, .n_ff = 512,
      .n_vocab = 512, .n_ctx = 131072, .rope_base = 10000, .norm_eps = 1e-5, .tied_embeddings = true,
@@ -291,6 +319,20 @@ void add_arch_keys(gguf::Writer& w, const ModelPreset& p, int n_vocab) {
         // Mixtral files give the expert width as feed_forward_length.
         if (p.arch != "llama") w.set(a + "expert_feed_forward_length", u(p.n_ff_exp));
     }
+    if (p.n_ff_shexp > 0) w.set(a + "expert_shared_feed_forward_length", u(p.n_ff_shexp));
+    if (p.ssm_state > 0) {
+        w.set(a + "ssm.conv_kernel", u(p.ssm_conv_kernel));
+        w.set(a + "ssm.state_size", u(p.ssm_state));
+        w.set(a + "ssm.group_count", u(p.ssm_k_heads));
+        w.set(a + "ssm.time_step_rank", u(p.ssm_v_heads));
+        w.set(a + "ssm.inner_size", u(p.ssm_v_heads * p.ssm_state));
+        w.set(a + "full_attention_interval", u(p.full_attention_interval));
+        // Multi-section rope over the rotated pairs; for text every section sees the same
+        // position, so only the total (n_rot / 2) matters. llama.cpp requires the key.
+        const int pairs = (p.n_rot ? p.n_rot : hd) / 2;
+        const int32_t sections[4] = {pairs - 2 * (pairs / 3), pairs / 3, pairs / 3, 0};
+        w.set(a + "rope.dimension_sections", gguf::make::i32s(sections));
+    }
     if (p.sliding_window > 0) w.set(a + "attention.sliding_window", u(p.sliding_window));
     if (p.rope_base_swa > 0) w.set(a + "rope.freq_base_swa", f32(static_cast<float>(p.rope_base_swa)));
     if (!p.rope_scaling.empty()) {
@@ -325,8 +367,13 @@ struct VectorInit {
 };
 VectorInit vector_init(const TensorSpec& spec) {
     if (spec.role == hearth::TensorRole::Norm) return {1.0, 0.05};
-    if (spec.slot == Slot::Sinks) return {0.0, 0.5};
-    return {0.0, 0.02};
+    switch (spec.slot) {
+        case Slot::Sinks: return {0.0, 0.5};
+        case Slot::SsmA: return {-0.8, 0.1};       // −exp(A_log): negative, so the state decays
+        case Slot::SsmDtBias: return {-1.5, 0.5};  // softplus(·) of a few tenths
+        case Slot::SsmConv: return {0.0, 0.5};
+        default: return {0.0, 0.02};
+    }
 }
 
 }  // namespace
@@ -478,7 +525,8 @@ SynthResult synthesize_model(const SynthOptions& options, const std::string& pat
         if (!fixed.empty()) {
             out.add_tensor(t.name, TensorType::F32, t.dims,
                            [fixed](uint8_t* dst, size_t n, const ModelOutput::Tick&) { std::memcpy(dst, fixed.data(), n); });
-        } else if (t.spec->kind == TensorKind::Vector || t.spec->kind == TensorKind::ExpertVectors) {
+        } else if (t.spec->kind == TensorKind::Vector || t.spec->kind == TensorKind::ExpertVectors ||
+                   t.spec->kind == TensorKind::FloatTable) {
             vector(t.name, t.dims, vector_init(*t.spec));
         } else {
             matrix(t.name, t.dims);

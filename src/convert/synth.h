@@ -45,6 +45,14 @@ struct ModelPreset {
     std::string_view rope_scaling = {};
     double rope_scaling_factor = 1;
     bool longrope = false;          // rope_factors_short/long tensors and rope.scaling.attn_factor
+    int n_ff_shexp = 0;             // width of a shared expert next to the routed ones (0: none)
+    // Hybrid gated delta-net families (qwen35): the delta-net's convolution taps, head dim, key
+    // and value heads, and every how many layers one attends (0: not a hybrid).
+    int ssm_conv_kernel = 0;
+    int ssm_state = 0;
+    int ssm_k_heads = 0;
+    int ssm_v_heads = 0;
+    int full_attention_interval = 0;
 
     int head_size() const { return head_dim ? head_dim : n_embd / n_head; }
 };

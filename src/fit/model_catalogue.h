@@ -17,6 +17,11 @@ struct CatalogueModel {
     bool tied_embeddings;
     int n_expert = 0;       // MoE: experts per layer (n_ff is then each expert's width)
     int n_expert_used = 0;  // experts each token runs through
+    int n_ff_shexp = 0;     // MoE: a shared expert's width (0: none)
+    // Hybrid gated delta-net families (qwen35): conv taps, head dim, key and value heads, and
+    // every how many layers one attends (linear_conv_kernel_dim, linear_key_head_dim,
+    // linear_num_key_heads, linear_num_value_heads, full_attention_interval).
+    int ssm_conv_kernel = 0, ssm_state = 0, ssm_k_heads = 0, ssm_v_heads = 0, full_attention_interval = 0;
 };
 
 std::span<const CatalogueModel> catalogue_models();

@@ -53,6 +53,8 @@ Sizes sizes(const WeightLayout& w, const Machine& m, const FitOptions& o, int64_
     Breakdown& b = s.b;
     b.weights = w.weights_bytes();
     b.kv_cache = kv_one * static_cast<uint64_t>(o.parallel);
+    b.recurrent_state = (1 + memory::kStateCheckpoints) * memory::recurrent_state_bytes(hp) *
+                        static_cast<uint64_t>(o.parallel);
     b.compute = s.compute;
     b.runtime = (o.runtime_base_bytes ? o.runtime_base_bytes : kRuntimeBaseBytes) + kRunCodeBytes +
                 static_cast<uint64_t>(threads - 1) * kPerThreadBytes;  // the pool's workers; the main thread computes too

@@ -35,7 +35,8 @@ constexpr uint64_t kMetadataValueBytes = 96;
 
 struct Breakdown {
     uint64_t weights = 0;
-    uint64_t kv_cache = 0;
+    uint64_t kv_cache = 0;         // KV of the attention layers and, for hybrids, the recurrent state
+    uint64_t recurrent_state = 0;  // of kv_cache: the recurrent state and its checkpoints (memory.h)
     uint64_t compute = 0;
     uint64_t overhead = 0;
     uint64_t total() const { return weights + kv_cache + compute + overhead; }

@@ -76,6 +76,12 @@ HParams hparams_of(const CatalogueModel& m) {
         hp.n_ff = m.n_ff;
     }
     hp.rope.n_rot = m.head_dim;
+    hp.n_ff_shexp = m.n_ff_shexp;
+    if (m.ssm_state > 0) {
+        hp.ssm = {m.ssm_conv_kernel, m.ssm_state, m.ssm_k_heads, m.ssm_v_heads};
+        hp.recurrent_layers = hybrid_layer_pattern(m.n_layer, m.full_attention_interval);
+        hp.rope.n_rot = m.head_dim / 4;  // partial rotary factor 0.25
+    }
     if (hp.arch) derive_hparams(hp);
     return hp;
 }

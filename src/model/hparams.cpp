@@ -71,8 +71,7 @@ void read_delta_net(const Reader& r, HParams& hp) {
                  hp.n_layer);
         std::copy_n(flags.begin(), hp.n_layer, hp.recurrent_layers.begin());
     } else {
-        const int interval = r.optional_int("full_attention_interval", 4);
-        for (int il = 0; il < hp.n_layer; ++il) hp.recurrent_layers[il] = (il + 1) % interval != 0;
+        hp.recurrent_layers = hybrid_layer_pattern(hp.n_layer, r.optional_int("full_attention_interval", 4));
     }
 }
 
@@ -222,6 +221,13 @@ HParams read_hparams(const gguf::File& file) {
     derive_hparams(hp, pattern);
     if (a.local_rope_unscaled) hp.rope_local.freq_base = r.optional_float("rope.freq_base_swa", 10000.0f);
     return hp;
+}
+
+std::vector<bool> hybrid_layer_pattern(int n_layer, int full_attention_interval) {
+    std::vector<bool> recurrent(static_cast<size_t>(std::max(n_layer, 0)), false);
+    for (int il = 0; il < n_layer; ++il)
+        recurrent[il] = full_attention_interval > 0 && (il + 1) % full_attention_interval != 0;
+    return recurrent;
 }
 
 int resolve_context_size(const HParams& hp, int requested) {

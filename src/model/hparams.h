@@ -73,6 +73,10 @@ HParams read_hparams(const gguf::File& file);
 // scale, local rope): read_hparams uses it, and so do planners that build an HParams by hand.
 void derive_hparams(HParams& hp, int window_pattern = 0);
 
+// Which layers of a hybrid are recurrent when every `full_attention_interval`-th one attends
+// (layers interval−1, 2·interval−1, …), as qwen35 files say it without a per-layer list.
+std::vector<bool> hybrid_layer_pattern(int n_layer, int full_attention_interval);
+
 // The context size a run gets for `requested` tokens (0: the model's own, capped at
 // kDefaultMaxContext). Here rather than in engine/ so that planners (fit/) size a session
 // exactly as the engine will open it without depending on the engine.

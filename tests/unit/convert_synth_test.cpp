@@ -144,7 +144,8 @@ TEST(Synth, RealPresetShapesWithOneLayer) {
 // The newer families: every tensor their manifest asks for, loadable and finite.
 TEST(Synth, ManifestFamiliesLoadAndRun) {
     auto dir = test::temp_dir();
-    for (const char* preset : {"tiny-qwen3moe", "tiny-gpt-oss", "tiny-gemma3", "tiny-phi3"}) {
+    for (const char* preset : {"tiny-qwen3moe", "tiny-gpt-oss", "tiny-gemma3", "tiny-phi3", "tiny-qwen35",
+                               "tiny-qwen35moe"}) {
         SCOPED_TRACE(preset);
         const std::string path = (dir / (std::string(preset) + ".gguf")).string();
         SynthOptions o = options_for(preset, "Q8_0");
@@ -175,11 +176,13 @@ TEST(Synth, NewFamilyPresetShapes) {
                           Case{"qwen3-30b-a3b", "qwen3moe", 2048, 32, 4, 128, 6144, 768, 0, 128},
                           Case{"gemma3-1b", "gemma3", 1152, 4, 1, 256, 6912, 0, 512, 256},
                           Case{"gemma3-4b", "gemma3", 2560, 8, 4, 256, 10240, 0, 1024, 256},
-                          Case{"phi4-mini", "phi3", 3072, 24, 8, 128, 8192, 0, 0, 96}}) {
+                          Case{"phi4-mini", "phi3", 3072, 24, 8, 128, 8192, 0, 0, 96},
+                          Case{"qwen3.5-9b", "qwen35", 4096, 16, 4, 256, 12288, 0, 0, 64},
+                          Case{"qwen3.6-35b-a3b", "qwen35moe", 2048, 16, 2, 256, 512, 512, 0, 64}}) {
         SCOPED_TRACE(c.preset);
         const std::string path = (dir / (std::string(c.preset) + ".gguf")).string();
         SynthOptions o = options_for(c.preset, "Q4_0");
-        o.preset.n_layer = 2;
+        o.preset.n_layer = o.preset.full_attention_interval > 0 ? 4 : 2;  // hybrids: 3 delta-net, 1 attention
         o.preset.n_vocab = 1024;
         if (o.preset.n_expert > 0) {
             o.preset.n_expert = 4;
@@ -211,6 +214,17 @@ TEST(Synth, NewFamilyPresetShapes) {
     EXPECT_EQ(phi->find_tensor("blk.0.ffn_up.weight")->shape_string(), "[3072, 16384]");
     EXPECT_EQ(phi->find_tensor("rope_factors_long.weight")->shape_string(), "[48]");
     EXPECT_EQ(phi->find_tensor("output.weight"), nullptr);
+    auto q35 = gguf::File::open((dir / "qwen3.5-9b.gguf").string());
+    EXPECT_EQ(q35->find_tensor("blk.0.attn_qkv.weight")->shape_string(), "[4096, 8192]");  // 2·16·128 + 32·128
+    EXPECT_EQ(q35->find_tensor("blk.0.ssm_conv1d.weight")->shape_string(), "[4, 8192]");
+    EXPECT_EQ(q35->find_tensor("blk.0.ssm_a")->shape_string(), "[32]");
+    EXPECT_EQ(q35->find_tensor("blk.0.attn_q.weight"), nullptr);  // a delta-net layer
+    EXPECT_EQ(q35->find_tensor("blk.3.attn_q.weight")->shape_string(), "[4096, 8192]");  // q and gate
+    EXPECT_EQ(q35->find_tensor("blk.3.ssm_a"), nullptr);
+    EXPECT_EQ(q35->get_i64_array("qwen35.rope.dimension_sections").size(), 4u);
+    auto q36 = gguf::File::open((dir / "qwen3.6-35b-a3b.gguf").string());
+    EXPECT_EQ(q36->find_tensor("blk.0.ffn_gate_inp_shexp.weight")->shape_string(), "[2048]");
+    EXPECT_EQ(q36->find_tensor("blk.0.ffn_down_shexp.weight")->shape_string(), "[512, 2048]");
     fs::remove_all(dir);
 }
 
