@@ -133,9 +133,11 @@ void expect_batched_equals_alone(const Model& model) {
 TEST_F(BatchTest, BatchedLogitsMatchOneSequenceAtATime) { expect_batched_equals_alone(*tiny_->model); }
 
 // MoE layers group the batch's rows by expert across sequences; gpt-oss adds sliding-window
-// layers and sinks, whose per-sequence key ranges must not mix.
-TEST(BatchArch, MoeAndSlidingWindowBatchesMatchAlone) {
-    for (const char* name : {"synth-qwen3moe-256-F32", "synth-gptoss-256-F32", "synth-gemma3-256-F32"}) {
+// layers and sinks, whose per-sequence key ranges must not mix; the qwen35 hybrids advance one
+// recurrent state per sequence.
+TEST(BatchArch, MoeSlidingWindowAndHybridBatchesMatchAlone) {
+    for (const char* name : {"synth-qwen3moe-256-F32", "synth-gptoss-256-F32", "synth-gemma3-256-F32",
+                             "synth-qwen35-256-F32", "synth-qwen35moe-256-F32"}) {
         SCOPED_TRACE(name);
         HEARTH_SHARED_OR_SKIP(path, std::string("golden/arch/") + name + ".gguf");
         LoadedModel lm = load_model(path);
@@ -168,8 +170,8 @@ BatchRequest greedy_request(std::vector<TokenId> prompt, int n_predict) {
     return r;
 }
 
-TEST(BatchScheduler, GreedyTokensTogetherEqualAlone) {
-    HEARTH_SHARED_OR_SKIP(path, "models/stories260K.gguf");
+// Four prompts through the scheduler's slots give the greedy tokens each gives alone.
+void expect_scheduled_equals_alone(const std::string& path) {
     LoadedModel lm = load_model(path);
     const Tokenizer& tok = *lm.tokenizer;
     const std::vector<std::string> texts = {"Once upon a time", "The little dog", "Tom and Lily went to the park",
@@ -211,6 +213,20 @@ TEST(BatchScheduler, GreedyTokensTogetherEqualAlone) {
     }
     // Fewer forward passes than running them one after another: they shared steps.
     EXPECT_LT(sched.steps(), 4u * 24u);
+}
+
+TEST(BatchScheduler, GreedyTokensTogetherEqualAlone) {
+    HEARTH_SHARED_OR_SKIP(path, "models/stories260K.gguf");
+    expect_scheduled_equals_alone(path);
+}
+
+// The hybrids' slots each carry a recurrent state, cleared when a slot takes a new request.
+TEST(BatchScheduler, HybridGreedyTokensTogetherEqualAlone) {
+    for (const char* name : {"synth-qwen35-256-F32", "synth-qwen35moe-256-F32"}) {
+        SCOPED_TRACE(name);
+        HEARTH_SHARED_OR_SKIP(path, std::string("golden/arch/") + name + ".gguf");
+        expect_scheduled_equals_alone(path);
+    }
 }
 
 TEST_F(BatchTest, StreamedTextEqualsTheResult) {

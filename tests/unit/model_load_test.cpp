@@ -96,6 +96,37 @@ TEST(ModelLoad, FusedQkvWithTheWrongRowCount) {
     EXPECT_MENTIONS(e, "blk.0.attn_qkv.weight", "[256, 384]", "[256, 320]");
 }
 
+// Hybrids: the layer pattern comes from metadata, so a pattern that disagrees with the file
+// shows up as the first tensor the pattern expects and the file lacks.
+TEST(ModelLoad, HybridLayerPatternThatDisagreesWithTheTensors) {
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-qwen35-256-F32.gguf");
+    // Every 2nd layer attends: layer 1 (a delta-net layer in the file) would need attn_q.
+    const std::string e =
+        load_error(path, {[](gguf::Writer& w) { w.set("qwen35.full_attention_interval", u32(2)); }, {}});
+    EXPECT_MENTIONS(e, "edited.gguf", "missing tensor", "blk.1.attn_q.weight");
+}
+
+TEST(ModelLoad, HybridMissingStateTensorIsNamed) {
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-qwen35moe-256-F32.gguf");
+    const std::string e = load_error(path, {{}, [](const gguf::TensorInfo& t, gguf::Writer&) {
+                                                return t.name == "blk.2.ssm_conv1d.weight";
+                                            }});
+    EXPECT_MENTIONS(e, "blk.2.ssm_conv1d.weight", "[4, 256]");
+}
+
+TEST(ModelLoad, HybridInconsistentSsmSizes) {
+    HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-qwen35-256-F32.gguf");
+    const std::string e = load_error(path, {[](gguf::Writer& w) { w.set("qwen35.ssm.inner_size", u32(100)); }, {}});
+    EXPECT_MENTIONS(e, "ssm.inner_size", "100");
+    const std::string bad_list = load_error(
+        path, {[](gguf::Writer& w) {
+                   w.set("qwen35.attention.recurrent_layers",
+                         gguf::make::array(gguf::ValueType::BOOL, {gguf::make::boolean(true)}));
+               },
+               {}});
+    EXPECT_MENTIONS(bad_list, "recurrent_layers", "1 entries", "4 layers");
+}
+
 TEST(ModelLoad, ExpertCountThatDisagreesWithTheTensors) {
     HEARTH_SHARED_OR_SKIP(path, "golden/arch/synth-qwen3moe-256-F32.gguf");
     const std::string e = load_error(path, {[](gguf::Writer& w) { w.set("qwen3moe.expert_count", u32(4)); }, {}});
