@@ -135,4 +135,9 @@ std::vector<ReplyStream::Piece> ReplyStream::flush() {
     return out;
 }
 
+bool prompt_opens_thinking(std::string_view prompt) {
+    const size_t end = prompt.find_last_not_of(" \t\r\n");
+    return end != std::string_view::npos && prompt.substr(0, end + 1).ends_with(kThinkOpen);
+}
+
 }  // namespace hearth::chat

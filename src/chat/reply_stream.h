@@ -16,6 +16,15 @@ namespace hearth::chat {
 
 class ReplyStream {
 public:
+    ReplyStream() = default;
+    // `in_thinking`: the prompt already opened the thinking block (templates that end their
+    // generation prompt with "<think>\n", such as Qwen3.5's), so the reply starts as thinking.
+    explicit ReplyStream(bool in_thinking) {
+        if (in_thinking) {
+            state_ = State::Think;
+            part_ = ReplyPart::Thinking;
+        }
+    }
     struct Piece {
         ReplyPart part;
         std::string text;
@@ -38,5 +47,9 @@ private:
     std::string tool_;
     bool skip_newlines_ = false;  // after </think>: the answer starts at its first non-newline
 };
+
+// Whether a rendered prompt leaves a <think> block open (it ends with "<think>" and
+// whitespace), so the model's reply begins inside it.
+bool prompt_opens_thinking(std::string_view prompt);
 
 }  // namespace hearth::chat

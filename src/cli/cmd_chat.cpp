@@ -172,11 +172,13 @@ private:
     void answer(const std::string& text) {
         g_interrupted = 0;
         ReplyPrinter printer(stdout, hide_thinking_, isatty(STDOUT_FILENO) != 0);
-        bool wrote = false;
+        bool wrote = false, first = true;
         try {
             ChatTurnResult r = chat_.respond(
                 text, options_,
                 [&](std::string_view piece) {
+                    if (first && chat_.prompt_opens_thinking()) printer.begin_in_thinking();
+                    first = false;
                     printer.push(piece);
                     wrote = printer.wrote();
                     return g_interrupted == 0;

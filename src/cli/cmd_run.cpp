@@ -55,6 +55,7 @@ int run(const RunFlags& f) {
     print_warnings(lm);
     Session session(*lm.model, session_options);
     std::vector<TokenId> tokens;
+    bool opens_thinking = false;  // the chat template left a <think> block open
     if (f.chat) {
         // One user message through the model's chat template (ChatML when it has none).
         ChatFormat format = model.tmpl ? ChatFormat::with_template(*model.tmpl, *lm.tokenizer)
@@ -70,7 +71,9 @@ int run(const RunFlags& f) {
         in.eos_token = format.eos_token;
         in.options.system_clock = true;
         // The template's special tokens are parsed, the message's never (engine/prompt.h).
-        tokens = tokenize_chat_prompt(*lm.tokenizer, render_chat_prompt(format.tmpl, in, *lm.tokenizer), !f.no_bos);
+        const ChatPrompt rendered = render_chat_prompt(format.tmpl, in, *lm.tokenizer);
+        opens_thinking = chat::prompt_opens_thinking(rendered.text);
+        tokens = tokenize_chat_prompt(*lm.tokenizer, rendered, !f.no_bos);
     } else {
         tokens = tokenize_prompt(*lm.tokenizer, prompt, !f.no_bos, !f.no_parse_special);
     }
@@ -89,6 +92,7 @@ int run(const RunFlags& f) {
     // Without it, exactly the continuation.
     std::optional<ReplyPrinter> reply;
     if (f.chat) reply.emplace(stdout, f.hide_thinking, isatty(fileno(stdout)) != 0);
+    if (reply && opens_thinking) reply->begin_in_thinking();
     // Generating from BOS alone, the first piece carries SentencePiece's dummy-prefix space;
     // like SentencePiece's own decoder, drop it so the text starts at its first character.
     bool strip_prefix_space = tokens.size() == 1 && tokens[0] == lm.tokenizer->vocab().special.bos &&

@@ -13,6 +13,8 @@ namespace hearth::cli {
 class ReplyPrinter {
 public:
     ReplyPrinter(std::FILE* out, bool hide_thinking, bool styled);
+    // Before the first push: the prompt left a <think> block open, so the answer starts as thinking.
+    void begin_in_thinking() { stream_ = chat::ReplyStream(true); }
     void push(std::string_view text);
     // The end of the answer: prints anything held back and closes an open part.
     void finish();

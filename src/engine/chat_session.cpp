@@ -1,5 +1,7 @@
 #include "engine/chat_session.h"
 
+#include "chat/reply_stream.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -112,7 +114,9 @@ ChatTurnResult ChatSession::respond(const std::string& user_text, const Generate
     try {
         messages_.push_back({{"role", "user"}, {"content", user_text}});
         for (;;) {
-            tokens = tokenize_chat_prompt(tokenizer_, render_chat_prompt(format_.tmpl, inputs(true), tokenizer_));
+            const ChatPrompt rendered = render_chat_prompt(format_.tmpl, inputs(true), tokenizer_);
+            opens_thinking_ = chat::prompt_opens_thinking(rendered.text);
+            tokens = tokenize_chat_prompt(tokenizer_, rendered);
             const auto n = static_cast<int64_t>(tokens.size());
             if (n + reserve <= n_ctx) break;
             if (drop_oldest_turn()) {

@@ -80,6 +80,9 @@ public:
     ChatTurnResult respond(const std::string& user_text, const GenerateOptions& options, const TextCallback& on_text,
                            const DropCallback& on_drop = {});
 
+    // Whether the last rendered prompt left a <think> block open (the answer starts as thinking).
+    bool prompt_opens_thinking() const { return opens_thinking_; }
+
     // Tokens currently held in the KV cache (for tests).
     const std::vector<TokenId>& cached_tokens() const { return cached_; }
     const ChatFormat& format() const { return format_; }
@@ -96,6 +99,7 @@ private:
     ChatFormat format_;
     nlohmann::ordered_json messages_ = nlohmann::ordered_json::array();
     std::vector<TokenId> cached_;  // the tokens at positions [0, session.n_past())
+    bool opens_thinking_ = false;
 };
 
 }  // namespace hearth

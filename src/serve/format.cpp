@@ -34,22 +34,40 @@ static ordered_json header(const ResponseMeta& m, const char* object) {
             {"system_fingerprint", "hearth"}};
 }
 
-ordered_json chat_completion(const ResponseMeta& m, const std::string& text, const std::string& finish, const Usage& u) {
+static ordered_json openai_tool_calls(const ResponseMeta& m, const std::vector<ToolCall>& calls, size_t first,
+                                      bool with_index) {
+    ordered_json out = ordered_json::array();
+    for (size_t i = 0; i < calls.size(); ++i) {
+        ordered_json c = ordered_json::object();
+        if (with_index) c["index"] = first + i;
+        c["id"] = fmt::format("call_{}_{}", m.id, first + i);
+        c["type"] = "function";
+        c["function"] = {{"name", calls[i].name}, {"arguments", calls[i].arguments}};
+        out.push_back(c);
+    }
+    return out;
+}
+
+ordered_json chat_completion(const ResponseMeta& m, const ChatReply& reply, const std::string& finish, const Usage& u) {
     ordered_json j = header(m, "chat.completion");
-    j["choices"] = ordered_json::array({{{"index", 0},
-                                         {"message", {{"role", "assistant"}, {"content", text}}},
-                                         {"logprobs", nullptr},
-                                         {"finish_reason", finish}}});
+    ordered_json message = {{"role", "assistant"}, {"content", reply.content}};
+    if (!reply.thinking.empty()) message["reasoning_content"] = reply.thinking;
+    if (!reply.tool_calls.empty()) message["tool_calls"] = openai_tool_calls(m, reply.tool_calls, 0, false);
+    j["choices"] = ordered_json::array(
+        {{{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", finish}}});
     j["usage"] = usage_json(u);
     return j;
 }
 
 ordered_json chat_chunk(const ResponseMeta& m, const std::string* role, const std::string* content,
-                        const std::string* finish, bool with_usage_null) {
+                        const std::string* finish, bool with_usage_null, const std::string* reasoning,
+                        const std::vector<ToolCall>* calls, size_t first_call) {
     ordered_json j = header(m, "chat.completion.chunk");
     ordered_json delta = ordered_json::object();
     if (role) delta["role"] = *role;
     if (content) delta["content"] = *content;
+    if (reasoning) delta["reasoning_content"] = *reasoning;
+    if (calls) delta["tool_calls"] = openai_tool_calls(m, *calls, first_call, true);
     j["choices"] = ordered_json::array({{{"index", 0},
                                          {"delta", delta},
                                          {"logprobs", nullptr},
@@ -83,17 +101,32 @@ ordered_json text_chunk(const ResponseMeta& m, const std::string& text, const st
     return j;
 }
 
-ordered_json ollama_piece(Api api, const std::string& model, const std::string& created_at, const std::string& text) {
+ordered_json ollama_piece(Api api, const std::string& model, const std::string& created_at, const ChatReply& part) {
     ordered_json j = {{"model", model}, {"created_at", created_at}};
-    if (api == Api::OllamaChat) j["message"] = {{"role", "assistant"}, {"content", text}};
-    else j["response"] = text;
+    if (api == Api::OllamaChat) {
+        ordered_json message = {{"role", "assistant"}, {"content", part.content}};
+        if (!part.thinking.empty()) message["thinking"] = part.thinking;
+        if (!part.tool_calls.empty()) {
+            ordered_json calls = ordered_json::array();
+            for (const ToolCall& c : part.tool_calls) {
+                ordered_json args = ordered_json::parse(c.arguments, nullptr, /*allow_exceptions=*/false);
+                if (args.is_discarded()) args = c.arguments;
+                calls.push_back({{"function", {{"name", c.name}, {"arguments", args}}}});
+            }
+            message["tool_calls"] = calls;
+        }
+        j["message"] = message;
+    } else {
+        j["response"] = part.content;
+        if (!part.thinking.empty()) j["thinking"] = part.thinking;
+    }
     j["done"] = false;
     return j;
 }
 
-ordered_json ollama_final(Api api, const std::string& model, const std::string& created_at, const std::string& text,
+ordered_json ollama_final(Api api, const std::string& model, const std::string& created_at, const ChatReply& reply,
                           const std::string& done_reason, const Usage& u, const Timings& t) {
-    ordered_json j = ollama_piece(api, model, created_at, text);
+    ordered_json j = ollama_piece(api, model, created_at, reply);
     j["done"] = true;
     j["done_reason"] = done_reason;
     j["total_duration"] = t.total;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -44,11 +45,25 @@ struct ResponseMeta {
 
 ordered_json usage_json(const Usage& u);
 
-// OpenAI /v1/chat/completions.
-ordered_json chat_completion(const ResponseMeta& m, const std::string& text, const std::string& finish, const Usage& u);
-// A chunk: `role` is sent in the first one, `content` when non-null, finish_reason in the last.
+// A chat reply read by chat::ReplyStream: the answer, the reasoning, and tool calls.
+struct ToolCall {
+    std::string name;
+    std::string arguments;  // as the model wrote them (a JSON text when it behaves)
+};
+struct ChatReply {
+    std::string content;
+    std::string thinking;
+    std::vector<ToolCall> tool_calls;
+};
+
+// OpenAI /v1/chat/completions: message.content, message.reasoning_content (when there is
+// reasoning) and message.tool_calls (when there are calls; ids "call_<id>_<i>").
+ordered_json chat_completion(const ResponseMeta& m, const ChatReply& reply, const std::string& finish, const Usage& u);
+// A chunk: `role` is sent in the first one, `content` when non-null, finish_reason in the last;
+// `reasoning` as delta.reasoning_content, `calls` as whole delta.tool_calls (index from `first_call`).
 ordered_json chat_chunk(const ResponseMeta& m, const std::string* role, const std::string* content,
-                        const std::string* finish, bool with_usage_null);
+                        const std::string* finish, bool with_usage_null, const std::string* reasoning = nullptr,
+                        const std::vector<ToolCall>* calls = nullptr, size_t first_call = 0);
 // The usage-only chunk (choices: []) sent last with stream_options.include_usage.
 ordered_json usage_chunk(const ResponseMeta& m, const std::string& object, const Usage& u);
 
@@ -57,9 +72,10 @@ ordered_json text_completion(const ResponseMeta& m, const std::string& text, con
 ordered_json text_chunk(const ResponseMeta& m, const std::string& text, const std::string* finish, bool with_usage_null);
 
 // Ollama /api/generate and /api/chat: a streamed piece, and the final object (done: true).
-// `created_at` is RFC 3339.
-ordered_json ollama_piece(Api api, const std::string& model, const std::string& created_at, const std::string& text);
-ordered_json ollama_final(Api api, const std::string& model, const std::string& created_at, const std::string& text,
+// `created_at` is RFC 3339. Reasoning goes in message.thinking (chat) or `thinking` (generate),
+// tool calls in message.tool_calls with the arguments as an object (a string if not JSON).
+ordered_json ollama_piece(Api api, const std::string& model, const std::string& created_at, const ChatReply& part);
+ordered_json ollama_final(Api api, const std::string& model, const std::string& created_at, const ChatReply& reply,
                           const std::string& done_reason, const Usage& u, const Timings& t);
 
 // Time as RFC 3339 with nanoseconds, UTC ("2026-11-22T04:21:25.123456789Z").

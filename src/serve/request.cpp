@@ -150,7 +150,23 @@ ordered_json read_messages(const json& body) {
     return out;
 }
 
+// "low" / "medium" / "high" from `key`, or "" when absent.
+std::string read_effort(const json& body, const char* key) {
+    const json* v = field(body, key);
+    if (!v) return "";
+    const std::string e = v->is_string() ? v->get<std::string>() : "";
+    if (e != "low" && e != "medium" && e != "high")
+        bad(fmt::format("'{}' must be \"low\", \"medium\" or \"high\"", key), "invalid_value");
+    return e;
+}
+
 void read_openai(const json& body, GenerationRequest& req) {
+    req.reasoning_effort = read_effort(body, "reasoning_effort");
+    if (const json* kw = field(body, "chat_template_kwargs")) {
+        if (!kw->is_object()) bad("'chat_template_kwargs' must be an object", "invalid_type");
+        req.template_kwargs = *kw;
+        if (const json* et = field(*kw, "enable_thinking"); et && et->is_boolean()) req.think = et->get<bool>();
+    }
     read_bool(body, "stream", req.stream);
     if (const json* so = field(body, "stream_options")) {
         if (!so->is_object()) bad("'stream_options' must be an object", "invalid_type");
@@ -180,6 +196,14 @@ void read_ollama(const json& body, GenerationRequest& req) {
     read_bool(body, "stream", req.stream);
     if (const json* f = field(body, "format"); f && !(f->is_string() && f->get<std::string>().empty()))
         bad("'format' (structured output) is not supported");
+    if (const json* t = field(body, "think")) {
+        if (t->is_boolean()) {
+            req.think = t->get<bool>();
+        } else {
+            req.reasoning_effort = read_effort(body, "think");
+            req.think = true;
+        }
+    }
     const json* opts = field(body, "options");
     if (!opts) return;
     if (!opts->is_object()) bad("'options' must be an object", "invalid_type");

@@ -47,6 +47,13 @@ struct GenerationRequest {
     float presence_penalty = 0.0f;
     float frequency_penalty = 0.0f;
     std::vector<std::string> stop;
+    // Reasoning: Ollama's `think` (true / false, or "low" / "medium" / "high"), OpenAI's
+    // `reasoning_effort`. false asks the template to switch thinking off (enable_thinking) and
+    // leaves any thinking out of the answer; unset: the model's default, returned separately.
+    std::optional<bool> think;
+    std::string reasoning_effort;  // "" or low / medium / high (the gpt-oss template reads it)
+    // llama.cpp server's `chat_template_kwargs`: extra template variables.
+    nlohmann::ordered_json template_kwargs = nlohmann::ordered_json::object();
 };
 
 // Largest limits a request may ask for.

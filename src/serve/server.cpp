@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <thread>
 
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include "chat/reply_stream.h"
 #include "common/error.h"
 #include "engine/prompt.h"
 #include "gguf/quantization.h"
@@ -80,18 +82,53 @@ struct StreamState {
     bool include_usage = false;
     bool started = false;
     Clock::time_point t0;
+    // Chat replies are read for reasoning markup and tool calls (chat/reply_stream.h).
+    std::optional<chat::ReplyStream> reply;
+    bool hide_thinking = false;         // the request asked for no thinking
+    std::vector<ToolCall> tool_calls;   // sent when the reply ends
+    bool call_open = false;             // the last piece continued a tool call
     ~StreamState() { job->cancel(); }
 };
+
+// Reply pieces as the parts of an answer; consecutive pieces of one tool's call are one call.
+ChatReply collect(const std::vector<chat::ReplyStream::Piece>& pieces, bool hide_thinking) {
+    ChatReply r;
+    bool call_open = false;
+    for (const chat::ReplyStream::Piece& p : pieces) {
+        switch (p.part) {
+            case chat::ReplyPart::Thinking:
+                if (!hide_thinking) r.thinking += p.text;
+                call_open = false;
+                break;
+            case chat::ReplyPart::Content:
+                r.content += p.text;
+                call_open = false;
+                break;
+            case chat::ReplyPart::ToolCall:
+                if (call_open && r.tool_calls.back().name == p.tool) r.tool_calls.back().arguments += p.text;
+                else r.tool_calls.push_back({p.tool, p.text});
+                call_open = true;
+                break;
+        }
+    }
+    return r;
+}
 
 }  // namespace
 
 // Everything that touches httplib types lives here.
 struct Server::Impl {
-    static std::vector<TokenId> prompt_tokens(Server& s, const GenerationRequest& g) {
+    // The prompt's tokens; `opens_thinking` says whether the rendered template left a <think>
+    // block open for the reply.
+    static std::vector<TokenId> prompt_tokens(Server& s, const GenerationRequest& g, bool& opens_thinking) {
         const Tokenizer& tok = *s.model_.tokenizer;
         std::vector<TokenId> tokens;
-        if (g.api == Api::OpenAIChat || g.api == Api::OllamaChat || (g.api == Api::OllamaGenerate && !g.raw)) {
+        opens_thinking = false;
+        if (uses_template(g)) {
             chat::ChatInputs in;
+            in.kwargs = g.template_kwargs;
+            if (g.think) in.kwargs["enable_thinking"] = *g.think;  // Qwen 3 / 3.5 templates read it
+            if (!g.reasoning_effort.empty()) in.kwargs["reasoning_effort"] = g.reasoning_effort;  // gpt-oss
             if (g.api == Api::OllamaGenerate) {
                 if (!g.system.empty()) in.messages.push_back({{"role", "system"}, {"content", g.system}});
                 in.messages.push_back({{"role", "user"}, {"content", g.prompt}});
@@ -110,6 +147,7 @@ struct Server::Impl {
             }
             // Special tokens from the template are parsed, those in the messages never (engine/prompt.h).
             tokens = tokenize_chat_prompt(tok, rendered);
+            opens_thinking = chat::prompt_opens_thinking(rendered.text);
         } else {
             // A raw prompt is the client's whole text, special tokens included (as llama.cpp's server).
             tokens = tokenize_prompt(tok, g.prompt, /*add_special=*/true, s.options_.parse_special);
@@ -123,6 +161,10 @@ struct Server::Impl {
                                        tokens.size(), n_ctx, n_ctx - 1),
                            "invalid_request_error", "context_length_exceeded");
         return tokens;
+    }
+
+    static bool uses_template(const GenerationRequest& g) {
+        return g.api == Api::OpenAIChat || g.api == Api::OllamaChat || (g.api == Api::OllamaGenerate && !g.raw);
     }
 
     static void check_model(Server& s, const std::string& requested, bool ollama) {
@@ -140,6 +182,7 @@ struct Server::Impl {
         const Clock::time_point t0 = Clock::now();
         GenerationRequest g;
         std::shared_ptr<Job> job;
+        bool opens_thinking = false;
         try {
             g = parse_generation_request(api, req.body, s.options_.sampling);
             check_model(s, g.model, ollama);
@@ -151,7 +194,7 @@ struct Server::Impl {
                 return;
             }
             BatchRequest br;
-            br.prompt = prompt_tokens(s, g);
+            br.prompt = prompt_tokens(s, g, opens_thinking);
             br.n_predict = g.n_predict;
             br.sampling = g.sampling;
             br.presence_penalty = g.presence_penalty;
@@ -181,6 +224,8 @@ struct Server::Impl {
         st->created_at = rfc3339_now();
         st->include_usage = g.include_usage;
         st->t0 = t0;
+        if (uses_template(g)) st->reply.emplace(opens_thinking);
+        st->hide_thinking = g.think == false;
 
         if (!g.stream) {
             const JobResult& r = job->wait();
@@ -207,14 +252,63 @@ struct Server::Impl {
         return t;
     }
 
+    // OpenAI says "tool_calls" when the reply ends in calls.
+    static std::string finish_of(const JobResult& r, bool calls) {
+        return calls && r.finish == FinishReason::Stop ? "tool_calls" : finish_name(r.finish);
+    }
+
     // The whole (non-streamed) answer.
-    static ordered_json final_body(const StreamState& st, const JobResult& r) {
-        const std::string finish = finish_name(r.finish);
+    static ordered_json final_body(StreamState& st, const JobResult& r) {
+        ChatReply reply;
+        if (st.reply) {
+            std::vector<chat::ReplyStream::Piece> pieces = st.reply->push(r.text);
+            for (auto& p : st.reply->flush()) pieces.push_back(std::move(p));
+            reply = collect(pieces, st.hide_thinking);
+        } else {
+            reply.content = r.text;
+        }
+        const std::string finish = finish_of(r, !reply.tool_calls.empty());
         switch (st.api) {
-            case Api::OpenAIChat: return chat_completion(st.meta, r.text, finish, usage_of(r));
+            case Api::OpenAIChat: return chat_completion(st.meta, reply, finish, usage_of(r));
             case Api::OpenAICompletion: return text_completion(st.meta, r.text, finish, usage_of(r));
             default:
-                return ollama_final(st.api, st.meta.model, rfc3339_now(), r.text, finish, usage_of(r), timings_of(st, r));
+                return ollama_final(st.api, st.meta.model, rfc3339_now(), reply, finish, usage_of(r), timings_of(st, r));
+        }
+    }
+
+    // The events of one piece of streamed text: reasoning and answer as they come; tool calls
+    // are kept and sent whole when the reply ends.
+    static void stream_text(StreamState& st, const std::string& text, std::string& out) {
+        if (text.empty()) return;
+        if (!st.reply) {  // completion routes: the text as generated
+            if (st.api == Api::OpenAICompletion) out += sse_event(text_chunk(st.meta, text, nullptr, st.include_usage));
+            else out += ndjson_line(ollama_piece(st.api, st.meta.model, rfc3339_now(), ChatReply{text, {}, {}}));
+            return;
+        }
+        stream_pieces(st, st.reply->push(text), out);
+    }
+
+    static void stream_pieces(StreamState& st, const std::vector<chat::ReplyStream::Piece>& pieces, std::string& out) {
+        ChatReply part;
+        for (const chat::ReplyStream::Piece& p : pieces) {
+            if (p.part == chat::ReplyPart::ToolCall) {
+                if (st.call_open && st.tool_calls.back().name == p.tool) st.tool_calls.back().arguments += p.text;
+                else st.tool_calls.push_back({p.tool, p.text});
+                st.call_open = true;
+                continue;
+            }
+            st.call_open = false;
+            if (p.part == chat::ReplyPart::Content) part.content += p.text;
+            else if (!st.hide_thinking) part.thinking += p.text;
+        }
+        if (part.thinking.empty() && part.content.empty()) return;
+        if (st.api == Api::OpenAIChat) {
+            if (!part.thinking.empty())
+                out += sse_event(chat_chunk(st.meta, nullptr, nullptr, nullptr, st.include_usage, &part.thinking));
+            if (!part.content.empty())
+                out += sse_event(chat_chunk(st.meta, nullptr, &part.content, nullptr, st.include_usage));
+        } else {
+            out += ndjson_line(ollama_piece(st.api, st.meta.model, rfc3339_now(), part));
         }
     }
 
@@ -233,22 +327,22 @@ struct Server::Impl {
         }
         std::string text;
         const bool more = st.job->next(text);
-        if (!text.empty()) {
-            switch (st.api) {
-                case Api::OpenAIChat: out += sse_event(chat_chunk(st.meta, nullptr, &text, nullptr, st.include_usage)); break;
-                case Api::OpenAICompletion: out += sse_event(text_chunk(st.meta, text, nullptr, st.include_usage)); break;
-                default: out += ndjson_line(ollama_piece(st.api, st.meta.model, rfc3339_now(), text)); break;
-            }
-        }
+        stream_text(st, text, out);
         if (!more) {
+            if (st.reply) stream_pieces(st, st.reply->flush(), out);
             const JobResult& r = st.job->result();
-            const std::string finish = finish_name(r.finish);
+            const std::string finish = finish_of(r, !st.tool_calls.empty());
             if (r.finish == FinishReason::Error) {
                 out += ollama ? ndjson_line(ollama_error("generation failed: " + r.error))
                               : sse_event(openai_error("generation failed: " + r.error, "server_error", "internal_error"));
             } else if (ollama) {
-                out += ndjson_line(ollama_final(st.api, st.meta.model, rfc3339_now(), "", finish, usage_of(r), timings_of(st, r)));
+                ChatReply last;
+                last.tool_calls = st.tool_calls;
+                out += ndjson_line(ollama_final(st.api, st.meta.model, rfc3339_now(), last, finish, usage_of(r), timings_of(st, r)));
             } else {
+                if (!st.tool_calls.empty())
+                    out += sse_event(chat_chunk(st.meta, nullptr, nullptr, nullptr, st.include_usage, nullptr,
+                                                &st.tool_calls, 0));
                 if (st.api == Api::OpenAIChat) out += sse_event(chat_chunk(st.meta, nullptr, nullptr, &finish, st.include_usage));
                 else out += sse_event(text_chunk(st.meta, "", &finish, st.include_usage));
                 if (st.include_usage)

@@ -39,8 +39,8 @@ void check(const GenerationRequest& r) {
     const ResponseMeta meta{"id", r.model, 0};
     std::string text = r.prompt;
     if (!r.messages.empty()) text += r.messages.back()["content"].get<std::string>();
-    (void)sse_event(chat_completion(meta, text, "stop", Usage{1, 2}));
-    (void)ndjson_line(ollama_piece(r.api, r.model, "t", text));
+    (void)sse_event(chat_completion(meta, ChatReply{text, text, {{text, text}}}, "stop", Usage{1, 2}));
+    (void)ndjson_line(ollama_piece(r.api, r.model, "t", ChatReply{text, text, {{r.model, text}}}));
 }
 
 }  // namespace

@@ -110,8 +110,8 @@ TEST(ChatHarmony, ReplyRoundTripsThroughGptOssTemplate) {
 using Pieces = std::vector<chat::ReplyStream::Piece>;
 
 // All pieces of `text` pushed in chunks of `step` bytes, runs of one part merged.
-Pieces stream_in_steps(std::string_view text, size_t step) {
-    chat::ReplyStream s;
+Pieces stream_in_steps(std::string_view text, size_t step, bool in_thinking = false) {
+    chat::ReplyStream s(in_thinking);
     Pieces all;
     auto add = [&all](const Pieces& ps) {
         for (const auto& p : ps) {
@@ -189,6 +189,24 @@ TEST(ChatReplyStream, ThinkTagsSplitThinkingFromTheAnswerAtAnySplit) {
     ASSERT_EQ(later.size(), 1u);
     EXPECT_EQ(later[0].part, chat::ReplyPart::Content);
     EXPECT_EQ(later[0].text, "Use <think> tags.");
+}
+
+// Templates such as Qwen3.5's end the generation prompt with "<think>\n": the reply starts as
+// thinking and only closes the tag.
+TEST(ChatReplyStream, APromptThatOpensThinkingStartsTheReplyInside) {
+    EXPECT_TRUE(chat::prompt_opens_thinking("<|im_start|>assistant\n<think>\n"));
+    EXPECT_TRUE(chat::prompt_opens_thinking("x<think>"));
+    EXPECT_FALSE(chat::prompt_opens_thinking("<|im_start|>assistant\n<think>\n\n</think>\n\n"));
+    EXPECT_FALSE(chat::prompt_opens_thinking("<|im_start|>assistant\n"));
+    EXPECT_FALSE(chat::prompt_opens_thinking(""));
+    for (size_t step : {size_t{1}, size_t{5}, size_t{64}}) {
+        const Pieces p = stream_in_steps("Let me see.\n</think>\n\nIt is 4.", step, /*in_thinking=*/true);
+        ASSERT_EQ(p.size(), 2u) << "step " << step;
+        EXPECT_EQ(p[0].part, chat::ReplyPart::Thinking);
+        EXPECT_EQ(p[0].text, "Let me see.\n");
+        EXPECT_EQ(p[1].part, chat::ReplyPart::Content);
+        EXPECT_EQ(p[1].text, "It is 4.");
+    }
 }
 
 }  // namespace

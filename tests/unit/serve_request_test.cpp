@@ -183,11 +183,13 @@ TEST(ServeFormat, SseAndNdjsonFraming) {
 TEST(ServeFormat, OpenAIBodies) {
     const ResponseMeta m{"chatcmpl-1", "tiny", 1700000000};
     const Usage u{5, 3};
-    nlohmann::ordered_json c = chat_completion(m, "Hello", "stop", u);
+    nlohmann::ordered_json c = chat_completion(m, ChatReply{"Hello", "", {}}, "stop", u);
     EXPECT_EQ(c["object"], "chat.completion");
     EXPECT_EQ(c["choices"][0]["message"]["content"], "Hello");
     EXPECT_EQ(c["choices"][0]["finish_reason"], "stop");
     EXPECT_EQ(c["usage"]["total_tokens"], 8);
+    EXPECT_FALSE(c["choices"][0]["message"].contains("reasoning_content"));  // only when there is reasoning
+    EXPECT_FALSE(c["choices"][0]["message"].contains("tool_calls"));
     const std::string role = "assistant", text = "He", finish = "length";
     nlohmann::ordered_json first = chat_chunk(m, &role, nullptr, nullptr, false);
     EXPECT_EQ(first["choices"][0]["delta"], json({{"role", "assistant"}}));
@@ -208,12 +210,70 @@ TEST(ServeFormat, OpenAIBodies) {
     EXPECT_EQ(ollama_error("bad").dump(), R"({"error":"bad"})");
 }
 
+// Reasoning and tool calls, as OpenAI (reasoning_content, tool_calls with string arguments)
+// and Ollama (thinking, tool_calls with object arguments) clients read them.
+TEST(ServeFormat, ReasoningAndToolCalls) {
+    const ResponseMeta m{"chatcmpl-7", "tiny", 1700000000};
+    const ChatReply reply{"It is sunny.", "The user wants weather.", {{"get_weather", R"({"city":"Paris"})"}}};
+    nlohmann::ordered_json c = chat_completion(m, reply, "tool_calls", Usage{1, 2});
+    const auto& msg = c["choices"][0]["message"];
+    EXPECT_EQ(msg["content"], "It is sunny.");
+    EXPECT_EQ(msg["reasoning_content"], "The user wants weather.");
+    ASSERT_EQ(msg["tool_calls"].size(), 1u);
+    EXPECT_EQ(msg["tool_calls"][0]["type"], "function");
+    EXPECT_EQ(msg["tool_calls"][0]["id"], "call_chatcmpl-7_0");
+    EXPECT_EQ(msg["tool_calls"][0]["function"]["name"], "get_weather");
+    EXPECT_EQ(msg["tool_calls"][0]["function"]["arguments"], R"({"city":"Paris"})");
+    EXPECT_FALSE(msg["tool_calls"][0].contains("index"));
+    EXPECT_EQ(c["choices"][0]["finish_reason"], "tool_calls");
+
+    const std::string thought = "hmm";
+    nlohmann::ordered_json d = chat_chunk(m, nullptr, nullptr, nullptr, false, &thought);
+    EXPECT_EQ(d["choices"][0]["delta"], json({{"reasoning_content", "hmm"}}));
+    nlohmann::ordered_json calls = chat_chunk(m, nullptr, nullptr, nullptr, false, nullptr, &reply.tool_calls, 2);
+    EXPECT_EQ(calls["choices"][0]["delta"]["tool_calls"][0]["index"], 2);
+
+    nlohmann::ordered_json o = ollama_piece(Api::OllamaChat, "tiny", "t", reply);
+    EXPECT_EQ(o["message"]["thinking"], "The user wants weather.");
+    EXPECT_EQ(o["message"]["tool_calls"][0]["function"]["arguments"]["city"], "Paris");  // an object
+    const ChatReply broken{"", "", {{"f", "{not json"}}};
+    EXPECT_EQ(ollama_piece(Api::OllamaChat, "tiny", "t", broken)["message"]["tool_calls"][0]["function"]["arguments"],
+              "{not json");
+    nlohmann::ordered_json g = ollama_piece(Api::OllamaGenerate, "tiny", "t", ChatReply{"a", "b", {}});
+    EXPECT_EQ(g["response"], "a");
+    EXPECT_EQ(g["thinking"], "b");
+}
+
+TEST(ServeRequest, ThinkAndReasoningEffort) {
+    GenerationRequest r = parse_generation_request(Api::OllamaChat, R"({"messages":[{"role":"user","content":"x"}],"think":false})");
+    ASSERT_TRUE(r.think.has_value());
+    EXPECT_FALSE(*r.think);
+    r = parse_generation_request(Api::OllamaChat, R"({"messages":[{"role":"user","content":"x"}],"think":"high"})");
+    EXPECT_TRUE(*r.think);
+    EXPECT_EQ(r.reasoning_effort, "high");
+    EXPECT_THROW(parse_generation_request(Api::OllamaChat, R"({"messages":[{"role":"user","content":"x"}],"think":"max"})"),
+                 ApiError);
+    EXPECT_THROW(parse_generation_request(Api::OllamaChat, R"({"messages":[{"role":"user","content":"x"}],"think":1})"),
+                 ApiError);
+    r = parse_generation_request(Api::OpenAIChat,
+                                 R"({"messages":[{"role":"user","content":"x"}],"reasoning_effort":"low",)"
+                                 R"("chat_template_kwargs":{"enable_thinking":false,"x":1}})");
+    EXPECT_EQ(r.reasoning_effort, "low");
+    EXPECT_FALSE(*r.think);
+    EXPECT_EQ(r.template_kwargs["x"], 1);
+    EXPECT_THROW(parse_generation_request(Api::OpenAIChat,
+                                          R"({"messages":[{"role":"user","content":"x"}],"chat_template_kwargs":[1]})"),
+                 ApiError);
+    r = parse_generation_request(Api::OpenAIChat, R"({"messages":[{"role":"user","content":"x"}]})");
+    EXPECT_FALSE(r.think.has_value());
+}
+
 TEST(ServeFormat, OllamaBodies) {
-    nlohmann::ordered_json p = ollama_piece(Api::OllamaChat, "tiny", "2026-01-01T00:00:00Z", "Hi");
+    nlohmann::ordered_json p = ollama_piece(Api::OllamaChat, "tiny", "2026-01-01T00:00:00Z", ChatReply{"Hi", "", {}});
     EXPECT_EQ(p.dump(),
               R"({"model":"tiny","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":"Hi"},"done":false})");
     nlohmann::ordered_json f =
-        ollama_final(Api::OllamaGenerate, "tiny", "t", "", "length", Usage{4, 2}, Timings{100, 0, 30, 60});
+        ollama_final(Api::OllamaGenerate, "tiny", "t", ChatReply{}, "length", Usage{4, 2}, Timings{100, 0, 30, 60});
     EXPECT_EQ(f["response"], "");
     EXPECT_EQ(f["done"], true);
     EXPECT_EQ(f["done_reason"], "length");

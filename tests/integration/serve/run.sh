@@ -130,6 +130,26 @@ echo "ok - curl checks"
 # ---- the official clients ----------------------------------------------------------------------
 (cd "$work" && node test.mjs "$url" "$key" tiny)
 
+# ---- reasoning: a template that opens <think> itself (as Qwen3.5's does) -------------------------
+# The tiny model never writes </think>, so its whole reply is reasoning and the answer is empty.
+printf '%s' '{% for m in messages %}{{ m.role }}: {{ m.content }}
+{% endfor %}{% if add_generation_prompt %}assistant: <think>
+{% endif %}' >"$work/think.jinja"
+start_server "$work/think" --parallel 1 -c 256 --chat-template-file "$work/think.jinja"
+think_pid=$server_pid
+expect_status 200 POST /v1/chat/completions -d '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":8,"temperature":0}'
+[ "$(json_expr "$body" 'j.choices[0].message.reasoning_content.length > 0 && j.choices[0].message.content === ""')" = true ] ||
+    fail "reasoning_content: $body"
+sse=$(curl -sS -N "$url/v1/chat/completions" \
+      -d '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":8,"temperature":0,"stream":true}')
+printf '%s\n' "$sse" | grep -q '"reasoning_content":' || fail "streamed reasoning: $sse"
+expect_status 200 POST /api/chat -d '{"messages":[{"role":"user","content":"Hi"}],"stream":false,"options":{"num_predict":8,"temperature":0}}'
+[ "$(json_expr "$body" 'j.message.thinking.length > 0')" = true ] || fail "ollama thinking: $body"
+expect_status 200 POST /api/chat -d '{"messages":[{"role":"user","content":"Hi"}],"stream":false,"think":false,"options":{"num_predict":8,"temperature":0}}'
+[ "$(json_expr "$body" 'j.message.thinking === undefined')" = true ] || fail "think false still thinks: $body"
+kill "$think_pid"
+echo "ok - reasoning"
+
 # ---- a 1-slot server without a queue: 503, disconnects free the slot ----------------------------
 start_server "$work/busy" --parallel 1 --max-queue 0 -c 4096
 busy_pid=$server_pid
