@@ -90,28 +90,21 @@ struct StreamState {
     ~StreamState() { job->cancel(); }
 };
 
-// Reply pieces as the parts of an answer; consecutive pieces of one tool's call are one call.
-ChatReply collect(const std::vector<chat::ReplyStream::Piece>& pieces, bool hide_thinking) {
-    ChatReply r;
-    bool call_open = false;
+// Sorts reply pieces into thinking, answer and tool calls. Consecutive pieces of one tool's
+// call are one call, also across pushes: `call_open` carries that from one call to the next.
+void sort_pieces(const std::vector<chat::ReplyStream::Piece>& pieces, bool hide_thinking, bool& call_open,
+                 ChatReply& text, std::vector<ToolCall>& calls) {
     for (const chat::ReplyStream::Piece& p : pieces) {
-        switch (p.part) {
-            case chat::ReplyPart::Thinking:
-                if (!hide_thinking) r.thinking += p.text;
-                call_open = false;
-                break;
-            case chat::ReplyPart::Content:
-                r.content += p.text;
-                call_open = false;
-                break;
-            case chat::ReplyPart::ToolCall:
-                if (call_open && r.tool_calls.back().name == p.tool) r.tool_calls.back().arguments += p.text;
-                else r.tool_calls.push_back({p.tool, p.text});
-                call_open = true;
-                break;
+        if (p.part == chat::ReplyPart::ToolCall) {
+            if (call_open && calls.back().name == p.tool) calls.back().arguments += p.text;
+            else calls.push_back({p.tool, p.text});
+            call_open = true;
+            continue;
         }
+        call_open = false;
+        if (p.part == chat::ReplyPart::Content) text.content += p.text;
+        else if (!hide_thinking) text.thinking += p.text;
     }
-    return r;
 }
 
 }  // namespace
@@ -261,9 +254,8 @@ struct Server::Impl {
     static ordered_json final_body(StreamState& st, const JobResult& r) {
         ChatReply reply;
         if (st.reply) {
-            std::vector<chat::ReplyStream::Piece> pieces = st.reply->push(r.text);
-            for (auto& p : st.reply->flush()) pieces.push_back(std::move(p));
-            reply = collect(pieces, st.hide_thinking);
+            sort_pieces(st.reply->push(r.text), st.hide_thinking, st.call_open, reply, reply.tool_calls);
+            sort_pieces(st.reply->flush(), st.hide_thinking, st.call_open, reply, reply.tool_calls);
         } else {
             reply.content = r.text;
         }
@@ -290,17 +282,7 @@ struct Server::Impl {
 
     static void stream_pieces(StreamState& st, const std::vector<chat::ReplyStream::Piece>& pieces, std::string& out) {
         ChatReply part;
-        for (const chat::ReplyStream::Piece& p : pieces) {
-            if (p.part == chat::ReplyPart::ToolCall) {
-                if (st.call_open && st.tool_calls.back().name == p.tool) st.tool_calls.back().arguments += p.text;
-                else st.tool_calls.push_back({p.tool, p.text});
-                st.call_open = true;
-                continue;
-            }
-            st.call_open = false;
-            if (p.part == chat::ReplyPart::Content) part.content += p.text;
-            else if (!st.hide_thinking) part.thinking += p.text;
-        }
+        sort_pieces(pieces, st.hide_thinking, st.call_open, part, st.tool_calls);
         if (part.thinking.empty() && part.content.empty()) return;
         if (st.api == Api::OpenAIChat) {
             if (!part.thinking.empty())
