@@ -79,10 +79,12 @@ std::vector<ReplyStream::Piece> ReplyStream::push(std::string_view text) {
             state_ = State::Think;
             part_ = ReplyPart::Thinking;
             pending_.erase(0, lead + kThinkOpen.size());
-        } else if (kThinkOpen.starts_with(p)) {
-            return out;  // may still become "<think>" (or "<|")
+        } else if (kThinkOpen.starts_with(p) || kChannel.starts_with(p) || kStart.starts_with(p)) {
+            return out;  // may still become "<think>" or a harmony header
         } else {
-            state_ = p.starts_with("<|") ? State::Between : State::Plain;
+            // Harmony only when it opens with its own markup: other "<|...|>" tokens at the start
+            // (Llama's <|python_tag|>, Phi's <|tool_call|>) are text for the tool-call readers.
+            state_ = p.starts_with(kChannel) || p.starts_with(kStart) ? State::Between : State::Plain;
             part_ = ReplyPart::Content;
         }
     }

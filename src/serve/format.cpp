@@ -40,7 +40,7 @@ static ordered_json openai_tool_calls(const ResponseMeta& m, const std::vector<T
     for (size_t i = 0; i < calls.size(); ++i) {
         ordered_json c = ordered_json::object();
         if (with_index) c["index"] = first + i;
-        c["id"] = fmt::format("call_{}_{}", m.id, first + i);
+        c["id"] = calls[i].id.empty() ? fmt::format("call_{}_{}", m.id, first + i) : calls[i].id;
         c["type"] = "function";
         c["function"] = {{"name", calls[i].name}, {"arguments", calls[i].arguments}};
         out.push_back(c);

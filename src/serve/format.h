@@ -47,6 +47,7 @@ ordered_json usage_json(const Usage& u);
 
 // A chat reply read by chat::ReplyStream: the answer, the reasoning, and tool calls.
 struct ToolCall {
+    std::string id;         // "" : "call_<response id>_<index>"
     std::string name;
     std::string arguments;  // as the model wrote them (a JSON text when it behaves)
 };

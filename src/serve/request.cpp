@@ -1,12 +1,14 @@
 #include "serve/request.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <fmt/format.h>
 
 namespace hearth::serve {
 
-using json = nlohmann::json;
+// Ordered throughout: key order shows in templates that print tools and arguments (tojson).
+using json = nlohmann::ordered_json;
 using ordered_json = nlohmann::ordered_json;
 
 bool is_ollama(Api api) { return api == Api::OllamaGenerate || api == Api::OllamaChat; }
@@ -130,12 +132,52 @@ std::string read_content(const json& m, size_t index) {
     return text;
 }
 
-ordered_json read_messages(const json& body) {
+// An assistant message's tool_calls, in the shape templates expect: {"id", "type": "function",
+// "function": {"name", "arguments": object}}. OpenAI sends arguments as JSON text and requires
+// ids; Ollama sends an object and no ids (given "call_<message>_<index>" here).
+ordered_json read_tool_calls(const json& calls, size_t index, bool ollama) {
+    if (!calls.is_array()) bad(fmt::format("messages[{}].tool_calls must be an array", index), "invalid_type");
+    ordered_json out = ordered_json::array();
+    for (size_t k = 0; k < calls.size(); ++k) {
+        const json& c = calls[k];
+        const std::string where = fmt::format("messages[{}].tool_calls[{}]", index, k);
+        if (!c.is_object()) bad(where + " must be an object", "invalid_type");
+        if (const json* type = field(c, "type"); type && *type != "function")
+            bad(where + ".type must be \"function\"");
+        const json* f = field(c, "function");
+        if (!f || !f->is_object()) bad(where + ".function must be an object", "invalid_type");
+        const json* name = field(*f, "name");
+        if (!name || !name->is_string() || name->get<std::string>().empty())
+            bad(where + ".function.name must be a non-empty string", "invalid_type");
+        ordered_json args = ordered_json::object();
+        if (const json* a = field(*f, "arguments")) {
+            if (a->is_string()) {
+                args = ordered_json::parse(a->get<std::string>(), nullptr, false);
+                if (args.is_discarded() || !args.is_object())
+                    bad(where + ".function.arguments must be a JSON object (as text)");
+            } else if (a->is_object()) {
+                args = *a;
+            } else {
+                bad(where + ".function.arguments must be a JSON object or its text", "invalid_type");
+            }
+        }
+        std::string id = read_string(c, "id");
+        if (id.empty() && !ollama) bad(where + ".id is required", "missing_field");
+        if (id.empty()) id = fmt::format("call_{}_{}", index, k);
+        out.push_back({{"id", id},
+                       {"type", "function"},
+                       {"function", {{"name", name->get<std::string>()}, {"arguments", args}}}});
+    }
+    return out;
+}
+
+ordered_json read_messages(const json& body, bool ollama) {
     const json* v = field(body, "messages");
     if (!v) bad("'messages' is required", "missing_field");
     if (!v->is_array()) bad(fmt::format("'messages' must be an array, got {}", kind_of(*v)), "invalid_type");
     if (v->empty()) bad("'messages' must not be empty");
     ordered_json out = ordered_json::array();
+    std::vector<std::pair<std::string, std::string>> calls;  // (id, name) of every call so far
     for (size_t i = 0; i < v->size(); ++i) {
         const json& m = (*v)[i];
         if (!m.is_object()) bad(fmt::format("messages[{}] must be an object", i), "invalid_type");
@@ -145,9 +187,92 @@ ordered_json read_messages(const json& body) {
         if (r == "developer") r = "system";  // OpenAI's newer name for the system role
         if (r != "system" && r != "user" && r != "assistant" && r != "tool")
             bad(fmt::format("messages[{}].role '{}' is not one of system, developer, user, assistant, tool", i, r));
-        out.push_back({{"role", r}, {"content", read_content(m, i)}});
+        ordered_json message = {{"role", r}, {"content", read_content(m, i)}};
+        if (r == "assistant") {
+            for (const char* key : {"reasoning_content", "thinking"})
+                if (const json* t = field(m, key); t && t->is_string()) message[key] = *t;
+            if (const json* tc = field(m, "tool_calls"); tc && !(tc->is_array() && tc->empty())) {
+                if (!field(m, "content")) message["content"] = nullptr;  // as Hugging Face templates see a call
+                message["tool_calls"] = read_tool_calls(*tc, i, ollama);
+                for (const auto& c : message["tool_calls"])
+                    calls.emplace_back(c["id"].get<std::string>(), c["function"]["name"].get<std::string>());
+            }
+        } else if (r == "tool") {
+            std::string id = read_string(m, "tool_call_id");
+            std::string name = read_string(m, "name");
+            if (name.empty()) name = read_string(m, "tool_name");  // Ollama
+            if (id.empty() && !ollama) bad(fmt::format("messages[{}]: a tool message needs 'tool_call_id'", i), "missing_field");
+            if (!id.empty()) {
+                auto call = std::find_if(calls.begin(), calls.end(), [&](const auto& c) { return c.first == id; });
+                if (call == calls.end())
+                    bad(fmt::format("messages[{}].tool_call_id '{}' matches no tool call of an earlier assistant message",
+                                    i, id));
+                if (name.empty()) name = call->second;
+                message["tool_call_id"] = id;
+            }
+            if (!name.empty()) message["name"] = name;
+        }
+        out.push_back(std::move(message));
     }
     return out;
+}
+
+// `tools`: [{"type": "function", "function": {"name", "description"?, "parameters"?: object}}];
+// null when absent or empty.
+ordered_json read_tools(const json& body) {
+    const json* v = field(body, "tools");
+    if (!v) return nullptr;
+    if (!v->is_array()) bad(fmt::format("'tools' must be an array, got {}", kind_of(*v)), "invalid_type");
+    for (size_t i = 0; i < v->size(); ++i) {
+        const json& t = (*v)[i];
+        if (!t.is_object()) bad(fmt::format("tools[{}] must be an object", i), "invalid_type");
+        if (const json* type = field(t, "type"); type && *type != "function")
+            bad(fmt::format("tools[{}].type must be \"function\"", i));
+        const json* f = field(t, "function");
+        if (!f || !f->is_object()) bad(fmt::format("tools[{}].function must be an object", i), "invalid_type");
+        const json* name = field(*f, "name");
+        if (!name || !name->is_string() || name->get<std::string>().empty())
+            bad(fmt::format("tools[{}].function.name must be a non-empty string", i), "invalid_type");
+        if (const json* d = field(*f, "description"); d && !d->is_string())
+            bad(fmt::format("tools[{}].function.description must be a string", i), "invalid_type");
+        if (const json* p = field(*f, "parameters"); p && !p->is_object())
+            bad(fmt::format("tools[{}].function.parameters must be an object (a JSON Schema), got {}", i, kind_of(*p)),
+                "invalid_type");
+    }
+    if (v->empty()) return nullptr;
+    return *v;
+}
+
+bool has_tool(const ordered_json& tools, const std::string& name) {
+    if (!tools.is_array()) return false;
+    for (const auto& t : tools)
+        if (t["function"]["name"] == name) return true;
+    return false;
+}
+
+void read_tool_choice(const json& body, GenerationRequest& req) {
+    read_bool(body, "parallel_tool_calls", req.parallel_tool_calls);
+    const json* v = field(body, "tool_choice");
+    if (!v) return;
+    if (v->is_string()) {
+        const std::string c = v->get<std::string>();
+        if (c == "auto") req.tool_choice = ToolChoice::Auto;
+        else if (c == "none") req.tool_choice = ToolChoice::None;
+        else if (c == "required") req.tool_choice = ToolChoice::Required;
+        else bad(fmt::format("'tool_choice' must be \"auto\", \"none\", \"required\" or a function, got \"{}\"", c));
+    } else if (v->is_object()) {
+        const json* f = field(*v, "function");
+        const json* name = f && f->is_object() ? field(*f, "name") : nullptr;
+        if (!name || !name->is_string())
+            bad("'tool_choice' as an object must be {\"type\": \"function\", \"function\": {\"name\": ...}}", "invalid_type");
+        req.tool_choice = ToolChoice::Named;
+        req.tool_choice_name = name->get<std::string>();
+        if (!has_tool(req.tools, req.tool_choice_name))
+            bad(fmt::format("'tool_choice' names the function '{}', which is not in 'tools'", req.tool_choice_name));
+    } else {
+        bad("'tool_choice' must be a string or an object", "invalid_type");
+    }
+    if (req.tool_choice == ToolChoice::Required && req.tools.is_null()) bad("'tool_choice' is \"required\" but no 'tools' are given");
 }
 
 // "low" / "medium" / "high" from `key`, or "" when absent.
@@ -246,7 +371,11 @@ GenerationRequest parse_generation_request(Api api, std::string_view body, const
 
     switch (api) {
         case Api::OpenAIChat:
-        case Api::OllamaChat: req.messages = read_messages(j); break;
+        case Api::OllamaChat:
+            req.messages = read_messages(j, is_ollama(api));
+            req.tools = read_tools(j);
+            read_tool_choice(j, req);
+            break;
         case Api::OpenAICompletion: {
             const json* p = field(j, "prompt");
             if (!p) bad("'prompt' is required", "missing_field");

@@ -16,6 +16,9 @@
 namespace hearth::serve {
 
 enum class Api { OpenAIChat, OpenAICompletion, OllamaGenerate, OllamaChat };
+// OpenAI's tool_choice. Required and Named are asked of the model in the prompt only, until the
+// grammar engine can enforce them.
+enum class ToolChoice { Auto, None, Required, Named };
 bool is_ollama(Api api);
 
 // An error to answer with: status 4xx/5xx, OpenAI's `type` and `code` (Ollama routes send
@@ -32,8 +35,16 @@ struct ApiError : Error {
 struct GenerationRequest {
     Api api = Api::OpenAIChat;
     std::string model;  // as sent; "" when absent
-    // Chat APIs: the validated messages ({"role", "content": string} objects, content parts joined).
+    // Chat APIs: the validated messages ({"role", "content": string} objects, content parts joined;
+    // assistant "tool_calls" with "arguments" as an object, as Hugging Face templates expect;
+    // tool messages with "tool_call_id" and "name").
     nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+    // Chat APIs: the validated `tools` ([{"type": "function", "function": {"name", ...}}]; null
+    // when none), OpenAI's `tool_choice` (the function's name when Named) and `parallel_tool_calls`.
+    nlohmann::ordered_json tools;
+    ToolChoice tool_choice = ToolChoice::Auto;
+    std::string tool_choice_name;
+    bool parallel_tool_calls = true;
     // Completion APIs: the prompt text. OllamaGenerate: `system` and `raw` (no chat template).
     std::string prompt;
     std::string system;

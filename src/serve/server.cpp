@@ -14,6 +14,7 @@
 #include "engine/prompt.h"
 #include "gguf/quantization.h"
 #include "serve/format.h"
+#include "serve/reply.h"
 #include "serve/request.h"
 #include "tensor/types.h"
 
@@ -82,30 +83,11 @@ struct StreamState {
     bool include_usage = false;
     bool started = false;
     Clock::time_point t0;
-    // Chat replies are read for reasoning markup and tool calls (chat/reply_stream.h).
-    std::optional<chat::ReplyStream> reply;
-    bool hide_thinking = false;         // the request asked for no thinking
+    // Chat replies are read for reasoning markup and tool calls (serve/reply.h).
+    std::optional<ReplyReader> reply;
     std::vector<ToolCall> tool_calls;   // sent when the reply ends
-    bool call_open = false;             // the last piece continued a tool call
     ~StreamState() { job->cancel(); }
 };
-
-// Sorts reply pieces into thinking, answer and tool calls. Consecutive pieces of one tool's
-// call are one call, also across pushes: `call_open` carries that from one call to the next.
-void sort_pieces(const std::vector<chat::ReplyStream::Piece>& pieces, bool hide_thinking, bool& call_open,
-                 ChatReply& text, std::vector<ToolCall>& calls) {
-    for (const chat::ReplyStream::Piece& p : pieces) {
-        if (p.part == chat::ReplyPart::ToolCall) {
-            if (call_open && calls.back().name == p.tool) calls.back().arguments += p.text;
-            else calls.push_back({p.tool, p.text});
-            call_open = true;
-            continue;
-        }
-        call_open = false;
-        if (p.part == chat::ReplyPart::Content) text.content += p.text;
-        else if (!hide_thinking) text.thinking += p.text;
-    }
-}
 
 }  // namespace
 
@@ -128,6 +110,7 @@ struct Server::Impl {
             } else {
                 in.messages = g.messages;
             }
+            if (!g.tools.is_null()) pass_tools(s, g.tools, in);
             in.bos_token = s.chat_format_->bos_token;
             in.eos_token = s.chat_format_->eos_token;
             in.options.system_clock = true;
@@ -154,6 +137,20 @@ struct Server::Impl {
                                        tokens.size(), n_ctx, n_ctx - 1),
                            "invalid_request_error", "context_length_exceeded");
         return tokens;
+    }
+
+    // Tools reach the model through its template's `tools` variable; Phi-4-mini's template reads
+    // them as JSON text from the system message instead (its model card's convention).
+    static void pass_tools(const Server& s, const ordered_json& tools, chat::ChatInputs& in) {
+        if (s.chat_format_->tmpl.source().find("tools") == std::string::npos)
+            throw ApiError(400, "this model's chat template does not take tools (it never reads a 'tools' variable); "
+                                "use --chat-template-file with one that does",
+                           "invalid_request_error", "tools_not_supported");
+        in.tools = tools;
+        if (s.tool_family_ != chat::ToolCallFamily::Phi4Mini) return;
+        if (in.messages.empty() || in.messages[0]["role"] != "system")
+            in.messages.insert(in.messages.begin(), ordered_json{{"role", "system"}, {"content", ""}});
+        in.messages[0]["tools"] = tools.dump();
     }
 
     static bool uses_template(const GenerationRequest& g) {
@@ -217,8 +214,16 @@ struct Server::Impl {
         st->created_at = rfc3339_now();
         st->include_usage = g.include_usage;
         st->t0 = t0;
-        if (uses_template(g)) st->reply.emplace(opens_thinking);
-        st->hide_thinking = g.think == false;
+        if (uses_template(g)) {
+            ReplyOptions ro;
+            ro.opens_thinking = opens_thinking;
+            ro.hide_thinking = g.think == false;
+            ro.family = s.tool_family_;
+            // tool_choice "none": the template still shows the tools, but calls are not read (as llama.cpp's server).
+            if (g.tool_choice != ToolChoice::None) ro.tools = g.tools;
+            ro.parallel_tool_calls = g.parallel_tool_calls;
+            st->reply.emplace(std::move(ro));
+        }
 
         if (!g.stream) {
             const JobResult& r = job->wait();
@@ -254,8 +259,11 @@ struct Server::Impl {
     static ordered_json final_body(StreamState& st, const JobResult& r) {
         ChatReply reply;
         if (st.reply) {
-            sort_pieces(st.reply->push(r.text), st.hide_thinking, st.call_open, reply, reply.tool_calls);
-            sort_pieces(st.reply->flush(), st.hide_thinking, st.call_open, reply, reply.tool_calls);
+            reply = st.reply->push(r.text);
+            ChatReply end = st.reply->finish();
+            reply.thinking += end.thinking;
+            reply.content += end.content;
+            reply.tool_calls = std::move(end.tool_calls);
         } else {
             reply.content = r.text;
         }
@@ -277,12 +285,10 @@ struct Server::Impl {
             else out += ndjson_line(ollama_piece(st.api, st.meta.model, rfc3339_now(), ChatReply{text, {}, {}}));
             return;
         }
-        stream_pieces(st, st.reply->push(text), out);
+        send_text(st, st.reply->push(text), out);
     }
 
-    static void stream_pieces(StreamState& st, const std::vector<chat::ReplyStream::Piece>& pieces, std::string& out) {
-        ChatReply part;
-        sort_pieces(pieces, st.hide_thinking, st.call_open, part, st.tool_calls);
+    static void send_text(StreamState& st, const ChatReply& part, std::string& out) {
         if (part.thinking.empty() && part.content.empty()) return;
         if (st.api == Api::OpenAIChat) {
             if (!part.thinking.empty())
@@ -311,7 +317,11 @@ struct Server::Impl {
         const bool more = st.job->next(text);
         stream_text(st, text, out);
         if (!more) {
-            if (st.reply) stream_pieces(st, st.reply->flush(), out);
+            if (st.reply) {
+                ChatReply rest = st.reply->finish();
+                st.tool_calls = std::move(rest.tool_calls);
+                send_text(st, rest, out);
+            }
             const JobResult& r = st.job->result();
             const std::string finish = finish_of(r, !st.tool_calls.empty());
             if (r.finish == FinishReason::Error) {
@@ -367,6 +377,13 @@ struct Server::Impl {
         return m;
     }
 
+    // Ollama clients read "tools" here before they send tools.
+    static ordered_json capabilities(const Server& s) {
+        ordered_json c = ordered_json::array({"completion"});
+        if (s.chat_format_->tmpl.source().find("tools") != std::string::npos) c.push_back("tools");
+        return c;
+    }
+
     static ordered_json show(const Server& s) {
         const gguf::File& f = *s.model_.file;
         ordered_json info = ordered_json::object();
@@ -388,7 +405,7 @@ struct Server::Impl {
                 {"template", s.chat_format_->tmpl.source()},
                 {"details", details(s)},
                 {"model_info", info},
-                {"capabilities", ordered_json::array({"completion"})},
+                {"capabilities", capabilities(s)},
                 {"modified_at", rfc3339_now()}};
     }
 };
@@ -401,6 +418,7 @@ Server::Server(LoadedModel model, ServerOptions options) : model_(std::move(mode
     chat_format_ = std::make_unique<ChatFormat>(
         options_.chat_template.empty() ? ChatFormat::for_model(*model_.file, *model_.tokenizer)
                                        : ChatFormat::with_template(options_.chat_template, *model_.tokenizer));
+    tool_family_ = chat::detect_tool_call_family(chat_format_->tmpl.source());
     scheduler_ = std::make_unique<BatchScheduler>(*model_.model, *model_.tokenizer, options_.scheduler);
     http_ = std::make_unique<httplib::Server>();
     routes();

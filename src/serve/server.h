@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "chat/tool_calls.h"
 #include "engine/batch_scheduler.h"
 #include "engine/chat_session.h"
 #include "engine/loader.h"
@@ -57,6 +58,7 @@ private:
     ServerOptions options_;
     std::string name_;
     std::unique_ptr<ChatFormat> chat_format_;
+    chat::ToolCallFamily tool_family_ = chat::ToolCallFamily::None;  // how the template's model writes calls
     std::unique_ptr<BatchScheduler> scheduler_;
     std::unique_ptr<httplib::Server> http_;
     int port_ = 0;

@@ -214,7 +214,7 @@ TEST(ServeFormat, OpenAIBodies) {
 // and Ollama (thinking, tool_calls with object arguments) clients read them.
 TEST(ServeFormat, ReasoningAndToolCalls) {
     const ResponseMeta m{"chatcmpl-7", "tiny", 1700000000};
-    const ChatReply reply{"It is sunny.", "The user wants weather.", {{"get_weather", R"({"city":"Paris"})"}}};
+    const ChatReply reply{"It is sunny.", "The user wants weather.", {{"", "get_weather", R"({"city":"Paris"})"}}};
     nlohmann::ordered_json c = chat_completion(m, reply, "tool_calls", Usage{1, 2});
     const auto& msg = c["choices"][0]["message"];
     EXPECT_EQ(msg["content"], "It is sunny.");
@@ -236,7 +236,7 @@ TEST(ServeFormat, ReasoningAndToolCalls) {
     nlohmann::ordered_json o = ollama_piece(Api::OllamaChat, "tiny", "t", reply);
     EXPECT_EQ(o["message"]["thinking"], "The user wants weather.");
     EXPECT_EQ(o["message"]["tool_calls"][0]["function"]["arguments"]["city"], "Paris");  // an object
-    const ChatReply broken{"", "", {{"f", "{not json"}}};
+    const ChatReply broken{"", "", {{"", "f", "{not json"}}};
     EXPECT_EQ(ollama_piece(Api::OllamaChat, "tiny", "t", broken)["message"]["tool_calls"][0]["function"]["arguments"],
               "{not json");
     nlohmann::ordered_json g = ollama_piece(Api::OllamaGenerate, "tiny", "t", ChatReply{"a", "b", {}});
@@ -285,6 +285,108 @@ TEST(ServeFormat, OllamaBodies) {
     EXPECT_EQ(t.size(), 30u);
     EXPECT_EQ(t.back(), 'Z');
     EXPECT_EQ(t[10], 'T');
+}
+
+
+TEST(ServeRequest, ToolsAndToolMessages) {
+    GenerationRequest r = parse(Api::OpenAIChat, R"({
+        "messages": [{"role": "user", "content": "Weather in Oslo?"},
+                     {"role": "assistant", "content": null, "reasoning_content": "call it",
+                      "tool_calls": [{"id": "call_1", "type": "function",
+                                      "function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\", \"days\": 2}"}}]},
+                     {"role": "tool", "tool_call_id": "call_1", "content": "{\"temp\": 4}"}],
+        "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather",
+                   "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
+        "tool_choice": {"type": "function", "function": {"name": "get_weather"}}, "parallel_tool_calls": false})");
+    ASSERT_EQ(r.messages.size(), 3u);
+    const auto& call = r.messages[1]["tool_calls"][0];
+    EXPECT_EQ(call["id"], "call_1");
+    EXPECT_EQ(call["function"]["arguments"]["city"], "Oslo");  // an object, as templates expect
+    EXPECT_EQ(call["function"]["arguments"].begin().key(), "city");  // key order kept
+    EXPECT_TRUE(r.messages[1]["content"].is_null());
+    EXPECT_EQ(r.messages[1]["reasoning_content"], "call it");
+    EXPECT_EQ(r.messages[2]["tool_call_id"], "call_1");
+    EXPECT_EQ(r.messages[2]["name"], "get_weather");  // filled from the call
+    ASSERT_TRUE(r.tools.is_array());
+    EXPECT_EQ(r.tools[0]["function"]["parameters"]["properties"].begin().key(), "city");
+    EXPECT_EQ(r.tool_choice, ToolChoice::Named);
+    EXPECT_EQ(r.tool_choice_name, "get_weather");
+    EXPECT_FALSE(r.parallel_tool_calls);
+
+    for (const char* c : {"auto", "none", "required"}) {
+        GenerationRequest q = parse(Api::OpenAIChat, std::string(R"({"messages": [{"role": "user", "content": "x"}],
+            "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": ")") + c + "\"}");
+        EXPECT_EQ(q.tool_choice, std::string(c) == "auto" ? ToolChoice::Auto
+                                 : std::string(c) == "none" ? ToolChoice::None : ToolChoice::Required);
+    }
+    EXPECT_TRUE(parse(Api::OpenAIChat, R"({"messages": [{"role": "user", "content": "x"}], "tools": []})").tools.is_null());
+}
+
+TEST(ServeRequest, OllamaToolsAndToolMessages) {
+    GenerationRequest r = parse(Api::OllamaChat, R"({
+        "messages": [{"role": "user", "content": "Weather?"},
+                     {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]},
+                     {"role": "tool", "tool_name": "get_weather", "content": "4 C"}],
+        "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]})");
+    const auto& call = r.messages[1]["tool_calls"][0];
+    EXPECT_EQ(call["id"], "call_1_0");  // Ollama sends no ids
+    EXPECT_EQ(call["type"], "function");
+    EXPECT_EQ(call["function"]["arguments"]["city"], "Oslo");
+    EXPECT_EQ(r.messages[2]["name"], "get_weather");
+    EXPECT_FALSE(r.messages[2].contains("tool_call_id"));
+    EXPECT_EQ(r.tools.size(), 1u);
+}
+
+TEST(ServeRequest, RejectsBadToolsAndToolMessages) {
+    const std::string user = R"({"role":"user","content":"x"})";
+    const std::string tool = R"([{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}])";
+    const std::string call = R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]})";
+    const std::string bad[] = {
+        // tools
+        R"({"messages":[)" + user + R"(],"tools":{}})",
+        R"({"messages":[)" + user + R"(],"tools":[1]})",
+        R"({"messages":[)" + user + R"(],"tools":[{"type":"function"}]})",
+        R"({"messages":[)" + user + R"(],"tools":[{"type":"function","function":{}}]})",
+        R"({"messages":[)" + user + R"(],"tools":[{"type":"function","function":{"name":""}}]})",
+        R"({"messages":[)" + user + R"(],"tools":[{"type":"retrieval","function":{"name":"f"}}]})",
+        R"({"messages":[)" + user + R"(],"tools":[{"type":"function","function":{"name":"f","parameters":"{}"}}]})",
+        R"({"messages":[)" + user + R"(],"tools":[{"type":"function","function":{"name":"f","description":3}}]})",
+        // tool_choice
+        R"({"messages":[)" + user + R"(],"tools":)" + tool + R"(,"tool_choice":"always"})",
+        R"({"messages":[)" + user + R"(],"tools":)" + tool + R"(,"tool_choice":{"type":"function","function":{"name":"g"}}})",
+        R"({"messages":[)" + user + R"(],"tools":)" + tool + R"(,"tool_choice":{"type":"function"}})",
+        R"({"messages":[)" + user + R"(],"tools":)" + tool + R"(,"tool_choice":5})",
+        R"({"messages":[)" + user + R"(],"tool_choice":"required"})",
+        R"({"messages":[)" + user + R"(],"tools":)" + tool + R"(,"parallel_tool_calls":"yes"})",
+        // tool messages and calls
+        R"({"messages":[)" + user + R"(,{"role":"tool","content":"4"}]})",
+        R"({"messages":[)" + user + R"(,{"role":"tool","tool_call_id":"nope","content":"4"}]})",
+        R"({"messages":[)" + user + "," + call + R"(,{"role":"tool","tool_call_id":"c2","content":"4"}]})",
+        R"({"messages":[)" + user + R"(,{"role":"tool","tool_call_id":"c1","content":"4"},)" + call + "]}",
+        R"({"messages":[{"role":"assistant","tool_calls":{}}]})",
+        R"({"messages":[{"role":"assistant","tool_calls":[1]}]})",
+        R"({"messages":[{"role":"assistant","tool_calls":[{"id":"a","function":{"arguments":"{}"}}]}]})",
+        R"({"messages":[{"role":"assistant","tool_calls":[{"id":"a","function":{"name":"f","arguments":"{not json"}}]}]})",
+        R"({"messages":[{"role":"assistant","tool_calls":[{"id":"a","function":{"name":"f","arguments":"[1]"}}]}]})",
+        R"({"messages":[{"role":"assistant","tool_calls":[{"id":"a","function":{"name":"f","arguments":7}}]}]})",
+        R"({"messages":[{"role":"assistant","tool_calls":[{"function":{"name":"f","arguments":"{}"}}]}]})",
+        R"({"messages":[{"role":"assistant","tool_calls":[{"id":"a","type":"code","function":{"name":"f"}}]}]})",
+    };
+    for (const std::string& body : bad) {
+        auto [status, code] = error_of(Api::OpenAIChat, body);
+        EXPECT_EQ(status, 400) << body;
+        EXPECT_FALSE(code.empty()) << body;
+    }
+    // Ollama: a tool_call_id, when given, must still match.
+    EXPECT_EQ(error_of(Api::OllamaChat, R"({"messages":[)" + user + R"(,{"role":"tool","tool_call_id":"x","content":"4"}]})").first, 400);
+    EXPECT_EQ(error_of(Api::OllamaChat, R"({"messages":[)" + user + R"(],"tools":"f"})").first, 400);
+    // The message names the problem.
+    try {
+        parse(Api::OpenAIChat, R"({"messages":[)" + user + R"(],"tools":)" + tool + R"(,"tool_choice":{"type":"function","function":{"name":"g"}}})");
+        ADD_FAILURE();
+    } catch (const ApiError& e) {
+        EXPECT_NE(std::string(e.what()).find("'g'"), std::string::npos) << e.what();
+    }
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ for tool in node npm curl; do
 done
 
 mkdir -p "$work"
-cp "$here/package.json" "$here/package-lock.json" "$here/test.mjs" "$work/"
+cp "$here/package.json" "$here/package-lock.json" "$here/test.mjs" "$here/tools.mjs" "$work/"
 if [ ! -d "$work/node_modules/openai" ] || [ ! -d "$work/node_modules/ollama" ] ||
    ! cmp -s "$here/package-lock.json" "$work/node_modules/.package-lock.json.copy" 2>/dev/null; then
     if ! (cd "$work" && npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
@@ -149,6 +149,21 @@ expect_status 200 POST /api/chat -d '{"messages":[{"role":"user","content":"Hi"}
 [ "$(json_expr "$body" 'j.message.thinking === undefined')" = true ] || fail "think false still thinks: $body"
 kill "$think_pid"
 echo "ok - reasoning"
+
+# ---- tool calling: a template that takes tools and writes Hermes calls ---------------------------
+# The main server's template never reads `tools`: a request with tools is refused.
+expect_status 400 POST /v1/chat/completions "${auth[@]}" -d '{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}]}'
+[ "$(json_field "$body" '.error.code')" = tools_not_supported ] || fail "tools without a tools template: $body"
+printf '%s' '{% if tools %}tools: {{ tools | tojson }}
+{% endif %}{% for m in messages %}{% if m.tool_calls %}{% for c in m.tool_calls %}assistant: <tool_call>{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}</tool_call>
+{% endfor %}{% elif m.role == "tool" %}tool: {{ m.content }}
+{% else %}{{ m.role }}: {{ m.content }}
+{% endif %}{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}' >"$work/tools.jinja"
+start_server "$work/tools" --parallel 2 -c 512 --alias tiny --chat-template-file "$work/tools.jinja"
+tools_pid=$server_pid
+(cd "$work" && node tools.mjs "$url" tiny)
+kill "$tools_pid"
+echo "ok - tool calling"
 
 # ---- a 1-slot server without a queue: 503, disconnects free the slot ----------------------------
 start_server "$work/busy" --parallel 1 --max-queue 0 -c 4096
