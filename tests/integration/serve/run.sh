@@ -151,9 +151,12 @@ kill "$think_pid"
 echo "ok - reasoning"
 
 # ---- tool calling: a template that takes tools and writes Hermes calls ---------------------------
-# The main server's template never reads `tools`: a request with tools is refused.
-expect_status 400 POST /v1/chat/completions "${auth[@]}" -d '{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}]}'
+# A template that never reads `tools`: a request with tools is refused.
+start_server "$work/notools" --parallel 1 -c 256 --chat-template-file "$work/template.jinja"
+notools_pid=$server_pid
+expect_status 400 POST /v1/chat/completions -d '{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}]}'
 [ "$(json_field "$body" '.error.code')" = tools_not_supported ] || fail "tools without a tools template: $body"
+kill "$notools_pid"
 printf '%s' '{% if tools %}tools: {{ tools | tojson }}
 {% endif %}{% for m in messages %}{% if m.tool_calls %}{% for c in m.tool_calls %}assistant: <tool_call>{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}</tool_call>
 {% endfor %}{% elif m.role == "tool" %}tool: {{ m.content }}
