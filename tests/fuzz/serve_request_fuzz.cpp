@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "serve/format.h"
+#include "serve/reply.h"
 #include "serve/request.h"
 
 namespace {
@@ -33,14 +34,31 @@ void check(const GenerationRequest& r) {
     if (!(r.sampling.top_p > 0 && r.sampling.top_p <= 1)) broken("bad top_p");
     if (std::fabs(r.presence_penalty) > 2 || std::fabs(r.frequency_penalty) > 2) broken("bad penalty");
     if (r.sampling.top_k < 0 || r.sampling.repeat_last_n < 0) broken("negative count");
-    for (const auto& m : r.messages)
-        if (!m["role"].is_string() || !m["content"].is_string()) broken("message not normalized");
+    for (const auto& m : r.messages) {
+        // content is text, or null on an assistant message that carries tool calls
+        const bool content_ok = m["content"].is_string() || (m["content"].is_null() && m.contains("tool_calls"));
+        if (!m["role"].is_string() || !content_ok) broken("message not normalized");
+        if (m.contains("tool_calls"))
+            for (const auto& c : m["tool_calls"])
+                if (!c["id"].is_string() || !c["function"]["name"].is_string() || !c["function"]["arguments"].is_object())
+                    broken("tool call not normalized");
+    }
+    if (!r.tools.is_null() && !r.tools.is_array()) broken("tools not an array");
     // Text from the request comes back in responses: must serialize whatever its bytes are.
     const ResponseMeta meta{"id", r.model, 0};
     std::string text = r.prompt;
-    if (!r.messages.empty()) text += r.messages.back()["content"].get<std::string>();
-    (void)sse_event(chat_completion(meta, ChatReply{text, text, {{text, text}}}, "stop", Usage{1, 2}));
-    (void)ndjson_line(ollama_piece(r.api, r.model, "t", ChatReply{text, text, {{r.model, text}}}));
+    if (!r.messages.empty() && r.messages.back()["content"].is_string()) text += r.messages.back()["content"].get<std::string>();
+    (void)sse_event(chat_completion(meta, ChatReply{text, text, {{text, text, text}}}, "stop", Usage{1, 2}));
+    (void)ndjson_line(ollama_piece(r.api, r.model, "t", ChatReply{text, text, {{"", r.model, text}}}));
+    // The same text read as a model's reply, with the request's tools, in every family's format.
+    for (auto family : {hearth::chat::ToolCallFamily::Hermes, hearth::chat::ToolCallFamily::QwenXml,
+                        hearth::chat::ToolCallFamily::Llama3, hearth::chat::ToolCallFamily::Mistral,
+                        hearth::chat::ToolCallFamily::Phi4Mini}) {
+        ReplyReader reader({false, false, family, r.tools.is_null() ? nlohmann::ordered_json::array() : r.tools, true});
+        ChatReply end = reader.push(text);
+        end = reader.finish();
+        (void)sse_event(chat_completion(meta, end, "tool_calls", Usage{1, 2}));
+    }
 }
 
 }  // namespace
