@@ -42,6 +42,11 @@ public:
     // Whether some stack's next element accepts a code point in [first, last].
     bool may_accept(const StackSet& stacks, uint32_t first, uint32_t last) const;
     static bool accepting(const StackSet& stacks) { return !stacks.empty() && stacks.front().empty(); }
+    // Whether the stack's next element accepts `cp`. advance() depends on `cp` only through
+    // which stacks accept it, so callers may cache its result by that set.
+    bool top_accepts(const Stack& stack, uint32_t cp) const {
+        return !stack.empty() && element(stack.back()).matches(cp);
+    }
 
     // Whole-text helpers (tests, validation): does `text` (UTF-8) match the grammar exactly?
     bool matches(std::string_view text) const;

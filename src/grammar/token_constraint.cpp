@@ -55,6 +55,21 @@ public:
         return cached == 1;
     }
 
+    // The ASCII bytes that lead from the state back to itself (inside a string: nearly all), as
+    // a 128-bit set: a trie subtree made only of them is allowed whole, without a walk.
+    const uint64_t* loop_bytes(int32_t state) {
+        if (!states_[size_t(state)].loop_known) {
+            uint64_t loop[2] = {0, 0};
+            for (uint32_t b = 0; b < 128; ++b)
+                if (next(state, b) == state) loop[b >> 6] |= uint64_t(1) << (b & 63);
+            State& s = states_[size_t(state)];  // after next(), which may grow states_
+            s.loop[0] = loop[0];
+            s.loop[1] = loop[1];
+            s.loop_known = true;
+        }
+        return states_[size_t(state)].loop;
+    }
+
     bool accepting(int32_t state) const { return states_[size_t(state)].accepting; }
     const StackSet& stacks(int32_t state) const { return states_[size_t(state)].stacks; }
     size_t size() const { return states_.size(); }
@@ -72,9 +87,29 @@ private:
         std::array<int32_t, 128> ascii{};           // next state per ASCII code point
         std::array<int8_t, 64> lead{};               // lead_ok per byte 0xC0..0xFF; -1 unknown
         std::unordered_map<uint32_t, int32_t> other;  // next state per non-ASCII code point
+        std::unordered_map<uint64_t, int32_t> next_by_stacks;  // by the set of accepting stacks
+        uint64_t loop[2] = {0, 0};                     // loop_bytes(), once loop_known
+        bool loop_known = false;
     };
 
+    // Code points that the same stacks accept lead to the same state (a CJK character and an
+    // accented letter inside a string, say): the result is cached by that set of stacks, so a
+    // new state costs one advance per distinct set rather than one per code point.
     int32_t compute(int32_t state, uint32_t cp) {
+        const StackSet& stacks = states_[size_t(state)].stacks;
+        if (stacks.size() > 64) return advance(state, cp);
+        uint64_t accepting_stacks = 0;
+        for (size_t i = 0; i < stacks.size(); ++i)
+            if (matcher_.top_accepts(stacks[i], cp)) accepting_stacks |= uint64_t(1) << i;
+        if (accepting_stacks == 0) return kDead;
+        auto& by_set = states_[size_t(state)].next_by_stacks;
+        if (auto it = by_set.find(accepting_stacks); it != by_set.end()) return it->second;
+        const int32_t result = advance(state, cp);
+        states_[size_t(state)].next_by_stacks.emplace(accepting_stacks, result);  // advance may grow states_
+        return result;
+    }
+
+    int32_t advance(int32_t state, uint32_t cp) {
         StackSet next = matcher_.advance(states_[size_t(state)].stacks, cp);
         if (next.empty()) return kDead;
         return intern(std::move(next));
@@ -99,7 +134,7 @@ namespace {
 // Past this many interned states (about 1 KiB each) the caches start over; only the current
 // state is kept. Masks: a few states recur in practice (inside strings, between items).
 constexpr size_t kMaxStates = 20000;
-constexpr size_t kMaxCachedMasks = 64;
+constexpr size_t kMaxCachedMasks = 256;  // 16 KiB each at a 128k vocabulary
 }  // namespace
 
 struct TokenConstraint::Cursor {
@@ -138,19 +173,34 @@ void TokenConstraint::build_trie(const std::vector<std::string>& token_bytes) {
     // Sorted order is the trie's preorder: each token adds nodes for the bytes after its
     // common prefix with the previous one; nodes deeper than that prefix are complete.
     std::vector<uint32_t> open;  // node at each depth of the current path
+    // A node is complete when the path leaves it: its subtree's extent and byte summary are
+    // known, and the summary joins its parent's.
+    auto close_node = [&] {
+        TrieNode& node = trie_[open.back()];
+        node.end = uint32_t(trie_.size());
+        node.subtree_end = uint32_t(trie_tokens_.size());
+        open.pop_back();
+        if (open.empty()) return;
+        TrieNode& parent = trie_[open.back()];
+        parent.ascii[0] |= node.ascii[0];
+        parent.ascii[1] |= node.ascii[1];
+        parent.non_ascii = parent.non_ascii || node.non_ascii;
+    };
     const std::string* previous = nullptr;
     for (int32_t id : order) {
         const std::string& bytes = token_bytes[size_t(id)];
         size_t common = 0;
         if (previous)
             while (common < previous->size() && common < bytes.size() && (*previous)[common] == bytes[common]) ++common;
-        while (open.size() > common) {
-            trie_[open.back()].end = uint32_t(trie_.size());
-            open.pop_back();
-        }
+        while (open.size() > common) close_node();
         for (size_t d = common; d < bytes.size(); ++d) {
             open.push_back(uint32_t(trie_.size()));
-            trie_.push_back(TrieNode{0, 0, 0, static_cast<uint8_t>(bytes[d])});
+            TrieNode node;
+            node.byte = static_cast<uint8_t>(bytes[d]);
+            node.subtree_begin = uint32_t(trie_tokens_.size());
+            if (node.byte < 0x80) node.ascii[node.byte >> 6] |= uint64_t(1) << (node.byte & 63);
+            else node.non_ascii = true;
+            trie_.push_back(node);
         }
         TrieNode& node = trie_[open.back()];
         if (node.token_begin == node.token_end) node.token_begin = node.token_end = uint32_t(trie_tokens_.size());
@@ -158,10 +208,7 @@ void TokenConstraint::build_trie(const std::vector<std::string>& token_bytes) {
         node.token_end = uint32_t(trie_tokens_.size());
         previous = &bytes;
     }
-    while (!open.empty()) {
-        trie_[open.back()].end = uint32_t(trie_.size());
-        open.pop_back();
-    }
+    while (!open.empty()) close_node();
 }
 
 void TokenConstraint::reset() {
@@ -212,7 +259,18 @@ bool TokenConstraint::step(Cursor& c, uint8_t byte) {
 }
 
 void TokenConstraint::walk(uint32_t first, uint32_t last, const Cursor& cursor, Mask& mask) {
+    const uint64_t* loop = cursor.need == 0 ? states_->loop_bytes(cursor.state) : nullptr;
     for (uint32_t n = first; n < last; n = trie_[n].end) {
+        const TrieNode& node = trie_[n];
+        if (loop && !node.non_ascii && (node.ascii[0] & ~loop[0]) == 0 && (node.ascii[1] & ~loop[1]) == 0) {
+            // Every byte below leads back to this state: the whole subtree is allowed.
+            for (uint32_t t = node.subtree_begin; t < node.subtree_end; ++t) {
+                const auto id = size_t(trie_tokens_[t]);
+                mask.bits[id >> 6] |= uint64_t(1) << (id & 63);
+            }
+            mask.n_text_allowed += node.subtree_end - node.subtree_begin;
+            continue;
+        }
         Cursor next = cursor;
         if (!step(next, trie_[n].byte)) continue;  // the whole subtree is rejected
         for (uint32_t t = trie_[n].token_begin; t < trie_[n].token_end; ++t) {

@@ -61,6 +61,10 @@ private:
         uint32_t end = 0;          // first node after this subtree (preorder layout)
         uint32_t token_begin = 0;  // tokens ending exactly here: trie_tokens_[begin, end)
         uint32_t token_end = 0;
+        uint32_t subtree_begin = 0;  // tokens ending anywhere in the subtree: trie_tokens_[begin, end)
+        uint32_t subtree_end = 0;
+        uint64_t ascii[2] = {0, 0};  // the ASCII bytes of the subtree (this node included)
+        bool non_ascii = false;      // the subtree holds a byte >= 0x80
         uint8_t byte = 0;
     };
 
