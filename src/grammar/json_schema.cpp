@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "grammar/grammar.h"
 
 namespace hearth::grammar {
 namespace {
@@ -246,7 +247,10 @@ private:
         for (size_t i = 0; i < pending.size(); ++i) {
             if (i > 64 || depth > kMaxDepth) error(path, "'allOf' nests too deep");
             Json part = pending[i];
-            while (part.is_object() && part.contains("$ref")) part = resolve(part["$ref"], path + "/allOf");
+            for (int hops = 0; part.is_object() && part.contains("$ref"); ++hops) {
+                if (hops > 64) error(path, "'allOf' follows a $ref cycle");
+                part = resolve(part["$ref"], path + "/allOf");
+            }
             if (!part.is_object()) error(path, "'allOf' parts must be object schemas");
             if (part.contains("allOf")) {
                 for (const Json& inner : part["allOf"]) pending.push_back(inner);
@@ -404,7 +408,15 @@ private:
 }  // namespace
 
 std::string schema_to_gbnf(const nlohmann::ordered_json& schema) {
-    return Compiler(schema).compile();
+    std::string gbnf = Compiler(schema).compile();
+    // Refs that only lead to refs ({"$defs": {"a": {"$ref": "#/$defs/a"}}}) compile to rules
+    // that recurse before matching anything: the grammar check names them.
+    try {
+        parse_gbnf(gbnf);
+    } catch (const Error& e) {
+        fail("json schema: {}", e.what());
+    }
+    return gbnf;
 }
 
 std::string json_gbnf() {

@@ -317,6 +317,12 @@ TEST(GrammarSchema, ErrorsNameTheKeywordAndPlace) {
     EXPECT_NE(error_of(Json(false)).find("matches nothing"), std::string::npos);
     EXPECT_NE(error_of(Json(3)).find("must be an object or a boolean"), std::string::npos);
     EXPECT_NE(error_of(Json::parse(R"({"enum":[]})")).find("non-empty"), std::string::npos);
+    // $refs that only lead to each other never produce a character.
+    const std::string cycle = error_of(Json::parse(R"({"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"})"));
+    EXPECT_NE(cycle.find("json schema: grammar: rule 'ref-"), std::string::npos) << cycle;
+    EXPECT_NE(cycle.find("left-recursive"), std::string::npos) << cycle;
+    EXPECT_NE(error_of(Json::parse(R"({"$defs":{"a":{"$ref":"#/$defs/a"}},"allOf":[{"$ref":"#/$defs/a"}]})")).find("cycle"),
+              std::string::npos);
 }
 
 TEST(GrammarSchema, ExplodingSchemasFailFastWithAClearError) {
