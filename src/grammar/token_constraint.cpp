@@ -259,10 +259,17 @@ bool TokenConstraint::step(Cursor& c, uint8_t byte) {
 }
 
 void TokenConstraint::walk(uint32_t first, uint32_t last, const Cursor& cursor, Mask& mask) {
-    const uint64_t* loop = cursor.need == 0 ? states_->loop_bytes(cursor.state) : nullptr;
+    // A copy: stepping below may intern states and move the table.
+    uint64_t loop[2] = {0, 0};
+    const bool has_loop = cursor.need == 0;
+    if (has_loop) {
+        const uint64_t* bytes = states_->loop_bytes(cursor.state);
+        loop[0] = bytes[0];
+        loop[1] = bytes[1];
+    }
     for (uint32_t n = first; n < last; n = trie_[n].end) {
         const TrieNode& node = trie_[n];
-        if (loop && !node.non_ascii && (node.ascii[0] & ~loop[0]) == 0 && (node.ascii[1] & ~loop[1]) == 0) {
+        if (has_loop && !node.non_ascii && (node.ascii[0] & ~loop[0]) == 0 && (node.ascii[1] & ~loop[1]) == 0) {
             // Every byte below leads back to this state: the whole subtree is allowed.
             for (uint32_t t = node.subtree_begin; t < node.subtree_end; ++t) {
                 const auto id = size_t(trie_tokens_[t]);
