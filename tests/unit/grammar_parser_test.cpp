@@ -149,7 +149,7 @@ TEST(GrammarParser, HugeRepetitionIsRejectedNotExpanded) {
     EXPECT_NO_THROW(parse_gbnf("root ::= (\"a\"{1000}){1000}\n"));
     // ...but copies of a long literal add up.
     std::string big = "root ::= r0\n";
-    for (int i = 0; i < 12; ++i) big += "r" + std::to_string(i) + " ::= \"abcdefghij\"{10000}\n";
+    for (int i = 0; i < 12; ++i) big += fmt::format("r{} ::= \"abcdefghij\"{{10000}}\n", i);
     try {
         parse_gbnf(big);
         ADD_FAILURE() << "no error";

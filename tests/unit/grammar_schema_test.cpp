@@ -333,14 +333,14 @@ TEST(GrammarSchema, ExplodingSchemasFailFastWithAClearError) {
     EXPECT_NE(error_of(deep).find("nested deeper"), std::string::npos);
     // A huge enum.
     Json huge = Json::array();
-    for (int i = 0; i < 200000; ++i) huge.push_back(std::string(20, char('a' + i % 26)) + std::to_string(i));
+    for (int i = 0; i < 200000; ++i) huge.push_back(fmt::format("{}{}", std::string(20, char('a' + i % 26)), i));
     EXPECT_NE(error_of(Json{{"enum", huge}}).find("too large"), std::string::npos);
     // Doubling through $defs: each level refers to the previous twice (a rule each, so small).
     Json defs = Json::object();
     defs["d0"] = Json{{"type", "integer"}};
     for (int i = 1; i < 40; ++i)
-        defs["d" + std::to_string(i)] = Json{{"type", "array"}, {"prefixItems", Json::array({
-            Json{{"$ref", "#/$defs/d" + std::to_string(i - 1)}}, Json{{"$ref", "#/$defs/d" + std::to_string(i - 1)}}})}};
+        defs[fmt::format("d{}", i)] = Json{{"type", "array"}, {"prefixItems", Json::array({
+            Json{{"$ref", fmt::format("#/$defs/d{}", i - 1)}}, Json{{"$ref", fmt::format("#/$defs/d{}", i - 1)}}})}};
     EXPECT_NO_THROW(parse_gbnf(schema_to_gbnf(Json{{"$defs", defs}, {"$ref", "#/$defs/d39"}})));
     EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0);
 }
