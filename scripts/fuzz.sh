@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the GGUF reader (gguf_fuzz), the model loader on top of it (model_load_fuzz) and the
-# request parsers of `hearth serve` (serve_request_fuzz): builds them with clang (libFuzzer +
+# Fuzzes the GGUF reader (gguf_fuzz), the model loader on top of it (model_load_fuzz), the
+# request parsers of `hearth serve` (serve_request_fuzz) and the grammar parser and JSON Schema
+# compiler (grammar_fuzz): builds them with clang (libFuzzer +
 # ASan + UBSan) in its own build directory, seeds corpora (GGUF: ../shared/models plus
 # hand-made and truncated files; model loader: small models of several architectures from
 # ../shared/golden/arch; serve: hand-made request bodies), and runs each for a bounded time.
@@ -36,7 +37,7 @@ command -v "$cxx" >/dev/null || { echo "fuzz.sh: $cxx not found (apt-get install
 # --- build ---------------------------------------------------------------------------------
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \
       -DHEARTH_FUZZ=ON -DHEARTH_WERROR="${HEARTH_WERROR:-OFF}" >/dev/null
-targets=(${FUZZ_TARGETS:-gguf_fuzz model_load_fuzz serve_request_fuzz})
+targets=(${FUZZ_TARGETS:-gguf_fuzz model_load_fuzz serve_request_fuzz grammar_fuzz})
 cmake --build "$build" --target "${targets[@]}" -j"$(nproc 2>/dev/null || echo 2)"
 fuzzer=$build/bin/${targets[0]}
 
@@ -68,6 +69,14 @@ printf '\x01{"prompt":["Once upon"],"max_tokens":16,"stop":"x","seed":42}' >"$se
 printf '\x02{"model":"m:latest","prompt":"Hi","system":"s","raw":false,"stream":false,"options":{"temperature":0,"num_predict":-2,"num_ctx":256,"top_k":40,"top_p":0.9,"min_p":0.05,"repeat_penalty":1.1,"repeat_last_n":-1,"seed":1,"stop":["a"]}}' >"$serve_corpus/generate.json"
 printf '\x03{"model":"m","messages":[{"role":"user","content":"Hi"}],"format":""}' >"$serve_corpus/ollama-chat.json"
 printf '\x00{"name":"m"}' >"$serve_corpus/show.json"
+
+# grammar_fuzz: the first byte picks GBNF (even; text to match after a NUL) or a JSON Schema (odd).
+grammar_corpus=$corpus_root/grammar_fuzz
+mkdir -p "$grammar_corpus"
+printf '\x00root ::= "a" [b-d]* ("x" | y){1,3}\ny ::= [^"\\\\] . "\\u00e9"?  # c\n\x00abbbx' >"$grammar_corpus/gbnf.txt"
+printf '\x00root ::= list\nlist ::= "[" (item ("," item)*)? "]"\nitem ::= [0-9]+ | list\n\x00[1,[2]]' >"$grammar_corpus/nested.txt"
+printf '\x01{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"array","items":{"type":"string","maxLength":3},"minItems":1,"maxItems":4},"c":{"enum":["x",1,null]},"d":{"format":"date-time"}},"required":["a"],"additionalProperties":false}' >"$grammar_corpus/schema.json"
+printf '\x01{"$defs":{"n":{"type":"object","properties":{"k":{"$ref":"#/$defs/n"}}}},"anyOf":[{"$ref":"#/$defs/n"},{"allOf":[{"properties":{"x":{"const":true}}},{"required":["x"]}]},{"type":["null","number"]},{"prefixItems":[{"type":"boolean"}],"items":false}]}' >"$grammar_corpus/refs.json"
 
 corpus=$corpus_root/gguf_fuzz
 mkdir -p "$corpus"
@@ -152,6 +161,7 @@ for target in "${targets[@]}"; do
         gguf_fuzz) dir=$corpus; dict=$root/tests/fuzz/gguf.dict ;;
         model_load_fuzz) dir=$model_corpus; dict=$root/tests/fuzz/gguf.dict ;;
         serve_request_fuzz) dir=$serve_corpus; dict=$root/tests/fuzz/serve_request.dict ;;
+        grammar_fuzz) dir=$grammar_corpus; dict=$root/tests/fuzz/grammar.dict ;;
         *) echo "fuzz.sh: unknown target $target" >&2; exit 2 ;;
     esac
     t=$seconds

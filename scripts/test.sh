@@ -25,7 +25,7 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
 fi
 
 if [ "${FUZZ_SECONDS:-30}" != 0 ] && [ -x scripts/fuzz.sh ]; then
-  echo "== fuzzing the GGUF reader, the model loader and the serve request parsers for ${FUZZ_SECONDS:-30} s each =="
+  echo "== fuzzing the GGUF reader, the model loader, the serve request parsers and the grammar layer for ${FUZZ_SECONDS:-30} s each =="
   HEARTH_WERROR=ON FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
 fi
 echo "== all tests passed =="

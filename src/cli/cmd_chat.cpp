@@ -20,6 +20,7 @@
 #include "cli/reply_printer.h"
 #include "common/error.h"
 #include "engine/chat_session.h"
+#include "engine/grammar_constraint.h"
 #include "engine/loader.h"
 
 namespace hearth::cli {
@@ -38,6 +39,7 @@ struct ChatFlags {
     SamplingParams sampling;
     std::string seed = "-1";
     bool hide_thinking = false;
+    GrammarFlags grammar;
 };
 
 template <typename T>
@@ -314,6 +316,7 @@ private:
 };
 
 int run(const ChatFlags& f) {
+    const std::string gbnf = f.grammar.gbnf();  // a bad grammar fails before the model is looked up
     // A library name brings its preset (system prompt, num_ctx, sampling) for what is not given here.
     const library::ResolvedModel model = f.model.resolve();
     GenerateOptions options;
@@ -338,6 +341,10 @@ int run(const ChatFlags& f) {
         std::fprintf(stderr, "hearth: note: %s has no chat template; using the default (ChatML)\n",
                      model.name.c_str());
     Session session(*lm.model, session_options);
+    // Every answer follows the grammar (the constraint is reset at each generation).
+    std::unique_ptr<grammar::TokenConstraint> constraint;
+    if (!gbnf.empty()) constraint = make_token_constraint(*lm.tokenizer, lm.model->hparams().n_vocab, gbnf);
+    options.constraint = constraint.get();
     ChatSession chat(session, *lm.tokenizer, std::move(format));
     if (!f.system.empty()) chat.set_system(f.system);
     else if (model.system) chat.set_system(*model.system);
@@ -375,6 +382,7 @@ CommandRunner add_chat_command(CLI::App& app) {
                   "do not print a reasoning model's thinking (gpt-oss's analysis channel), only its answer");
     flags->session.add(*cmd);
     add_sampling_flags(*cmd, flags->sampling, flags->seed);
+    flags->grammar.add(*cmd);
     return [flags] { return run(*flags); };
 }
 

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "engine/chat_session.h"
 #include "engine/generate.h"
+#include "engine/grammar_constraint.h"
 #include "engine/loader.h"
 #include "engine/prompt.h"
 #include "ops/cpu/dispatch.h"
@@ -33,9 +34,11 @@ struct RunFlags {
     bool chat = false;
     bool hide_thinking = false;
     bool memory_report = false;
+    GrammarFlags grammar;
 };
 
 int run(const RunFlags& f) {
+    const std::string gbnf = f.grammar.gbnf();  // a bad grammar fails before the model is looked up
     std::string prompt = f.prompt;
     if (!f.prompt_file.empty()) prompt = read_input_file(f.prompt_file, "prompt file");
     // A library name brings its preset (num_ctx, sampling) for the flags not given here.
@@ -87,6 +90,9 @@ int run(const RunFlags& f) {
     GenerateOptions options;
     options.n_predict = n_predict;
     options.sampling = sampling;
+    std::unique_ptr<grammar::TokenConstraint> constraint;
+    if (!gbnf.empty()) constraint = make_token_constraint(*lm.tokenizer, lm.model->hparams().n_vocab, gbnf);
+    options.constraint = constraint.get();
     StreamDecoder decoder(*lm.tokenizer);
     // With --chat the text is an answer: a reasoning model's markup is framed, not printed.
     // Without it, exactly the continuation.
@@ -157,6 +163,7 @@ CommandRunner add_run_command(CLI::App& app) {
         "  hearth run -m model.gguf -p \"Once upon a time\" -n 64\n"
         "  hearth run -m llama3.2:1b -p \"Hello\" --chat        (a library name: see hearth list / pull)\n"
         "  hearth run -m model.gguf -p \"\" --temp 0 -n 200      (greedy, from BOS)\n"
+        "  hearth run -p \"A cat as JSON:\" --json-schema cat.json   (output that matches the schema)\n"
         "The continuation streams to stdout; a timing line goes to stderr.");
     flags->model.default_name = library::kDefaultModel;
     flags->model.add(*cmd);
@@ -168,6 +175,7 @@ CommandRunner add_run_command(CLI::App& app) {
         ->capture_default_str();
     flags->session.add(*cmd);
     add_sampling_flags(*cmd, flags->sampling, flags->seed);
+    flags->grammar.add(*cmd);
     cmd->add_flag("--no-bos", flags->no_bos, "do not add the BOS token even if the model asks for it");
     cmd->add_flag("--no-parse-special", flags->no_parse_special,
                   "tokenize special-token text in the prompt (\"<|im_start|>\", \"<s>\") as plain text; with --chat "

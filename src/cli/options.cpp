@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "grammar/grammar.h"
+#include "grammar/json_schema.h"
 #include "cli/library_ui.h"
 #include "engine/loader.h"
 
@@ -73,6 +75,53 @@ void SessionFlags::add(CLI::App& cmd) {
     cmd.add_option("-t,--threads", n_threads, "threads to compute with (default: one per physical core)");
     cmd.add_option("-b,--batch-size", n_batch, "prompt tokens per forward pass")->capture_default_str();
     cmd.add_option("--kv-type", kv_type, "KV cache element type: f16 or f32")->capture_default_str();
+}
+
+void GrammarFlags::add(CLI::App& cmd) {
+    auto* file = cmd.add_option("--grammar-file", grammar_file,
+                                "constrain the output to a GBNF grammar read from this file (docs/grammar.md)");
+    auto* text = cmd.add_option("--grammar", grammar, "constrain the output to this GBNF grammar text");
+    auto* schema = cmd.add_option("--json-schema", json_schema,
+                                  "constrain the output to JSON matching this JSON Schema (a file, or inline JSON "
+                                  "starting with '{')");
+    auto* json_flag = cmd.add_flag("--json", json, "constrain the output to a JSON object");
+    file->excludes(text)->excludes(schema)->excludes(json_flag);
+    text->excludes(schema)->excludes(json_flag);
+    schema->excludes(json_flag);
+}
+
+std::string GrammarFlags::gbnf() const {
+    std::string flag, text;
+    try {
+        if (!grammar_file.empty()) {
+            flag = "--grammar-file " + grammar_file;
+            text = read_input_file(grammar_file, "grammar file");
+        } else if (!grammar.empty()) {
+            flag = "--grammar";
+            text = grammar;
+        } else if (!json_schema.empty()) {
+            const size_t start = json_schema.find_first_not_of(" \t\r\n");
+            const bool inline_json = start != std::string::npos && json_schema[start] == '{';
+            flag = inline_json ? "--json-schema" : "--json-schema " + json_schema;
+            const std::string schema_text = inline_json ? json_schema : read_input_file(json_schema, "JSON schema file");
+            nlohmann::ordered_json schema;
+            try {
+                schema = nlohmann::ordered_json::parse(schema_text);
+            } catch (const nlohmann::json::exception& e) {
+                fail("not valid JSON: {}", e.what());
+            }
+            text = grammar::schema_to_gbnf(schema);
+        } else if (json) {
+            flag = "--json";
+            text = grammar::json_gbnf();
+        } else {
+            return "";
+        }
+        grammar::parse_gbnf(text);  // errors now, before a model is loaded
+    } catch (const Error& e) {
+        fail("{}: {}", flag, e.what());
+    }
+    return text;
 }
 
 void add_sampling_flags(CLI::App& cmd, SamplingParams& s, std::string& seed) {

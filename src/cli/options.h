@@ -53,6 +53,18 @@ struct SessionFlags {
 // text so the command can check its range), the same for every generating command.
 void add_sampling_flags(CLI::App& cmd, SamplingParams& sampling, std::string& seed);
 
+// --grammar-file, --grammar, --json-schema (a file or inline JSON), --json: at most one.
+struct GrammarFlags {
+    std::string grammar_file;
+    std::string grammar;
+    std::string json_schema;
+    bool json = false;
+    void add(CLI::App& cmd);
+    // The GBNF text the flags ask for, already checked (parsed); "" when none was given.
+    // Throws hearth::Error naming the flag and what is wrong, before any model is loaded.
+    std::string gbnf() const;
+};
+
 // --seed and the like: -1 (random) or any unsigned 64-bit value but the one that means random.
 // Parsed by hand because CLI11 2.1's integer conversion silently saturates out-of-range values.
 // Throws hearth::Error naming `what`.

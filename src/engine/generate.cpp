@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/error.h"
+#include "grammar/token_constraint.h"
 
 namespace hearth {
 
@@ -32,6 +33,14 @@ GenerateResult generate(Session& session, const Tokenizer& tokenizer, const std:
     result.seed = sampler.seed();
     result.n_prompt = static_cast<int>(prompt.size());
 
+    grammar::TokenConstraint* constraint = options.constraint;
+    if (constraint) {
+        if (constraint->n_vocab() != session.model().hparams().n_vocab)
+            fail("grammar: built for {} tokens, the model has {}", constraint->n_vocab(),
+                 session.model().hparams().n_vocab);
+        constraint->reset();
+    }
+
     auto t0 = clock::now();
     std::vector<float> logits = session.eval(prompt);
     auto t1 = clock::now();
@@ -42,11 +51,24 @@ GenerateResult generate(Session& session, const Tokenizer& tokenizer, const std:
             result.stop = StopReason::Length;
             break;
         }
-        TokenId next = sampler.sample(logits);
+        TokenId next = 0;
+        if (constraint) {
+            const grammar::TokenConstraint::Mask& mask = constraint->allowed();
+            if (mask.n_text_allowed == 0) {
+                if (!mask.end_allowed)
+                    fail("grammar: no token of the vocabulary can continue the text here");
+                result.stop = StopReason::EndOfGeneration;  // complete, and nothing may follow
+                break;
+            }
+            next = sampler.sample(logits, mask.bits);
+        } else {
+            next = sampler.sample(logits);
+        }
         if (tokenizer.is_end_of_generation(next)) {
             result.stop = StopReason::EndOfGeneration;
             break;
         }
+        if (constraint) constraint->accept(next);
         sampler.accept(next);
         result.tokens.push_back(next);
         if (on_token && !on_token(next)) {

@@ -11,9 +11,18 @@
 
 namespace hearth {
 
+namespace grammar {
+class TokenConstraint;
+}
+
 struct GenerateOptions {
     int n_predict = -1;  // -1: until end of generation or the context is full
     SamplingParams sampling;
+    // Grammar-constrained sampling (engine/grammar_constraint.h): only tokens that keep the
+    // text inside the grammar are sampled, and generation stops (EndOfGeneration) once the
+    // grammar is complete and nothing can follow. Reset at the start of each generate().
+    // Not owned; one per running generation.
+    grammar::TokenConstraint* constraint = nullptr;
 };
 
 enum class StopReason { EndOfGeneration, Length, ContextFull, Cancelled };

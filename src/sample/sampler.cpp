@@ -1,6 +1,7 @@
 #include "sample/sampler.h"
 
 #include <algorithm>
+#include <bit>
 #include <cfloat>
 #include <cmath>
 #include <limits>
@@ -259,14 +260,36 @@ int32_t Sampler::draw() {
     return candidates_[last].id;  // rounding left u just past the end
 }
 
-int32_t Sampler::sample(std::span<const float> logits) {
-    load_logits(logits);
-    if (params_.temperature <= 0.0f) {
-        return argmax_first(work_);
+void Sampler::apply_mask(std::span<const uint64_t> allowed) {
+    const size_t n = work_.size();
+    if (allowed.size() != (n + 63) / 64)
+        fail("sampler: the allowed-token mask has {} words, expected {} for n_vocab = {}", allowed.size(),
+             (n + 63) / 64, n);
+    for (size_t w = 0; w < allowed.size(); ++w) {
+        const uint64_t bits = allowed[w];
+        if (bits == ~uint64_t(0)) continue;
+        const size_t end = std::min(n, (w + 1) * 64);
+        for (size_t i = w * 64; i < end; ++i)
+            if (!((bits >> (i & 63)) & 1)) work_[i] = kNegInf;
     }
-    select_top_k();
-    apply_top_p_min_p();
-    return draw();
+}
+
+int32_t Sampler::sample(std::span<const float> logits, std::span<const uint64_t> allowed) {
+    load_logits(logits);
+    if (!allowed.empty()) apply_mask(allowed);
+    int32_t token = 0;
+    if (params_.temperature <= 0.0f) {
+        token = argmax_first(work_);
+    } else {
+        select_top_k();
+        apply_top_p_min_p();
+        token = draw();
+    }
+    if (allowed.empty() || ((allowed[size_t(token) >> 6] >> (size_t(token) & 63)) & 1)) return token;
+    // Every allowed token's logit was -inf (NaN or -inf from the model): the first allowed one.
+    for (size_t w = 0; w < allowed.size(); ++w)
+        if (allowed[w]) return int32_t(w * 64 + size_t(std::countr_zero(allowed[w])));
+    fail("sampler: the allowed-token mask allows no token");
 }
 
 }  // namespace hearth

@@ -1,7 +1,11 @@
 #pragma once
 // Token sampling: llama.cpp's common sampler chain, in its order and with its defaults.
 //
-//   repeat penalty → (temperature <= 0: argmax) → top-k → top-p → min-p → temperature → draw
+//   repeat penalty → allowed-token mask → (temperature <= 0: argmax) → top-k → top-p → min-p
+//   → temperature → draw
+//
+// The mask (a grammar's allowed tokens, grammar/token_constraint.h) sets every other token's
+// logit to -inf before the chain, so it composes with every setting above.
 //
 // Draws are reproducible for a given seed on one machine: the generator is std::mt19937_64
 // (fully specified by the standard), and the float conversion and the discrete draw are our
@@ -38,7 +42,9 @@ public:
     // Picks the next token from one row of logits (size n_vocab). Does not record it: call
     // accept() with the token that is actually appended (also for prompt tokens, so the repeat
     // penalty sees them).
-    int32_t sample(std::span<const float> logits);
+    // allowed: empty, or a bitset of n_vocab bits (bit id of word id / 64) of the tokens that
+    // may be picked; at least one must be set. The result is always an allowed token.
+    int32_t sample(std::span<const float> logits, std::span<const uint64_t> allowed = {});
     // Appends a token to the repeat-penalty history (the last repeat_last_n are kept).
     void accept(int32_t token);
     // Clears the history and reseeds the generator with seed(), so the same inputs give the
@@ -57,6 +63,7 @@ private:
     };
 
     void load_logits(std::span<const float> logits);  // copy, sanitize, apply repeat penalty
+    void apply_mask(std::span<const uint64_t> allowed);  // -inf for tokens not allowed
     void select_top_k();                              // fills candidates_ and sorted_
     void apply_top_p_min_p();
     int32_t draw();
