@@ -64,8 +64,9 @@ void delta_tokens_reference(const cpu::DeltaHeadArgs& a) {
     }
 }
 
-// e^x for a log decay x ≤ 0; 0 where the float would be denormal (slow, and negligible).
-float decay_factor(double x) { return x < -80.0 ? 0.0f : static_cast<float>(std::exp(x)); }
+// e^x for a log decay x ≤ 0 (float exp: the chunk takes n²/2 of them); 0 where the float would
+// be denormal (slow, and negligible).
+float decay_factor(double x) { return x < -80.0 ? 0.0f : std::exp(static_cast<float>(x)); }
 
 // One chunk of n tokens of one head. With γ_i = Σ_{j≤i} g_j (the log decay from the chunk's
 // start S₀ through token i) and u_i = δ_i, unrolling the recurrence gives
@@ -77,7 +78,7 @@ void delta_chunk(const cpu::DeltaHeadArgs& a, int64_t n, cpu::SmallGemmFn gemm) 
     const int64_t dk = a.k_dim, dv = a.v_dim, qs = a.qk_stride;
     thread_local std::vector<float> buf;
     thread_local std::vector<double> gamma;
-    const size_t need = static_cast<size_t>(dk * n + 2 * n * n + 3 * n * dv + n);
+    const size_t need = static_cast<size_t>(dk * n + 3 * n * n + 3 * n * dv + n);
     if (buf.size() < need) buf.resize(need);
     if (gamma.size() < static_cast<size_t>(n)) gamma.resize(static_cast<size_t>(n));
     float* kt = buf.data();       // [dk][n]: kᵀ, later scaled for the state update
@@ -87,14 +88,22 @@ void delta_chunk(const cpu::DeltaHeadArgs& a, int64_t n, cpu::SmallGemmFn gemm) 
     float* qs0 = ks + n * dv;     // [n][dv]: S₀ᵀq_i
     float* u = qs0 + n * dv;      // [n][dv]: the δs
     float* coef = u + n * dv;     // [n]
+    float* decay = coef + n;      // [n][n]: e^{γ_i−γ_j} for j ≤ i
     std::fill(kk, u, 0.0f);
 
     double sum = 0;
     for (int64_t i = 0; i < n; ++i) gamma[i] = sum += a.g[i * a.gate_stride];
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j <= i; ++j) decay[i * n + j] = decay_factor(gamma[i] - gamma[j]);
     for (int64_t j = 0; j < n; ++j)
         for (int64_t p = 0; p < dk; ++p) kt[p * n + j] = a.k[j * qs + p];
-    gemm(n, n, dk, a.k, qs, kt, n, kk, n);
-    gemm(n, n, dk, a.q, qs, kt, n, qk, n);
+    // Only j ≤ i of k_i·k_j and q_i·k_j is used: each block of rows stops at its last row.
+    constexpr int64_t kRowBlock = 16;
+    for (int64_t i0 = 0; i0 < n; i0 += kRowBlock) {
+        const int64_t m = std::min(kRowBlock, n - i0);
+        gemm(m, i0 + m, dk, a.k + i0 * qs, qs, kt, n, kk + i0 * n, n);
+        gemm(m, i0 + m, dk, a.q + i0 * qs, qs, kt, n, qk + i0 * n, n);
+    }
     gemm(n, dv, dk, a.k, qs, a.state, dv, ks, dv);
     gemm(n, dv, dk, a.q, qs, a.state, dv, qs0, dv);
 
@@ -104,20 +113,19 @@ void delta_chunk(const cpu::DeltaHeadArgs& a, int64_t n, cpu::SmallGemmFn gemm) 
         float* ui = u + i * dv;
         for (int64_t c = 0; c < dv; ++c) ui[c] = b * (vi[c] - e * ks[i * dv + c]);
         if (i == 0) continue;
-        for (int64_t j = 0; j < i; ++j) coef[j] = -b * decay_factor(gamma[i] - gamma[j]) * kk[i * n + j];
+        for (int64_t j = 0; j < i; ++j) coef[j] = -b * decay[i * n + j] * kk[i * n + j];
         gemm(1, dv, i, coef, n, u, dv, ui, dv);  // forward substitution: rows j < i are final
     }
 
     for (int64_t i = 0; i < n; ++i) {
         float* wi = qk + i * n;
-        for (int64_t j = 0; j <= i; ++j) wi[j] *= a.scale * decay_factor(gamma[i] - gamma[j]);
+        for (int64_t j = 0; j <= i; ++j) wi[j] *= a.scale * decay[i * n + j];
         std::fill(wi + i + 1, wi + n, 0.0f);
         const float e = a.scale * decay_factor(gamma[i]);
         float* oi = a.out + i * a.out_stride;
         for (int64_t c = 0; c < dv; ++c) oi[c] = e * qs0[i * dv + c];
     }
     // The weights are lower triangular: each block of rows needs only the δs up to its last row.
-    constexpr int64_t kRowBlock = 16;
     for (int64_t i0 = 0; i0 < n; i0 += kRowBlock) {
         const int64_t m = std::min(kRowBlock, n - i0);
         gemm(m, dv, i0 + m, qk + i0 * n, n, u, dv, a.out + i0 * a.out_stride, a.out_stride);
