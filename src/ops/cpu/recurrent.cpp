@@ -95,8 +95,8 @@ void delta_chunk(const cpu::DeltaHeadArgs& a, int64_t n, cpu::SmallGemmFn gemm) 
     for (int64_t i = 0; i < n; ++i) gamma[i] = sum += a.g[i * a.gate_stride];
     for (int64_t i = 0; i < n; ++i)
         for (int64_t j = 0; j <= i; ++j) decay[i * n + j] = decay_factor(gamma[i] - gamma[j]);
-    for (int64_t j = 0; j < n; ++j)
-        for (int64_t p = 0; p < dk; ++p) kt[p * n + j] = a.k[j * qs + p];
+    for (int64_t p = 0; p < dk; ++p)  // rows of kᵀ written in order; the reads stay in L1
+        for (int64_t j = 0; j < n; ++j) kt[p * n + j] = a.k[j * qs + p];
     // Only j ≤ i of k_i·k_j and q_i·k_j is used: each block of rows stops at its last row.
     constexpr int64_t kRowBlock = 16;
     for (int64_t i0 = 0; i0 < n; i0 += kRowBlock) {
