@@ -4,7 +4,8 @@
 //   o = gated_delta_net(q, k, v, g, β) with the sequence's state; per head rms(o, ssm_norm) ⊙ silu(z),
 //   z = attn_gate·h; x += ssm_out·that.
 // The convolution and the recurrence run over a sequence's tokens in order against its own
-// state (kv_cache.h), so a prompt in one batch, in chunks or token by token gives the same result.
+// state (kv_cache.h), so a prompt in one batch, in chunks or token by token gives the same result
+// (up to float rounding: long calls run the delta rule's chunked form, ops.h).
 #include <algorithm>
 #include <cmath>
 

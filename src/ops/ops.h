@@ -192,6 +192,9 @@ void l2_normalize(float* x, int64_t n_rows, int64_t n, float eps);
 // q, k: [n_tokens][n_k_heads·k_dim]; v, out: [n_tokens][n_v_heads·v_dim] (q, k, v with the
 // shape's row strides where set); g (log decay, ≤ 0)
 // and beta: [n_tokens][n_v_heads]; state: [n_v_heads][k_dim][v_dim], updated in place.
+// A prompt runs in chunks: within C tokens the same recurrence is solved in closed form (a
+// triangular system for the δs, then small matrix products), so S is read and written once per
+// chunk instead of once per token. The result equals token by token up to float rounding.
 struct DeltaNetShape {
     int n_k_heads = 0;
     int n_v_heads = 0;
@@ -202,7 +205,14 @@ struct DeltaNetShape {
     // (0: packed, the widths above).
     int64_t qk_row_stride = 0;
     int64_t v_row_stride = 0;
+    // How one call walks its tokens: 0 decides (chunks of kDeltaChunk tokens for calls of at
+    // least kDeltaChunkMin tokens, else token by token); 1 token by token; c > 1 chunks of c
+    // (at most kDeltaChunkMax). Tests pin it; the model leaves it at 0.
+    int chunk = 0;
 };
+inline constexpr int kDeltaChunk = 64;
+inline constexpr int kDeltaChunkMin = 16;
+inline constexpr int kDeltaChunkMax = 256;
 void gated_delta_net(Context& ctx, const float* q, const float* k, const float* v, const float* g,
                      const float* beta, int64_t n_tokens, const DeltaNetShape& shape, float* state, float* out);
 

@@ -1,10 +1,11 @@
 // Hybrid models (qwen35: gated delta-net layers with attention every 4th) carry a recurrent
 // state next to the KV cache. These tests pin down what that changes: the state only has room
 // for the delta-net layers' shapes, a prompt gives the same logits in one batch, in chunks and
-// token by token (the recurrence is exact under any split), and a session rewound to an earlier
+// token by token (the chunked and token-by-token delta rule agree), and a session rewound to an earlier
 // position resumes from a checkpoint or from the start, never from a state that saw more.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -32,6 +33,23 @@ double max_abs_diff(const float* a, const float* b, size_t n) {
     double m = 0;
     for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
     return m;
+}
+
+double rms_diff(const float* a, const float* b, size_t n) {
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) sum += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    return std::sqrt(sum / static_cast<double>(n));
+}
+
+size_t argmax(const float* row, size_t n) { return static_cast<size_t>(std::max_element(row, row + n) - row); }
+
+// The gap between the largest and the second largest value of a row.
+double top1_margin(const float* row, size_t n) {
+    const size_t best = argmax(row, n);
+    float second = -INFINITY;
+    for (size_t i = 0; i < n; ++i)
+        if (i != best) second = std::max(second, row[i]);
+    return static_cast<double>(row[best]) - second;
 }
 
 std::vector<float> eval_all(const Model& model, const std::vector<int32_t>& tokens, int n_batch) {
@@ -70,31 +88,88 @@ TEST(HybridState, LayerKindsAndStateSizeFollowTheFile) {
     EXPECT_LE(session.cache().bytes(), memory::sequence_cache_bytes(hp, 256, memory::kv_type_traits(ops::KvType::F32)));
 }
 
-class HybridSplits : public ::testing::TestWithParam<const char*> {};
+// A prompt in one batch, in chunks and token by token. The one batch (48 tokens) and the
+// chunks of 16 and 27 run the delta rule's chunked form, the chunks of 5 and single tokens its
+// token loop, so agreement is what proves the chunked recurrence. Limits:
+//   - float activations (F32 weights, or the scalar path): 1e-4, about 50× the float rounding
+//     seen between the two forms here; each split also within the golden README's F32 limit
+//     (1e-3) of the exact reference;
+//   - 8-bit activations (SIMD paths on Q8_0): the two forms feed the activation quantizer
+//     inputs that differ in the last bits, and values that move to the next int8 step move
+//     these random models' logits by up to max 0.52, rms 0.08 (seen on qwen35 Q8_0 AVX-512;
+//     the token loop alone is bit-exact under any split). So between splits: rms ≤ 0.15,
+//     max ≤ 1.0 (dense; MoE: no max, as a routing flip moves a few logits far), the same top-1
+//     wherever the one batch's margin > 1.0 (the README's quantized margin); and each split
+//     within the README's quantized limits of llama.cpp (rms 0.5; max 1.5 dense).
+struct SplitCase {
+    const char* model;
+    bool quantized;
+    bool moe;
+};
+
+class HybridSplits : public ::testing::TestWithParam<SplitCase> {};
 
 TEST_P(HybridSplits, OneBatchChunksAndTokenByTokenAgree) {
-    const std::string name = GetParam();
+    const SplitCase& sc = GetParam();
+    const std::string name = sc.model;
     HEARTH_SHARED_OR_SKIP(path, "golden/arch/" + name + ".gguf");
     LoadedModel lm = load_model(path);
     const std::vector<int32_t> tokens = golden_tokens(name);
+    const std::vector<float> exact = test::read_f32_file(test::shared_path("golden/arch/" + name + ".logits.exact.f32"));
+    const std::vector<float> llamacpp =
+        test::read_f32_file(test::shared_path("golden/arch/" + name + ".logits.llamacpp.f32"));
+    const size_t n_vocab = static_cast<size_t>(lm.model->hparams().n_vocab);
     for (ops::CpuPath cpu : ops::supported_cpu_paths()) {
         SCOPED_TRACE(std::string("path ") + ops::cpu_path_name(cpu));
         test::ScopedCpuPath scoped(cpu);
+        const bool quantized_activations = sc.quantized && cpu != ops::CpuPath::Scalar;
+        const double split_max = quantized_activations ? (sc.moe ? -1.0 : 1.0) : 1e-4;
+        const double split_rms = quantized_activations ? 0.15 : -1.0;
         const std::vector<float> whole = eval_all(*lm.model, tokens, 64);
-        const std::vector<float> chunks = eval_all(*lm.model, tokens, 5);
-        const std::vector<float> single = eval_all(*lm.model, tokens, 1);
-        ASSERT_EQ(whole.size(), chunks.size());
-        ASSERT_EQ(whole.size(), single.size());
-        EXPECT_LE(max_abs_diff(whole.data(), chunks.data(), whole.size()), 1e-3);
-        EXPECT_LE(max_abs_diff(whole.data(), single.data(), whole.size()), 1e-3);
+        ASSERT_EQ(whole.size(), exact.size());
+        for (int n_batch : {64, 5, 16, 27, 1}) {
+            SCOPED_TRACE("n_batch " + std::to_string(n_batch));
+            const std::vector<float> got = n_batch == 64 ? whole : eval_all(*lm.model, tokens, n_batch);
+            ASSERT_EQ(got.size(), whole.size());
+            const double split_diff = max_abs_diff(whole.data(), got.data(), got.size());
+            const double split_rms_diff = rms_diff(whole.data(), got.data(), got.size());
+            if (split_max >= 0) {
+                EXPECT_LE(split_diff, split_max);
+            }
+            if (split_rms >= 0) {
+                EXPECT_LE(split_rms_diff, split_rms);
+            }
+            const double margin_floor = quantized_activations ? 1.0 : 0.01;
+            for (size_t pos = 0; pos < tokens.size(); ++pos) {
+                const float* row = whole.data() + pos * n_vocab;
+                if (top1_margin(row, n_vocab) <= margin_floor) continue;
+                EXPECT_EQ(argmax(got.data() + pos * n_vocab, n_vocab), argmax(row, n_vocab)) << "position " << pos;
+            }
+            const std::vector<float>& want = quantized_activations ? llamacpp : exact;
+            const double golden_max = max_abs_diff(got.data(), want.data(), got.size());
+            const double golden_rms = rms_diff(got.data(), want.data(), got.size());
+            if (quantized_activations) {
+                EXPECT_LE(golden_rms, 0.5);
+                if (!sc.moe) {
+                    EXPECT_LE(golden_max, 1.5);
+                }
+            } else {
+                EXPECT_LE(golden_max, 1e-3);
+            }
+            std::printf("    %s %s n_batch %2d: vs one batch max %.2e rms %.2e; vs %s max %.2e rms %.2e\n",
+                        name.c_str(), ops::cpu_path_name(cpu), n_batch, split_diff, split_rms_diff,
+                        quantized_activations ? "llama.cpp" : "exact", golden_max, golden_rms);
+        }
     }
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, HybridSplits,
-                         ::testing::Values("synth-qwen35-256-F32", "synth-qwen35-256-Q8_0", "synth-qwen35moe-256-F32",
-                                           "synth-qwen35moe-256-Q8_0"),
-                         [](const ::testing::TestParamInfo<const char*>& info) {
-                             std::string s = info.param;
+                         ::testing::Values(SplitCase{"synth-qwen35-256-F32", false, false},
+                                           SplitCase{"synth-qwen35-256-Q8_0", true, false},
+                                           SplitCase{"synth-qwen35moe-256-F32", false, true},
+                                           SplitCase{"synth-qwen35moe-256-Q8_0", true, true}),
+                         [](const ::testing::TestParamInfo<SplitCase>& info) {
+                             std::string s = info.param.model;
                              for (char& c : s)
                                  if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                              return s;

@@ -1,15 +1,22 @@
 // The recurrent-layer ops (Qwen3.5's gated DeltaNet) against float64 references written
 // straight from the formulas, and the property that makes a recurrent layer usable in a
 // session: one call over T tokens equals any split of them into calls, state carried between.
+// The delta rule runs token by token or in chunks, on every CPU path: each form on each path
+// is checked against the float64 recurrence and against the scalar token loop (the reference).
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "common/error.h"
 #include "common/thread_pool.h"
+#include "ops/cpu/dispatch.h"
+#include "ops/cpu/kernels.h"
 #include "ops/ops.h"
+#include "scoped_cpu_path.h"
 
 namespace hearth {
 namespace {
@@ -165,6 +172,7 @@ TEST(OpsGatedDeltaNet, OneCallEqualsTokenByTokenAndChunks) {
     s.k_dim = 8;
     s.v_dim = 8;
     s.scale = 0.5f;
+    s.chunk = 1;  // token by token: the same operations in the same order under any split
     const int64_t T = 10;
     std::mt19937 rng(5);
     const DeltaInputs in = delta_inputs(s, T, rng);
@@ -195,6 +203,156 @@ TEST(OpsGatedDeltaNet, ABadShapeIsAnError) {
     ops::DeltaNetShape s;  // all zero
     float x = 0;
     EXPECT_THROW(ops::gated_delta_net(ctx, &x, &x, &x, &x, &x, 1, s, &x, &x), Error);
+    s.n_k_heads = s.n_v_heads = s.k_dim = s.v_dim = 1;
+    for (int chunk : {-1, ops::kDeltaChunkMax + 1}) {
+        s.chunk = chunk;
+        try {
+            ops::gated_delta_net(ctx, &x, &x, &x, &x, &x, 1, s, &x, &x);
+            FAIL() << "expected an error for chunk " << chunk;
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("chunk " + std::to_string(chunk)), std::string::npos) << e.what();
+        }
+    }
+}
+
+// ---- the chunked form and the SIMD kernels ----
+
+// Runs the rule over T tokens in calls of `calls` sizes (summing to T) from `state`.
+std::vector<float> run_delta(const ops::DeltaNetShape& s, const DeltaInputs& in, const std::vector<int64_t>& calls,
+                             std::vector<float>& state, ThreadPool* pool) {
+    ops::Context ctx{pool};
+    const int64_t qs = s.n_k_heads * s.k_dim, vs = s.n_v_heads * s.v_dim;
+    int64_t T = 0;
+    for (int64_t n : calls) T += n;
+    std::vector<float> out(static_cast<size_t>(T * vs));
+    int64_t t = 0;
+    for (int64_t n : calls) {
+        ops::gated_delta_net(ctx, &in.q[t * qs], &in.k[t * qs], &in.v[t * vs], &in.g[t * s.n_v_heads],
+                             &in.beta[t * s.n_v_heads], n, s, state.data(), &out[t * vs]);
+        t += n;
+    }
+    return out;
+}
+
+// max |got − want| / (1 + |want|)
+template <class A, class B>
+double max_rel_diff(const std::vector<A>& got, const std::vector<B>& want) {
+    double m = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+        const double w = static_cast<double>(want[i]);
+        m = std::max(m, std::fabs(static_cast<double>(got[i]) - w) / (1.0 + std::fabs(w)));
+    }
+    return m;
+}
+
+struct DeltaCase {
+    int n_k_heads, n_v_heads, k_dim, v_dim;
+    float g_min;  // log decays drawn from [g_min, 0]
+};
+
+// Shapes with value widths that are and are not multiples of the vector widths (8, 16, 32
+// columns), chunk sizes that do and do not divide the calls, a state carried from a first call
+// into a second (and a non-zero state to start from), and decays strong enough that a chunk's
+// cumulative decay leaves the float range.
+TEST(OpsGatedDeltaNet, ChunkedAndTokenByTokenAgreeOnEveryPath) {
+    const DeltaCase cases[] = {{2, 4, 16, 12, -2.0f}, {1, 3, 8, 40, -1.0f}, {2, 2, 32, 32, -0.5f},
+                               {1, 2, 20, 37, -3.0f}, {2, 4, 64, 128, -0.2f}, {1, 1, 24, 16, -40.0f}};
+    const std::vector<std::vector<int64_t>> splits = {{50}, {23, 27}, {1, 48, 1}};
+    std::mt19937 rng(6);
+    ThreadPool pool(2);
+    for (const DeltaCase& dc : cases) {
+        ops::DeltaNetShape s;
+        s.n_k_heads = dc.n_k_heads;
+        s.n_v_heads = dc.n_v_heads;
+        s.k_dim = dc.k_dim;
+        s.v_dim = dc.v_dim;
+        s.scale = 1.0f / std::sqrt(static_cast<float>(dc.k_dim));
+        const int64_t T = 50;
+        DeltaInputs in = delta_inputs(s, T, rng);
+        std::uniform_real_distribution<float> u(dc.g_min, 0.0f);
+        for (float& g : in.g) g = u(rng);
+        const std::vector<float> state0 = randn(static_cast<size_t>(s.n_v_heads) * s.k_dim * s.v_dim, rng, 0.3f);
+        std::vector<double> S_ref(state0.begin(), state0.end());
+        const std::vector<double> want = delta_reference(s, in, T, S_ref);
+
+        // The reference of the SIMD kernels: the scalar token loop.
+        std::vector<float> scalar_state = state0;
+        std::vector<float> scalar_out;
+        {
+            test::ScopedCpuPath scoped(ops::CpuPath::Scalar);
+            s.chunk = 1;
+            scalar_out = run_delta(s, in, {T}, scalar_state, nullptr);
+        }
+        EXPECT_LE(max_rel_diff(scalar_out, want), 1e-5);
+
+        for (ops::CpuPath path : ops::supported_cpu_paths()) {
+            test::ScopedCpuPath scoped(path);
+            for (int chunk : {1, 4, 7, 16, 64}) {
+                for (const std::vector<int64_t>& split : splits) {
+                    SCOPED_TRACE(std::string("path ") + ops::cpu_path_name(path) + ", dims " +
+                                 std::to_string(dc.k_dim) + "x" + std::to_string(dc.v_dim) + ", chunk " +
+                                 std::to_string(chunk) + ", calls " + std::to_string(split.size()));
+                    s.chunk = chunk;
+                    std::vector<float> state = state0;
+                    const std::vector<float> out = run_delta(s, in, split, state, &pool);
+                    EXPECT_LE(max_rel_diff(out, want), 2e-5);
+                    EXPECT_LE(max_rel_diff(state, S_ref), 2e-5);
+                    EXPECT_LE(max_rel_diff(out, scalar_out), 2e-5);
+                    EXPECT_LE(max_rel_diff(state, scalar_state), 2e-5);
+                    for (float x : out) ASSERT_TRUE(std::isfinite(x));
+                }
+            }
+        }
+    }
+}
+
+// The default walks short calls token by token and long ones in chunks of kDeltaChunk.
+TEST(OpsGatedDeltaNet, TheDefaultFormMatchesThePinnedOnes) {
+    ops::DeltaNetShape s;
+    s.n_k_heads = 1;
+    s.n_v_heads = 2;
+    s.k_dim = s.v_dim = 16;
+    s.scale = 0.25f;
+    std::mt19937 rng(7);
+    for (int64_t T : {int64_t{ops::kDeltaChunkMin - 1}, int64_t{ops::kDeltaChunk + 5}}) {
+        const DeltaInputs in = delta_inputs(s, T, rng);
+        const size_t state_size = static_cast<size_t>(s.n_v_heads) * s.k_dim * s.v_dim;
+        std::vector<float> state(state_size, 0.0f), pinned_state(state_size, 0.0f);
+        s.chunk = 0;
+        const std::vector<float> automatic = run_delta(s, in, {T}, state, nullptr);
+        s.chunk = T < ops::kDeltaChunkMin ? 1 : ops::kDeltaChunk;
+        const std::vector<float> pinned = run_delta(s, in, {T}, pinned_state, nullptr);
+        EXPECT_EQ(automatic, pinned) << "T " << T;
+        EXPECT_EQ(state, pinned_state) << "T " << T;
+    }
+}
+
+// The SIMD paths' small matrix product against the reference loop, on shapes with row and
+// column tails and strided operands; it accumulates into c.
+TEST(OpsGatedDeltaNet, SimdSmallGemmMatchesTheLoop) {
+    std::mt19937 rng(8);
+    for (ops::CpuPath path : ops::supported_cpu_paths()) {
+        if (path == ops::CpuPath::Scalar) continue;
+        test::ScopedCpuPath scoped(path);
+        const ops::cpu::KernelTable* table = ops::cpu::active_kernel_table();
+        ASSERT_NE(table, nullptr);
+        ASSERT_NE(table->small_gemm_f32, nullptr);
+        ASSERT_NE(table->delta_tokens, nullptr);
+        for (int64_t m : {1, 3, 4, 9})
+            for (int64_t n : {1, 7, 8, 16, 33, 64, 70})
+                for (int64_t k : {0, 1, 5, 32}) {
+                    const int64_t lda = k + 3, ldb = n + 5, ldc = n + 2;
+                    const std::vector<float> a = randn(static_cast<size_t>(m * lda), rng);
+                    const std::vector<float> b = randn(static_cast<size_t>(std::max<int64_t>(k, 1) * ldb), rng);
+                    std::vector<float> c = randn(static_cast<size_t>(m * ldc), rng);
+                    std::vector<double> want(c.begin(), c.end());
+                    for (int64_t i = 0; i < m; ++i)
+                        for (int64_t j = 0; j < n; ++j)
+                            for (int64_t p = 0; p < k; ++p) want[i * ldc + j] += double{a[i * lda + p]} * b[p * ldb + j];
+                    table->small_gemm_f32(m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc);
+                    EXPECT_LE(max_rel_diff(c, want), 1e-5) << ops::cpu_path_name(path) << " " << m << "x" << n << "x" << k;
+                }
+    }
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ KernelTable build_table([[maybe_unused]] CpuPath path) {
         add_quantizers_avx2(t);
         add_attention_kernels_avx2(t);
         add_repacked_kernels_avx2(t);
+        add_delta_rule_kernels_avx2(t);
     } else if (path == CpuPath::Avx512) {
         add_float_kernels_avx512(t);
         add_legacy_quant_kernels_avx512(t);
@@ -23,6 +24,7 @@ KernelTable build_table([[maybe_unused]] CpuPath path) {
         add_quantizers_avx512(t);
         add_attention_kernels_avx512(t);
         add_repacked_kernels_avx512(t);
+        add_delta_rule_kernels_avx512(t);
     }
 #endif
     return t;

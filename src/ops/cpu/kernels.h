@@ -52,6 +52,34 @@ using AttnScoresFn = void (*)(const float* q, int n_q, int dim, const void* k, i
 using AttnValuesFn = void (*)(const float* weights, int n_q, int64_t n_keys, const void* v, int64_t stride, int dim,
                               float* out);
 
+// Small float GEMM for the chunked delta rule (recurrent.cpp): for i < m, j < n,
+//   c[i·ldc + j] += Σ_{p<k} a[i·lda + p] · b[p·ldb + j].
+// c must not overlap a or b.
+using SmallGemmFn = void (*)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                             int64_t ldb, float* c, int64_t ldc);
+
+// One value head of the gated delta rule, token by token (ops.h gated_delta_net): q and k point
+// at the head's key head in token 0's row, v and out at the value head, g and beta at the head's
+// entry of token 0; each advances by its stride per token. state: [k_dim][v_dim].
+struct DeltaHeadArgs {
+    const float* q;
+    const float* k;
+    int64_t qk_stride;
+    const float* v;
+    int64_t v_stride;
+    const float* g;
+    const float* beta;
+    int64_t gate_stride;
+    float* out;
+    int64_t out_stride;
+    int64_t n_tokens;
+    int64_t k_dim;
+    int64_t v_dim;
+    float scale;
+    float* state;
+};
+using DeltaTokensFn = void (*)(const DeltaHeadArgs& args);
+
 // Kernels of one path, indexed by ggml type id.
 struct KernelTable {
     static constexpr int kTypes = slot(TensorType::MXFP4) + 1;  // the largest id hearth knows
@@ -61,6 +89,8 @@ struct KernelTable {
     QuantizeRowFn quantize_q8_256 = nullptr;
     AttnScoresFn attn_scores_f32 = nullptr, attn_scores_f16 = nullptr;  // nullptr: reference attention
     AttnValuesFn attn_values_f32 = nullptr, attn_values_f16 = nullptr;
+    SmallGemmFn small_gemm_f32 = nullptr;  // nullptr: the reference delta rule (recurrent.cpp)
+    DeltaTokensFn delta_tokens = nullptr;
 };
 
 // The table of the active dispatch path; nullptr on the scalar path (the reference code).
@@ -73,11 +103,13 @@ void add_k_quant_kernels_avx2(KernelTable& table);
 void add_quantizers_avx2(KernelTable& table);
 void add_attention_kernels_avx2(KernelTable& table);
 void add_repacked_kernels_avx2(KernelTable& table);
+void add_delta_rule_kernels_avx2(KernelTable& table);
 void add_float_kernels_avx512(KernelTable& table);
 void add_legacy_quant_kernels_avx512(KernelTable& table);
 void add_k_quant_kernels_avx512(KernelTable& table);
 void add_quantizers_avx512(KernelTable& table);
 void add_attention_kernels_avx512(KernelTable& table);
 void add_repacked_kernels_avx512(KernelTable& table);
+void add_delta_rule_kernels_avx512(KernelTable& table);
 
 }  // namespace hearth::ops::cpu
