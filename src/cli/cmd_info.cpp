@@ -168,6 +168,19 @@ int run(const InfoFlags& f) {
                                        {"group_count", hp->ssm.n_k_heads}, {"time_step_rank", hp->ssm.n_v_heads},
                                        {"recurrent_state_bytes", memory::recurrent_state_bytes(*hp)}};
             }
+            if (hp->head_dim_swa > 0 || hp->n_kv_shared > 0 || hp->n_embd_per_layer > 0) {  // gemma4
+                json layers = json::array();
+                for (int il = 0; il < hp->n_layer; ++il) {
+                    const LayerGeometry g = hp->geometry(il);
+                    layers.push_back({{"window", hp->uses_window(il)}, {"head_count_kv", g.n_head_kv},
+                                      {"head_dim", g.head_dim}, {"feed_forward_length", g.n_ff},
+                                      {"kv_from_layer", hp->kv_source(il)}});
+                }
+                j["hparams"]["layers"] = layers;
+                j["hparams"]["shared_kv_layers"] = hp->n_kv_shared;
+                j["hparams"]["embedding_length_per_layer"] = hp->n_embd_per_layer;
+            }
+            if (hp->final_softcap > 0) j["hparams"]["final_logit_softcapping"] = hp->final_softcap;
         }
         if (tok) {
             const auto& v = tok->vocab();
@@ -231,12 +244,30 @@ int run(const InfoFlags& f) {
         } else {
             line("layers:", std::to_string(hp->n_layer));
         }
-        line("heads:", fmt::format("{} query, {} kv (GQA {}:1), head dim {}", hp->n_head, hp->n_head_kv,
-                                   hp->n_head / hp->n_head_kv, hp->head_dim));
+        if (hp->head_dim_swa > 0 || !hp->n_head_kv_layers.empty()) {  // gemma4: window and global layers differ
+            int first_window = -1, first_global = -1;
+            for (int il = hp->n_layer - 1; il >= 0; --il) (hp->uses_window(il) ? first_window : first_global) = il;
+            auto heads = [&](int il) {
+                const LayerGeometry g = hp->geometry(il);
+                return fmt::format("{} query, {} kv, head dim {}", hp->n_head, g.n_head_kv, g.head_dim);
+            };
+            if (first_window >= 0) line("heads:", "window layers " + heads(first_window));
+            if (first_global >= 0) line(first_window >= 0 ? "" : "heads:", "global layers " + heads(first_global));
+        } else {
+            line("heads:", fmt::format("{} query, {} kv (GQA {}:1), head dim {}", hp->n_head, hp->n_head_kv,
+                                       hp->n_head / hp->n_head_kv, hp->head_dim));
+        }
+        if (hp->n_kv_shared > 0)
+            line("kv sharing:", fmt::format("the last {} layers reuse the KV of layers {} (window) and {} (global)",
+                                            hp->n_kv_shared, hp->kv_source(hp->n_layer - hp->n_kv_shared),
+                                            hp->kv_source(hp->n_layer - 1)));
+        if (hp->n_embd_per_layer > 0) line("per-layer:", fmt::format("embeddings of {} per layer", hp->n_embd_per_layer));
+        if (hp->final_softcap > 0) line("soft-cap:", fmt::format("final logits at {}", hp->final_softcap));
         if (hp->is_moe())
             line("experts:", fmt::format("{}, {} per token, width {}", hp->n_expert, hp->n_expert_used, hp->n_ff_exp));
         else
-            line("feed-forward:", std::to_string(hp->n_ff));
+            line("feed-forward:", hp->n_ff_layers.empty() ? std::to_string(hp->n_ff)
+                                                            : fmt::format("up to {} (per layer)", hp->n_ff));
         if (hp->n_swa > 0) {
             int local = 0;
             for (bool w : hp->swa_layers) local += w;
@@ -244,7 +275,9 @@ int run(const InfoFlags& f) {
         }
         line("rope:", fmt::format("base {}, {} dims, {} pairs{}", hp->rope.freq_base, hp->rope.n_rot,
                                   hp->rope.style == ops::RopeStyle::Adjacent ? "adjacent" : "half-split",
-                                  file->find_tensor("rope_freqs.weight") ? ", frequency factors (llama3)" : ""));
+                                  file->find_tensor("rope_freqs.weight") ? ", frequency factors (rope_freqs)" : ""));
+        if (hp->rope_local.n_rot != hp->rope.n_rot || hp->rope_local.freq_base != hp->rope.freq_base)
+            line("rope window:", fmt::format("base {}, {} dims", hp->rope_local.freq_base, hp->rope_local.n_rot));
         line("norm eps:", fmt::format("{}", hp->norm_eps));
     }
     if (!not_runnable.empty()) line("runnable:", "no: " + not_runnable);

@@ -20,6 +20,7 @@ struct SynthFlags {
     int vocab_size = 0;
     std::string vocab_from;
     bool pure = false;
+    int pool_rows = 64;
     bool quiet = false;
 };
 
@@ -56,6 +57,7 @@ int run(const SynthFlags& f) {
     o.preset = convert::find_model_preset(f.preset);
     o.mix = &convert::find_quant_mix(f.type);
     o.pure = f.pure;
+    o.pool_rows = f.pool_rows;
     o.seed = f.seed;
     o.vocab_from = f.vocab_from;
     if (f.layers < 0 || f.layers > 1024) fail("--layers: {} is not a layer count (1..1024)", f.layers);
@@ -104,6 +106,11 @@ CommandRunner add_synth_command(CLI::App& app) {
     cmd->add_option("--vocab-size", flags->vocab_size, "override the vocabulary size (synthesized vocabulary)");
     cmd->add_option("--vocab-from", flags->vocab_from, "copy the tokenizer (every tokenizer.* key) from this GGUF");
     cmd->add_flag("--pure", flags->pure, "every weight matrix gets TYPE's base type (no per-role mix)");
+    cmd->add_option("--pool-rows", flags->pool_rows,
+                    "distinct random rows per row length that matrices copy from (more: fewer repeated rows, "
+                    "slower; tiny test models use thousands so no two vocabulary rows tie)")
+        ->check(CLI::Range(1, 1 << 20))
+        ->capture_default_str();
     cmd->add_flag("-q,--quiet", flags->quiet, "no progress on stderr");
     return [flags] { return run(*flags); };
 }

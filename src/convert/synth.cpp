@@ -100,6 +100,15 @@ constexpr ModelPreset kPresets[] = {
      .n_embd = 2560, .n_layer = 34, .n_head = 8, .n_head_kv = 4, .head_dim = 256, .n_ff = 10240,
      .n_vocab = 262208, .n_ctx = 131072, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true,
      .sliding_window = 1024, .rope_base_swa = 10000, .rope_scaling = "linear", .rope_scaling_factor = 8},
+    // Gemma 4 E4B: 5 window layers (head 256, 2 KV heads, window 512, base 10000) to each
+    // global one (head 512, a quarter of it rotating, base 1e6); the last 18 layers reuse the KV
+    // of layers 22/23; 256-wide per-layer embeddings; logits soft-capped at 30. From the
+    // published config as far as we know it — not checked against a real file here (no network).
+    {.name = "gemma4-e4b", .display_name = "Gemma 4 E4B (synthetic)", .arch = "gemma4",
+     .n_embd = 2560, .n_layer = 42, .n_head = 8, .n_head_kv = 2, .head_dim = 512, .n_ff = 10240,
+     .n_vocab = 262144, .n_ctx = 131072, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true,
+     .sliding_window = 512, .rope_base_swa = 10000, .head_dim_swa = 256, .window_pattern_list = 6,
+     .n_kv_shared = 18, .n_embd_per_layer = 256, .final_softcap = 30, .rope_partial_global = 0.25},
     // Phi-4-mini: fused qkv and gate/up, 96 of 128 dims rotated, LongRoPE over 4096.
     {.name = "phi4-mini", .display_name = "Phi-4-mini (synthetic)", .arch = "phi3",
      .n_embd = 3072, .n_layer = 32, .n_head = 24, .n_head_kv = 8, .head_dim = 128, .n_ff = 8192,
@@ -142,6 +151,15 @@ constexpr ModelPreset kPresets[] = {
      .n_vocab = 512, .n_ctx = 4096, .rope_base = 10000000, .norm_eps = 1e-6, .tied_embeddings = false,
      .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 256, .n_rot = 16, .n_ff_shexp = 256,
      .ssm_conv_kernel = 4, .ssm_state = 32, .ssm_k_heads = 2, .ssm_v_heads = 4, .full_attention_interval = 4},
+    // Every gemma4 feature in 6 layers: window layers 0, 1, 3, 4 (head 32, 2 KV heads), global
+    // 2, 5 (head 64, 1 KV head, values from keys); layers 3-5 read the KV of 1 and 2 and have a
+    // doubled FFN.
+    {.name = "tiny-gemma4", .display_name = "tiny gemma4 (synthetic)", .arch = "gemma4",
+     .n_embd = 256, .n_layer = 6, .n_head = 4, .n_head_kv = 1, .head_dim = 64, .n_ff = 512,
+     .n_vocab = 512, .n_ctx = 4096, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true,
+     .sliding_window = 16, .rope_base_swa = 10000, .head_dim_swa = 32, .n_head_kv_swa = 2,
+     .window_pattern_list = 3, .n_kv_shared = 3, .n_embd_per_layer = 64, .final_softcap = 30,
+     .rope_partial_global = 0.25, .global_values_from_keys = true, .shared_layers_double_ff = true},
     {.name = "tiny-phi3", .display_name = "tiny phi3 (synthetic)", .arch = "phi3",
      .n_embd = 256, .n_layer = 2, .n_head = 8, .n_head_kv = 2, .head_dim = 32, .n_ff = 512,
      .n_vocab = 512, .n_ctx = 131072, .rope_base = 10000, .norm_eps = 1e-5, .tied_embeddings = true,
@@ -334,6 +352,28 @@ void add_arch_keys(gguf::Writer& w, const ModelPreset& p, int n_vocab) {
         w.set(a + "rope.dimension_sections", gguf::make::i32s(sections));
     }
     if (p.sliding_window > 0) w.set(a + "attention.sliding_window", u(p.sliding_window));
+    if (p.window_pattern_list > 0) {
+        std::vector<bool> window(static_cast<size_t>(p.n_layer));
+        std::vector<int32_t> kv_heads(static_cast<size_t>(p.n_layer)), ff(static_cast<size_t>(p.n_layer));
+        for (int il = 0; il < p.n_layer; ++il) {
+            window[il] = il % p.window_pattern_list != p.window_pattern_list - 1;
+            kv_heads[il] = window[il] && p.n_head_kv_swa > 0 ? p.n_head_kv_swa : p.n_head_kv;
+            ff[il] = p.shared_layers_double_ff && il >= p.n_layer - p.n_kv_shared ? 2 * p.n_ff : p.n_ff;
+        }
+        w.set(a + "attention.sliding_window_pattern", gguf::make::bools(window));
+        if (p.n_head_kv_swa > 0) w.set(a + "attention.head_count_kv", gguf::make::i32s(kv_heads));
+        if (p.shared_layers_double_ff) w.set(a + "feed_forward_length", gguf::make::i32s(ff));
+    }
+    if (p.head_dim_swa > 0) {
+        w.set(a + "attention.key_length", u(hd));
+        w.set(a + "attention.value_length", u(hd));
+        w.set(a + "attention.key_length_swa", u(p.head_dim_swa));
+        w.set(a + "attention.value_length_swa", u(p.head_dim_swa));
+        w.set(a + "rope.dimension_count_swa", u(p.n_rot_swa ? p.n_rot_swa : p.head_dim_swa));
+    }
+    if (p.n_kv_shared > 0) w.set(a + "attention.shared_kv_layers", u(p.n_kv_shared));
+    if (p.n_embd_per_layer > 0) w.set(a + "embedding_length_per_layer_input", u(p.n_embd_per_layer));
+    if (p.final_softcap > 0) w.set(a + "final_logit_softcapping", f32(static_cast<float>(p.final_softcap)));
     if (p.rope_base_swa > 0) w.set(a + "rope.freq_base_swa", f32(static_cast<float>(p.rope_base_swa)));
     if (!p.rope_scaling.empty()) {
         w.set(a + "rope.scaling.type", gguf::make::string(std::string(p.rope_scaling)));
@@ -372,6 +412,7 @@ VectorInit vector_init(const TensorSpec& spec) {
         case Slot::SsmA: return {-0.8, 0.1};       // −exp(A_log): negative, so the state decays
         case Slot::SsmDtBias: return {-1.5, 0.5};  // softplus(·) of a few tenths
         case Slot::SsmConv: return {0.0, 0.5};
+        case Slot::LayerOutScale: return {1.0, 0.1};
         default: return {0.0, 0.02};
     }
 }
@@ -416,6 +457,16 @@ std::vector<float> llama3_rope_factors(const ModelPreset& p) {
         factors.push_back(static_cast<float>(f));
     }
     return factors;
+}
+
+std::vector<float> proportional_rope_factors(const ModelPreset& p) {
+    // Gemma 4's global layers rotate only the first share of each head's frequency pairs, at the
+    // frequencies of the full head size; a huge divisor stops the others (θ ≈ 0: no rotation).
+    const int pairs = p.head_size() / 2;
+    const int rotated = static_cast<int>(p.head_size() * p.rope_partial_global / 2);
+    std::vector<float> f(static_cast<size_t>(pairs), 1e30f);
+    std::fill_n(f.begin(), rotated, 1.0f);
+    return f;
 }
 
 std::vector<float> longrope_factors(int64_t n, bool long_factors, uint64_t seed) {
@@ -512,14 +563,18 @@ SynthResult synthesize_model(const SynthOptions& options, const std::string& pat
     auto wanted = [&](const TensorInstance& t) {
         switch (t.spec->slot) {
             case Slot::Output: return !p.tied_embeddings;
-            case Slot::RopeFreqs: return p.rope_factor > 0;
+            case Slot::RopeFreqs: return p.rope_factor > 0 || p.rope_partial_global > 0;
+            case Slot::Wv: return !(p.global_values_from_keys && !hp.uses_window(t.layer));
+            case Slot::Wk: case Slot::KNorm: return true;  // written in KV-sharing layers too, as converters do
+            case Slot::LayerOutScale: return p.arch == "gemma4";
             case Slot::RopeFactorsShort: case Slot::RopeFactorsLong: return p.longrope;
             default: return false;
         }
     };
     for (const TensorInstance& t : expand_manifest(hp, wanted)) {
         std::vector<float> fixed;  // tensors with prescribed values
-        if (t.spec->slot == Slot::RopeFreqs) fixed = llama3_rope_factors(p);
+        if (t.spec->slot == Slot::RopeFreqs)
+            fixed = p.rope_partial_global > 0 ? proportional_rope_factors(p) : llama3_rope_factors(p);
         if (t.spec->slot == Slot::RopeFactorsShort) fixed = longrope_factors(t.dims[0], false, seed);
         if (t.spec->slot == Slot::RopeFactorsLong) fixed = longrope_factors(t.dims[0], true, seed);
         if (!fixed.empty()) {

@@ -53,6 +53,21 @@ struct ModelPreset {
     int ssm_k_heads = 0;
     int ssm_v_heads = 0;
     int full_attention_interval = 0;
+    // Gemma 4: window layers' head size, rotary dims and KV heads (0: as the global layers),
+    // the window pattern written as one flag per layer (every n-th layer global), the last
+    // layers reading earlier layers' KV, per-layer embeddings, final logit soft-capping, the
+    // share of a global head's dims that rotate ("proportional" rope, through rope_freqs; 0:
+    // all), values from the keys in global layers (no attn_v), doubled FFN in sharing layers.
+    int head_dim_swa = 0;
+    int n_rot_swa = 0;
+    int n_head_kv_swa = 0;
+    int window_pattern_list = 0;
+    int n_kv_shared = 0;
+    int n_embd_per_layer = 0;
+    double final_softcap = 0;
+    double rope_partial_global = 0;
+    bool global_values_from_keys = false;
+    bool shared_layers_double_ff = false;
 
     int head_size() const { return head_dim ? head_dim : n_embd / n_head; }
 };
@@ -86,6 +101,8 @@ SynthResult synthesize_model(const SynthOptions& options, const std::string& pat
 
 // The llama3 rope frequency factors for n_rot/2 pairs (what rope_freqs.weight holds).
 std::vector<float> llama3_rope_factors(const ModelPreset& p);
+// Gemma 4's "proportional" rope for global layers: divisor 1 for the rotated pairs, 1e30 for the rest.
+std::vector<float> proportional_rope_factors(const ModelPreset& p);
 // n LongRoPE frequency divisors (phi3's rope_factors_short/long), increasing, seeded.
 std::vector<float> longrope_factors(int64_t n, bool long_factors, uint64_t seed);
 

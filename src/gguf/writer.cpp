@@ -179,6 +179,12 @@ Value i32s(std::span<const int32_t> v) {
     for (int32_t x : v) e.push_back(i32(x));
     return array(ValueType::I32, std::move(e));
 }
+Value bools(const std::vector<bool>& v) {
+    std::vector<Value> e;
+    e.reserve(v.size());
+    for (bool x : v) e.push_back(boolean(x));
+    return array(ValueType::BOOL, std::move(e));
+}
 Value u32s(std::span<const uint32_t> v) {
     std::vector<Value> e;
     e.reserve(v.size());

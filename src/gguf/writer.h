@@ -42,6 +42,7 @@ Value strings(const std::vector<std::string>& v);
 Value i32s(std::span<const int32_t> v);
 Value u32s(std::span<const uint32_t> v);
 Value f32s(std::span<const float> v);
+Value bools(const std::vector<bool>& v);
 }  // namespace make
 
 class Writer {

@@ -52,6 +52,11 @@ const std::vector<GroupRows> kGroups = {
     {G::AttnFused, {
         {"attn_qkv.weight",    kLayer, K::Matrix, {D::Embd, D::QkvWidth}, kReq, S::Wqkv, R::AttnQkv},
         {"attn_output.weight", kLayer, K::Matrix, {D::AttnOut, D::Embd},  kReq, S::Wo, R::AttnOutput}}},
+    {G::AttnValueOptional, {
+        {"attn_q.weight",      kLayer, K::Matrix, {D::Embd, D::QWidth},  kReq, S::Wq, R::AttnQ},
+        {"attn_k.weight",      kLayer, K::Matrix, {D::Embd, D::KvWidth}, kReq, S::Wk, R::AttnK},
+        {"attn_v.weight",      kLayer, K::Matrix, {D::Embd, D::VWidth},  kOpt, S::Wv, R::AttnV},
+        {"attn_output.weight", kLayer, K::Matrix, {D::AttnOut, D::Embd}, kReq, S::Wo, R::AttnOutput}}},
     {G::AttnBiasOptional, {
         {"attn_q.bias", kLayer, K::Vector, {D::QWidth},  kOpt, S::Bq, R::Bias},
         {"attn_k.bias", kLayer, K::Vector, {D::KvWidth}, kOpt, S::Bk, R::Bias},
@@ -109,6 +114,15 @@ const std::vector<GroupRows> kGroups = {
         {"ssm_alpha.weight",  kLayer, K::Matrix,     {D::Embd, D::SsmVHeads},      kReq, S::SsmAlpha, R::SsmIn},
         {"ssm_norm.weight",   kLayer, K::Vector,     {D::SsmState},                kReq, S::SsmNorm, R::Norm},
         {"ssm_out.weight",    kLayer, K::Matrix,     {D::SsmInner, D::Embd},       kReq, S::SsmOut, R::SsmOut}}},
+    {G::LayerOutputScale, {
+        {"layer_output_scale.weight", kLayer, K::Vector, {D::One}, kOpt, S::LayerOutScale, R::Other}}},
+    {G::PerLayerEmbedding, {
+        {"per_layer_token_embd.weight", kGlobal, K::Matrix, {D::PerLayerEmbdAll, D::Vocab}, kReq, S::PleTokenEmbd, R::PleTokenEmbd},
+        {"per_layer_model_proj.weight", kGlobal, K::Matrix, {D::Embd, D::PerLayerEmbdAll},  kReq, S::PleModelProj, R::PleProj},
+        {"per_layer_proj_norm.weight",  kGlobal, K::Vector, {D::PerLayerEmbd},              kReq, S::PleProjNorm, R::Norm},
+        {"inp_gate.weight",  kLayer, K::Matrix, {D::Embd, D::PerLayerEmbd}, kReq, S::PleGate, R::PleProj},
+        {"proj.weight",      kLayer, K::Matrix, {D::PerLayerEmbd, D::Embd}, kReq, S::PleProj, R::PleProj},
+        {"post_norm.weight", kLayer, K::Vector, {D::Embd},                  kReq, S::PlePostNorm, R::Norm}}},
 };
 
 using RS = ops::RopeStyle;
@@ -149,6 +163,15 @@ const std::vector<ArchSpec> kArchTable = {
      .rope_style = RS::Halves, .ffn = FfnKind::Moe, .activation = A::SiLU, .hybrid_recurrent = true,
      .groups = {G::Embedding, G::AttnNorm, G::AttnGatedQ, G::QkNorm, G::DeltaNet, G::FfnNormNamedPostAttention,
                 G::Moe, G::MoeShared}},
+    // Gemma 4: window layers (own head size, KV heads, rotary width, base) and global layers
+    // (proportional rope through rope_freqs), the last layers reusing earlier layers' KV,
+    // per-layer embeddings (E2B/E4B), a scalar per layer output, final logit soft-capping.
+    {.name = "gemma4", .models = "Gemma 4 (E2B, E4B, 31B; dense)",
+     .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::GeluTanh,
+     .window = WindowPattern::AllButEveryN, .window_pattern_default = 6, .embd_scale_sqrt = true,
+     .local_rope_unscaled = true, .unit_attention_scale = true, .value_norm = true,
+     .groups = {G::Embedding, G::RopeFreqs, G::AttnNorm, G::AttnValueOptional, G::QkNorm, G::PostNorms, G::FfnNorm,
+                G::FfnDense, G::LayerOutputScale, G::PerLayerEmbedding}},
     // Sized by `hearth fit`; running it needs attention and final-logit soft-capping.
     {.name = "gemma2", .models = "Gemma 2 (sizing only)",
      .rope_style = RS::Halves, .ffn = FfnKind::Dense, .activation = A::GeluTanh,
@@ -167,6 +190,7 @@ const std::vector<TensorSpec>& rows_of(TensorGroup g) {
 bool group_applies(TensorGroup g, const HParams& hp) {
     const bool moe_group = g == G::Moe || g == G::MoeBiases || g == G::MoeShared;
     const bool dense_group = g == G::FfnDense || g == G::FfnFusedUp;
+    if (g == G::PerLayerEmbedding) return hp.n_embd_per_layer > 0;
     if (moe_group) return hp.is_moe();
     if (dense_group) return !hp.is_moe();
     return true;
@@ -176,7 +200,8 @@ bool group_applies(TensorGroup g, const HParams& hp) {
 
 bool group_in_layer(TensorGroup g, LayerKind kind) {
     switch (g) {
-        case G::AttnSeparate: case G::AttnGatedQ: case G::AttnFused: case G::AttnBiasOptional: case G::AttnBias:
+        case G::AttnSeparate: case G::AttnGatedQ: case G::AttnFused: case G::AttnValueOptional:
+        case G::AttnBiasOptional: case G::AttnBias:
         case G::QkvBias: case G::QkNorm: case G::Sinks:
             return kind == LayerKind::Attention;
         case G::DeltaNet:
@@ -203,21 +228,22 @@ std::string supported_architectures() {
     return out;
 }
 
-int64_t dim_value(Dim d, const HParams& hp) {
+int64_t dim_value(Dim d, const HParams& hp, int il) {
+    const LayerGeometry g = hp.geometry(il);
     switch (d) {
         case D::None: return 0;
         case D::Embd: return hp.n_embd;
         case D::Vocab: return hp.n_vocab;
-        case D::QWidth: return hp.q_width();
-        case D::KvWidth: return hp.kv_width();
-        case D::VWidth: return hp.v_width();
-        case D::AttnOut: return hp.attn_out_width();
-        case D::QkvWidth: return int64_t{hp.q_width()} + hp.kv_width() + hp.v_width();
-        case D::Ff: return hp.n_ff;
-        case D::Ff2: return 2 * int64_t{hp.n_ff};
+        case D::QWidth: return g.q_width();
+        case D::KvWidth: return g.kv_width();
+        case D::VWidth: return g.v_width();
+        case D::AttnOut: return g.attn_out_width();
+        case D::QkvWidth: return int64_t{g.q_width()} + g.kv_width() + g.v_width();
+        case D::Ff: return g.n_ff;
+        case D::Ff2: return 2 * int64_t{g.n_ff};
         case D::FfExp: return hp.n_ff_exp;
         case D::Expert: return hp.n_expert;
-        case D::HeadDim: return hp.head_dim;
+        case D::HeadDim: return g.head_dim;
         case D::Head: return hp.n_head;
         case D::RopeHalf: return hp.rope.n_rot / 2;
         case D::QGateWidth: return 2 * int64_t{hp.q_width()};
@@ -227,6 +253,9 @@ int64_t dim_value(Dim d, const HParams& hp) {
         case D::SsmInner: return hp.ssm.inner();
         case D::SsmVHeads: return hp.ssm.n_v_heads;
         case D::SsmState: return hp.ssm.state_size;
+        case D::One: return 1;
+        case D::PerLayerEmbd: return hp.n_embd_per_layer;
+        case D::PerLayerEmbdAll: return int64_t{hp.n_embd_per_layer} * hp.n_layer;
     }
     return 0;
 }
@@ -236,6 +265,10 @@ int64_t TensorInstance::n_elements() const {
     for (int64_t d : dims) n *= d;
     return n;
 }
+
+namespace {
+bool produces_kv(Slot s) { return s == S::Wk || s == S::Wv || s == S::Bk || s == S::Bv || s == S::KNorm; }
+}  // namespace
 
 std::vector<TensorInstance> expand_manifest(const HParams& hp,
                                             const std::function<bool(const TensorInstance&)>& want_optional) {
@@ -247,8 +280,10 @@ std::vector<TensorInstance> expand_manifest(const HParams& hp,
         t.spec = &spec;
         t.layer = layer;
         for (Dim d : spec.ne)
-            if (d != D::None) t.dims.push_back(dim_value(d, hp));
-        if (spec.required || (want_optional && want_optional(t))) out.push_back(std::move(t));
+            if (d != D::None) t.dims.push_back(dim_value(d, hp, layer));
+        // A layer that reuses another layer's KV (gemma4) need not have its own key/value tensors.
+        const bool required = spec.required && !(layer >= 0 && hp.shares_kv(layer) && produces_kv(spec.slot));
+        if (required || (want_optional && want_optional(t))) out.push_back(std::move(t));
     };
     for (TensorGroup g : arch.groups)
         if (group_applies(g, hp))

@@ -54,6 +54,7 @@ enum class TensorGroup {
     AttnSeparate,    // attn_q/k/v, attn_output
     AttnGatedQ,      // attn_q holding per head [q | output gate], attn_k/v, attn_output (qwen35)
     AttnFused,       // attn_qkv, attn_output
+    AttnValueOptional,// attn_q/k, attn_output, attn_v optional: values are the keys when absent (gemma4)
     AttnBiasOptional,// attn_q/k/v biases where a converter wrote them
     AttnBias,        // attn_q/k/v and attn_output biases, required (gpt-oss)
     QkvBias,         // attn_q/k/v biases, required (qwen2)
@@ -68,6 +69,8 @@ enum class TensorGroup {
     MoeBiases,       // router bias and per-expert biases (gpt-oss)
     MoeShared,       // a shared expert with a sigmoid gate, added to the routed ones (qwen35moe)
     DeltaNet,        // the gated delta-net of recurrent layers: attn_qkv, attn_gate, ssm_* (qwen35)
+    LayerOutputScale,// optional layer_output_scale: one number multiplying a layer's output (gemma4)
+    PerLayerEmbedding,// per-layer token embeddings mixed into every layer's output (gemma4 E2B/E4B)
 };
 
 // Which layers a group's per-layer tensors belong to: the mixer groups to their kind of layer,
@@ -85,6 +88,10 @@ struct ArchSpec {
     bool embd_scale_sqrt = false;    // x0 = embedding · √n_embd (gemma)
     bool local_rope_unscaled = false;  // window layers: own base (rope.freq_base_swa, default 10000), no scaling
     bool hybrid_recurrent = false;   // delta-net layers with attention every n-th (qwen35)
+    // gemma4: the q/k norms set the logit scale (attention scale 1), values are RMS-normalised
+    // (no weight), and window layers have their own head size, KV heads and rotary width.
+    bool unit_attention_scale = false;
+    bool value_norm = false;
     std::vector<TensorGroup> groups;
     // False for families whose files `hearth fit` sizes but the engine cannot run yet (the
     // loader refuses them by name).
@@ -111,8 +118,13 @@ enum class Dim : uint8_t {
     SsmInner,      // delta-net: value width H_v·d
     SsmVHeads,     // delta-net: value heads H_v
     SsmState,      // delta-net: head dim d
+    One,           // a single number
+    PerLayerEmbd,  // per-layer embedding width
+    PerLayerEmbdAll,  // per-layer embedding width × layers
 };
-int64_t dim_value(Dim d, const HParams& hp);
+// A dimension's value in layer `il` (−1: global tensors); the attention and FFN widths may
+// differ between layers (gemma4).
+int64_t dim_value(Dim d, const HParams& hp, int il = -1);
 
 enum class TensorKind : uint8_t {
     Vector,         // 1-D: norms, biases; converted to float at load
@@ -129,6 +141,8 @@ enum class TensorRole : uint8_t {
     FfnGateShexp, FfnUpShexp, FfnDownShexp,
     SsmIn,      // delta-net input projections (attn_qkv, attn_gate, ssm_alpha/beta)
     SsmOut,     // delta-net output projection
+    PleTokenEmbd,  // per-layer token embeddings (read a row per token, like token_embd)
+    PleProj,       // per-layer embedding projections
     Other,
 };
 
@@ -140,6 +154,7 @@ enum class Slot : uint8_t {
     Router, RouterBias, GateExps, UpExps, DownExps, GateExpsBias, UpExpsBias, DownExpsBias,
     ShexpGate, GateShexp, UpShexp, DownShexp,
     SsmQkv, SsmZ, SsmConv, SsmDtBias, SsmA, SsmBeta, SsmAlpha, SsmNorm, SsmOut,
+    LayerOutScale, PleTokenEmbd, PleModelProj, PleProjNorm, PleGate, PleProj, PlePostNorm,
 };
 
 struct TensorSpec {

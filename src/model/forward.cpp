@@ -98,6 +98,7 @@ void Model::run(ops::Context& ctx, std::span<const SequenceBatch> seqs, const st
         }
     }
     if (hp.embd_scale != 1.0f) ops::scale(rs.x.data(), hp.embd_scale, T * E);
+    if (hp.n_embd_per_layer > 0) per_layer_inputs(ctx, seqs, rs, T);
 
     // LongRoPE (phi3) picks its frequency factors by the context size, as llama.cpp does.
     ops::RopeParams rope = hp.rope;
@@ -109,6 +110,8 @@ void Model::run(ops::Context& ctx, std::span<const SequenceBatch> seqs, const st
         if (hp.layer_kind(il) == LayerKind::Recurrent) delta_net_block(ctx, il, seqs, first_row, rs, T);
         else attention_block(ctx, il, seqs, first_row, hp.uses_window(il) ? hp.rope_local : rope, rs, T);
         ffn_block(ctx, il, rs, T);
+        if (hp.n_embd_per_layer > 0) per_layer_block(ctx, il, rs, T);
+        if (!w_.layers[il].layer_out_scale.empty()) ops::scale(rs.x.data(), w_.layers[il].layer_out_scale[0], T * E);
     }
     if (hp.is_hybrid())
         for (const SequenceBatch& s : seqs) s.cache->set_state_pos(s.n_past + static_cast<int>(s.tokens.size()));
@@ -119,6 +122,7 @@ void Model::run(ops::Context& ctx, std::span<const SequenceBatch> seqs, const st
         ops::rmsnorm(&rs.x[out_rows[i] * E], &rs.h[i * E], w_.output_norm.data(), 1, E, hp.norm_eps);
     logits.resize(static_cast<size_t>(n_out) * hp.n_vocab);
     ops::matmul(ctx, w_.output, rs.h.data(), n_out, logits.data());
+    if (hp.final_softcap > 0) ops::softcap(logits.data(), hp.final_softcap, n_out * hp.n_vocab);
 }
 
 void Model::attention_block(ops::Context& ctx, int il, std::span<const SequenceBatch> seqs,
@@ -126,10 +130,14 @@ void Model::attention_block(ops::Context& ctx, int il, std::span<const SequenceB
                             int64_t T) const {
     const HParams& hp = hp_;
     const LayerWeights& L = w_.layers[il];
-    const int64_t E = hp.n_embd, Q = hp.q_width(), K = hp.kv_width(), V = hp.v_width(), O = hp.attn_out_width();
+    const LayerGeometry g = hp.geometry(il);
+    const int64_t E = hp.n_embd, Q = g.q_width(), K = g.kv_width(), V = g.v_width(), O = g.attn_out_width();
+    const int64_t D = g.head_dim;
     float *x = rs.x.data(), *h = rs.h.data(), *q = rs.q.data(), *k = rs.k.data(), *v = rs.v.data();
 
     const bool gated = hp.spec().has(TensorGroup::AttnGatedQ);
+    // Layers that read an earlier layer's KV (gemma4) compute queries only.
+    const bool own_kv = !hp.shares_kv(il);
 
     ops::rmsnorm(x, h, L.attn_norm.data(), T, E, hp.norm_eps);
     if (!L.wqkv.empty()) {  // one fused projection: q, k and v rows back to back
@@ -139,7 +147,6 @@ void Model::attention_block(ops::Context& ctx, int il, std::span<const SequenceB
         copy_columns(rs.qkv.data(), Q + K + V, Q + K, V, T, v);
     } else if (gated) {  // attn_q gives per head [q | output gate]
         ops::matmul(ctx, L.wq, h, T, rs.qkv.data());
-        const int64_t D = hp.head_dim;
         for (int64_t t = 0; t < T; ++t)
             for (int64_t hd = 0; hd < hp.n_head; ++hd) {
                 const float* src = &rs.qkv[(t * hp.n_head + hd) * 2 * D];
@@ -150,25 +157,31 @@ void Model::attention_block(ops::Context& ctx, int il, std::span<const SequenceB
         ops::matmul(ctx, L.wv, h, T, v);
     } else {
         ops::matmul(ctx, L.wq, h, T, q);
-        ops::matmul(ctx, L.wk, h, T, k);
-        ops::matmul(ctx, L.wv, h, T, v);
+        if (own_kv) {
+            ops::matmul(ctx, L.wk, h, T, k);
+            if (!L.wv.empty()) ops::matmul(ctx, L.wv, h, T, v);
+            else std::copy_n(k, T * K, v);  // gemma4 without attn_v: the values are the keys' projection
+        }
     }
     if (!L.bq.empty()) ops::add_bias(q, L.bq.data(), T, Q);
-    if (!L.bk.empty()) ops::add_bias(k, L.bk.data(), T, K);
-    if (!L.bv.empty()) ops::add_bias(v, L.bv.data(), T, V);
-    if (!L.q_norm.empty()) ops::rmsnorm(q, L.q_norm.data(), T * hp.n_head, hp.head_dim, hp.norm_eps);
-    if (!L.k_norm.empty()) ops::rmsnorm(k, L.k_norm.data(), T * hp.n_head_kv, hp.head_dim, hp.norm_eps);
-    ops::rope(q, rs.pos.data(), T, hp.n_head, hp.head_dim, rope);
-    ops::rope(k, rs.pos.data(), T, hp.n_head_kv, hp.head_dim, rope);
+    if (!L.q_norm.empty()) ops::rmsnorm(q, L.q_norm.data(), T * hp.n_head, D, hp.norm_eps);
+    ops::rope(q, rs.pos.data(), T, hp.n_head, D, rope);
+    if (own_kv) {
+        if (!L.bk.empty()) ops::add_bias(k, L.bk.data(), T, K);
+        if (!L.bv.empty()) ops::add_bias(v, L.bv.data(), T, V);
+        if (!L.k_norm.empty()) ops::rmsnorm(k, L.k_norm.data(), T * g.n_head_kv, D, hp.norm_eps);
+        if (hp.spec().value_norm) ops::rmsnorm(v, nullptr, T * g.n_head_kv, g.head_dim_v, hp.norm_eps);
+        ops::rope(k, rs.pos.data(), T, g.n_head_kv, D, rope);
+    }
 
-    ops::AttentionShape shape{hp.n_head, hp.n_head_kv, hp.head_dim, hp.head_dim_v, hp.attn_scale};
+    ops::AttentionShape shape{hp.n_head, g.n_head_kv, g.head_dim, g.head_dim_v, hp.attn_scale};
     shape.window = hp.uses_window(il) ? hp.n_swa : 0;
     shape.sinks = L.sinks.empty() ? nullptr : L.sinks.data();
     // Each sequence stores into and attends over its own cache only.
     for (size_t s = 0; s < seqs.size(); ++s) {
         const int64_t r = first_row[s], n = static_cast<int64_t>(seqs[s].tokens.size());
         KvCache& cache = *seqs[s].cache;
-        ops::kv_store(cache.store(il), &k[r * K], &v[r * V], &rs.pos[r], n);
+        if (own_kv) ops::kv_store(cache.store(il), &k[r * K], &v[r * V], &rs.pos[r], n);
         ops::attention(ctx, &q[r * Q], &rs.pos[r], n, cache.layer(il), shape, &rs.attn[r * O]);
     }
     if (gated) ops::sigmoid_mul(rs.attn.data(), rs.attn_gate.data(), T * O);
@@ -181,7 +194,7 @@ void Model::attention_block(ops::Context& ctx, int il, std::span<const SequenceB
 void Model::ffn_block(ops::Context& ctx, int il, RunState& rs, int64_t T) const {
     const HParams& hp = hp_;
     const LayerWeights& L = w_.layers[il];
-    const int64_t E = hp.n_embd, F = hp.n_ff;
+    const int64_t E = hp.n_embd, F = hp.geometry(il).n_ff;
     float *x = rs.x.data(), *h = rs.h.data();
 
     ops::rmsnorm(x, h, L.ffn_norm.data(), T, E, hp.norm_eps);

@@ -21,6 +21,16 @@ struct DeltaNetParams {
     int conv_channels() const { return 2 * n_k_heads * state_size + inner(); }
 };
 
+// One layer's attention and FFN widths. Uniform in most families; gemma4's window layers have
+// their own head size and KV heads, and its KV-sharing layers may have a wider FFN.
+struct LayerGeometry {
+    int n_head = 0, n_head_kv = 0, head_dim = 0, head_dim_v = 0, n_ff = 0;
+    int q_width() const { return n_head * head_dim; }
+    int kv_width() const { return n_head_kv * head_dim; }
+    int v_width() const { return n_head_kv * head_dim_v; }
+    int attn_out_width() const { return n_head * head_dim_v; }
+};
+
 struct HParams {
     const ArchSpec* arch = nullptr;  // the family's row; null only for models fit sizes but cannot run
     std::string arch_name;      // general.architecture as written in the file
@@ -48,6 +58,14 @@ struct HParams {
     float embd_scale = 1.0f;    // multiplies the token embedding (gemma: √n_embd)
     // LongRoPE (phi3): the factor set depends on the session's context (llama.cpp's rule).
     int n_ctx_orig = 0;         // rope.scaling.original_context_length (0: none)
+    float final_softcap = 0;    // logits ← c·tanh(logits / c) (final_logit_softcapping; 0: none)
+    // Per-layer geometry (gemma4); the scalars above are the global (full-attention) layers'.
+    int head_dim_swa = 0;       // window layers' key/query head size (0: head_dim)
+    int head_dim_v_swa = 0;     // window layers' value head size (0: head_dim_v)
+    std::vector<int> n_head_kv_layers;  // [n_layer] KV heads per layer (empty: n_head_kv everywhere)
+    std::vector<int> n_ff_layers;       // [n_layer] FFN width per layer (empty: n_ff everywhere)
+    int n_kv_shared = 0;        // the last n layers attend over an earlier layer's KV instead of their own
+    int n_embd_per_layer = 0;   // width of the per-layer token embeddings (0: none)
 
     int q_width() const { return n_head * head_dim; }
     int kv_width() const { return n_head_kv * head_dim; }
@@ -61,6 +79,15 @@ struct HParams {
     int n_attention_layers() const;  // layers with a KV cache
     bool is_hybrid() const { return n_attention_layers() < n_layer; }
     bool uses_window(int il) const { return n_swa > 0 && il < static_cast<int>(swa_layers.size()) && swa_layers[il]; }
+    // Layer il's widths (il < 0: the global layers' own scalars).
+    LayerGeometry geometry(int il) const;
+    // Whether layer il reads another layer's KV (and stores none), and which layer's it reads.
+    bool shares_kv(int il) const { return n_kv_shared > 0 && il >= n_layer - n_kv_shared; }
+    int kv_source(int il) const;
+    // Layers that keep a KV cache of their own.
+    bool has_own_kv(int il) const { return layer_kind(il) == LayerKind::Attention && !shares_kv(il); }
+    // The widest of each width over the layers, for buffers shared by all layers.
+    LayerGeometry max_geometry() const;
     // The family's row; throws for a model without one.
     const ArchSpec& spec() const;
 };

@@ -9,11 +9,8 @@
 
 namespace hearth {
 
-KvCache::KvCache(const HParams& hp, int n_ctx, ops::KvType type)
-    : n_ctx_(n_ctx), type_(type), k_width_(hp.kv_width()), v_width_(hp.v_width()) {
+KvCache::KvCache(const HParams& hp, int n_ctx, ops::KvType type) : n_ctx_(n_ctx), type_(type) {
     const size_t elem = ops::kv_type_bytes(type);
-    k_layer_bytes_ = static_cast<size_t>(n_ctx) * k_width_ * elem;
-    v_layer_bytes_ = static_cast<size_t>(n_ctx) * v_width_ * elem;
     const size_t total = bytes_for(hp, n_ctx, type);
     // Check against physical memory first: with overcommit a too-large allocation "succeeds"
     // and the kernel kills the process while the cache is zeroed.
@@ -23,23 +20,39 @@ KvCache::KvCache(const HParams& hp, int n_ctx, ops::KvType type)
         fail("the {} KV cache for a context of {} tokens needs {:.1f} GiB, more than this machine's {:.1f} GiB "
              "of RAM (lower -c/--ctx-size)",
              ops::kv_type_name(type), n_ctx, total / 1073741824.0, ram / 1073741824.0);
-    int n_attention = 0;
+    size_t k_bytes = 0, v_bytes = 0;
     int64_t state_floats = 0;
     conv_floats_ = int64_t{hp.ssm.conv_kernel - 1} * hp.ssm.conv_channels();
     const int64_t delta_floats = int64_t{hp.ssm.n_v_heads} * hp.ssm.state_size * hp.ssm.state_size;
+    kv_.resize(static_cast<size_t>(hp.n_layer));
     for (int il = 0; il < hp.n_layer; ++il) {
-        if (hp.layer_kind(il) == LayerKind::Attention) {
-            kv_slot_.push_back(n_attention++);
-            state_offset_.push_back(-1);
-        } else {
-            kv_slot_.push_back(-1);
+        KvPlace& p = kv_[il];
+        if (hp.layer_kind(il) == LayerKind::Recurrent) {
             state_offset_.push_back(state_floats);
             state_floats += conv_floats_ + delta_floats;
+            continue;
         }
+        state_offset_.push_back(-1);
+        p.attends = true;
+        if (hp.shares_kv(il)) continue;  // pointed at its source below
+        const LayerGeometry g = hp.geometry(il);
+        p.own = true;
+        p.k_width = g.kv_width();
+        p.v_width = g.v_width();
+        p.k_offset = k_bytes;
+        p.v_offset = v_bytes;
+        k_bytes += static_cast<size_t>(n_ctx) * static_cast<size_t>(p.k_width) * elem;
+        v_bytes += static_cast<size_t>(n_ctx) * static_cast<size_t>(p.v_width) * elem;
     }
+    for (int il = 0; il < hp.n_layer; ++il)
+        if (kv_[il].attends && !kv_[il].own) {
+            const KvPlace& src = kv_.at(static_cast<size_t>(hp.kv_source(il)));
+            kv_[il] = src;
+            kv_[il].own = false;
+        }
     try {
-        k_.assign(k_layer_bytes_ * static_cast<size_t>(n_attention), 0);
-        v_.assign(v_layer_bytes_ * static_cast<size_t>(n_attention), 0);
+        k_.assign(k_bytes, 0);
+        v_.assign(v_bytes, 0);
         state_.assign(static_cast<size_t>(state_floats), 0.0f);
     } catch (const std::bad_alloc&) {
         fail("cannot allocate {:.1f} GiB for the KV cache of a {}-token context (lower -c/--ctx-size)",
@@ -53,27 +66,29 @@ size_t KvCache::bytes() const {
     return k_.size() + v_.size() + state_.size() * sizeof(float) + checkpoint_bytes;
 }
 
-ops::KvLayerView KvCache::layer(int il) const {
-    const int slot = kv_slot_.at(static_cast<size_t>(il));
-    if (slot < 0) fail("internal: layer {} is recurrent and has no KV cache", il);
+ops::KvLayerView KvCache::view_of(int il) const {
+    const KvPlace& p = kv_.at(static_cast<size_t>(il));
+    if (!p.attends) fail("internal: layer {} is recurrent and has no KV cache", il);
     ops::KvLayerView view;
     view.type = type_;
-    view.k = k_.data() + slot * k_layer_bytes_;
-    view.v = v_.data() + slot * v_layer_bytes_;
-    view.k_width = k_width_;
-    view.v_width = v_width_;
+    view.k = k_.data() + p.k_offset;
+    view.v = v_.data() + p.v_offset;
+    view.k_width = p.k_width;
+    view.v_width = p.v_width;
     return view;
 }
 
+ops::KvLayerView KvCache::layer(int il) const { return view_of(il); }
+
 ops::KvLayerStore KvCache::store(int il) {
-    const int slot = kv_slot_.at(static_cast<size_t>(il));
-    if (slot < 0) fail("internal: layer {} is recurrent and has no KV cache", il);
+    const KvPlace& p = kv_.at(static_cast<size_t>(il));
+    if (!p.own) fail("internal: layer {} has no KV cache of its own to write", il);
     ops::KvLayerStore view;
     view.type = type_;
-    view.k = k_.data() + slot * k_layer_bytes_;
-    view.v = v_.data() + slot * v_layer_bytes_;
-    view.k_width = k_width_;
-    view.v_width = v_width_;
+    view.k = k_.data() + p.k_offset;
+    view.v = v_.data() + p.v_offset;
+    view.k_width = p.k_width;
+    view.v_width = p.v_width;
     return view;
 }
 

@@ -23,8 +23,10 @@ public:
 
     int n_ctx() const { return n_ctx_; }
     ops::KvType type() const { return type_; }
-    ops::KvLayerView layer(int il) const;   // what attention reads (attention layers only)
-    ops::KvLayerStore store(int il);        // where the forward pass writes new positions
+    ops::KvLayerView layer(int il) const;   // what attention reads (attention layers only; a layer
+                                            // that shares KV reads its source layer's)
+    ops::KvLayerStore store(int il);        // where the forward pass writes new positions (layers
+                                            // with their own KV only)
     // Bytes this cache holds now: KV rows, the recurrent state and the checkpoints taken.
     size_t bytes() const;
     static size_t bytes_for(const HParams& hp, int n_ctx, ops::KvType type);
@@ -53,11 +55,18 @@ private:
         int pos = -1;
         std::vector<float> state;
     };
+    // Where one layer's keys and values live (a layer sharing KV points at its source's).
+    struct KvPlace {
+        size_t k_offset = 0, v_offset = 0;  // bytes into k_, v_
+        int64_t k_width = 0, v_width = 0;
+        bool own = false;                   // false: recurrent, or reads another layer's KV
+        bool attends = false;
+    };
+    ops::KvLayerView view_of(int il) const;
+
     int n_ctx_;
     ops::KvType type_;
-    int64_t k_width_, v_width_;
-    size_t k_layer_bytes_, v_layer_bytes_;
-    std::vector<int> kv_slot_;              // [n_layer]: index among the attention layers, −1 for recurrent
+    std::vector<KvPlace> kv_;               // [n_layer]
     std::vector<uint8_t> k_, v_;
     std::vector<int64_t> state_offset_;     // [n_layer]: floats into state_, −1 for attention layers
     int64_t conv_floats_ = 0;

@@ -102,6 +102,10 @@ ops::Matrix* matrix_slot(ModelWeights& w, LayerWeights* L, Slot s) {
         case Slot::SsmBeta: return &L->ssm_beta;
         case Slot::SsmAlpha: return &L->ssm_alpha;
         case Slot::SsmOut: return &L->ssm_out;
+        case Slot::PleTokenEmbd: return &w.ple_token_embd;
+        case Slot::PleModelProj: return &w.ple_model_proj;
+        case Slot::PleGate: return &L->ple_gate;
+        case Slot::PleProj: return &L->ple_proj;
         default: return nullptr;
     }
 }
@@ -132,6 +136,9 @@ std::vector<float>* vector_slot(ModelWeights& w, LayerWeights* L, Slot s) {
         case Slot::SsmDtBias: return &L->ssm_dt_bias;
         case Slot::SsmA: return &L->ssm_a;
         case Slot::SsmNorm: return &L->ssm_norm;
+        case Slot::LayerOutScale: return &L->layer_out_scale;
+        case Slot::PleProjNorm: return &w.ple_proj_norm;
+        case Slot::PlePostNorm: return &L->ple_post_norm;
         default: return nullptr;
     }
 }
@@ -192,6 +199,7 @@ void repack_for_backend(const gguf::File& f, ModelWeights& w) {
     } else if (ops::prefers_repacked(w.output)) {
         todo.push_back(&w.output);
     }
+    if (!w.ple_model_proj.empty() && ops::prefers_repacked(w.ple_model_proj)) todo.push_back(&w.ple_model_proj);
     if (todo.empty() && stacks.empty()) return;
     ThreadPool pool(ThreadPool::default_threads());
     auto release = [&f](const uint8_t* p, size_t n) { f.release_pages(p, n); };
@@ -205,6 +213,8 @@ void repack_for_backend(const gguf::File& f, ModelWeights& w) {
 std::vector<const ops::Matrix*> ModelWeights::matrices() const {
     std::vector<const ops::Matrix*> out{&token_embd};
     if (!tied_output) out.push_back(&output);
+    for (const ops::Matrix* m : {&ple_token_embd, &ple_model_proj})
+        if (!m->empty()) out.push_back(m);
     for (const LayerWeights& L : layers) {
         for (const ops::Matrix* m : L.matrix_slots())
             if (!m->empty()) out.push_back(m);
@@ -243,6 +253,13 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
         if (const gguf::TensorInfo* info = b.find_checked(t)) bind(t, *info, m->w_);
 
     ModelWeights& w = m->w_;
+    // Layers that read an earlier layer's KV never run their own key/value projections, which
+    // converters may still write: drop them so that bytes per token counts what is read.
+    for (int il = 0; il < hp.n_layer; ++il)
+        if (hp.shares_kv(il)) {
+            LayerWeights& L = w.layers[static_cast<size_t>(il)];
+            L.wk = {}, L.wv = {};
+        }
     if (w.output.empty()) {
         w.output = w.token_embd;
         w.tied_output = true;
@@ -258,6 +275,7 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
 
 size_t Model::bytes_per_token() const {
     size_t total = w_.token_embd.row_bytes + w_.output.bytes();
+    if (!w_.ple_token_embd.empty()) total += w_.ple_token_embd.row_bytes + w_.ple_model_proj.bytes();
     for (const LayerWeights& L : w_.layers) {
         for (const ops::Matrix* m : L.matrix_slots())
             if (!m->empty()) total += m->bytes();
@@ -272,6 +290,8 @@ size_t Model::bytes_per_token() const {
 uint64_t Model::active_params() const {
     auto params = [](const ops::Matrix& m) { return m.empty() ? uint64_t{0} : static_cast<uint64_t>(m.rows * m.cols); };
     uint64_t total = static_cast<uint64_t>(w_.token_embd.cols) + (w_.tied_output ? params(w_.token_embd) : params(w_.output));
+    if (!w_.ple_token_embd.empty())
+        total += static_cast<uint64_t>(w_.ple_token_embd.cols) + params(w_.ple_model_proj);
     for (const LayerWeights& L : w_.layers) {
         for (const ops::Matrix* m : L.matrix_slots()) total += params(*m);
         uint64_t experts = 0;
@@ -285,7 +305,7 @@ uint64_t Model::active_params() const {
 size_t Model::host_copy_bytes() const {
     auto bytes = [](const std::vector<float>& v) { return v.size() * sizeof(float); };
     size_t total = bytes(w_.output_norm) + bytes(w_.rope_freqs) + bytes(w_.rope_factors_short) +
-                   bytes(w_.rope_factors_long);
+                   bytes(w_.rope_factors_long) + bytes(w_.ple_proj_norm);
     for (const LayerWeights& L : w_.layers)
         for (const auto* v : L.vector_slots()) total += bytes(*v);
     return total;

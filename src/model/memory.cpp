@@ -11,8 +11,13 @@ size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, const TypeTraits& type) 
         const int64_t blocks = (width + type.block_size - 1) / type.block_size;
         return static_cast<size_t>(blocks) * type.block_bytes;
     };
-    return static_cast<size_t>(n_ctx) * static_cast<size_t>(hp.n_attention_layers()) *
-           (row(hp.kv_width()) + row(hp.v_width()));
+    size_t per_position = 0;
+    for (int il = 0; il < hp.n_layer; ++il)
+        if (hp.has_own_kv(il)) {
+            const LayerGeometry g = hp.geometry(il);
+            per_position += row(g.kv_width()) + row(g.v_width());
+        }
+    return static_cast<size_t>(n_ctx) * per_position;
 }
 
 size_t recurrent_state_bytes(const HParams& hp) {
@@ -38,11 +43,14 @@ size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, ops::KvType type) {
 
 ActivationWidths activation_widths(const HParams& hp) {
     ActivationWidths w;
+    const LayerGeometry widest = hp.max_geometry();  // one set of buffers serves every layer
     w.x = w.h = hp.n_embd;
-    w.q = hp.q_width();
-    w.k = hp.kv_width();
-    w.v = hp.v_width();
-    w.attn = hp.attn_out_width();
+    w.q = widest.q_width();
+    w.k = widest.kv_width();
+    w.v = widest.v_width();
+    w.attn = widest.attn_out_width();
+    w.ple = int64_t{hp.n_embd_per_layer} * hp.n_layer;
+    w.ple_gate = hp.n_embd_per_layer;
     const ArchSpec* a = hp.arch;
     const auto has = [a](TensorGroup g) { return a && a->has(g); };
     if (has(TensorGroup::AttnFused)) w.qkv = w.q + w.k + w.v;
@@ -64,8 +72,8 @@ ActivationWidths activation_widths(const HParams& hp) {
         w.gate = w.up = hp.n_ff_shexp;  // the shared expert, where there is one
         w.shexp_scale = hp.n_ff_shexp > 0 ? 1 : 0;
     } else {
-        w.gate = hp.n_ff;
-        w.up = has(TensorGroup::FfnFusedUp) ? 2 * int64_t{hp.n_ff} : hp.n_ff;
+        w.gate = widest.n_ff;
+        w.up = has(TensorGroup::FfnFusedUp) ? 2 * int64_t{widest.n_ff} : widest.n_ff;
     }
     return w;
 }
@@ -76,12 +84,15 @@ size_t forward_activation_bytes(const HParams& hp, int64_t n_tokens) {
 }
 
 size_t kernel_scratch_bytes(const HParams& hp, int64_t n_tokens, int64_t n_ctx, int n_threads) {
-    const int64_t widest = std::max<int64_t>(
-        {hp.n_embd, hp.n_ff, hp.n_ff_exp, hp.n_ff_shexp, hp.q_width(), hp.attn_out_width(), hp.ssm.inner()});
+    const LayerGeometry g = hp.max_geometry();
+    const int64_t widest = std::max<int64_t>({hp.n_embd, g.n_ff, hp.n_ff_exp, hp.n_ff_shexp, g.q_width(),
+                                              g.attn_out_width(), hp.ssm.inner(), hp.n_embd_per_layer});
     // 8-bit codes plus a float scale and sum per 32-element block, rounded up as the kernels
     // grow the buffer (doubling).
     const size_t act = static_cast<size_t>(n_tokens * widest) * 9 / 8;
-    const int group = hp.n_head_kv > 0 ? hp.n_head / hp.n_head_kv : 1;
+    int group = 1;  // query heads per KV head, the most of any layer
+    for (int il = 0; il < hp.n_layer; ++il)
+        if (const int kv = hp.geometry(il).n_head_kv; kv > 0) group = std::max(group, hp.n_head / kv);
     const size_t scores = static_cast<size_t>(group) * static_cast<size_t>(n_ctx) * sizeof(float);
     return act + static_cast<size_t>(std::max(n_threads, 1)) * scores;
 }

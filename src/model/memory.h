@@ -13,7 +13,8 @@
 namespace hearth::memory {
 
 // Bytes of the KV cache of `n_ctx` positions for one sequence: for every attention layer, n_ctx
-// rows of keys (kv_width elements) and of values (v_width elements) in `type`'s block layout.
+// rows of keys (kv_width elements) and of values (v_width elements) in `type`'s block layout;
+// layers that read another layer's KV (gemma4) add none.
 // For a float type this is 2 × layers × ctx × kv_heads × head_dim × bytes per element. The
 // recurrent layers of a hybrid keep no KV.
 size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, const TypeTraits& type);
@@ -44,9 +45,11 @@ struct ActivationWidths {
     // Delta-net: the convolution's output, the output gate z, the recurrence's output, and the
     // per-head write strength β and log-decay g.
     int64_t conv = 0, z = 0, delta = 0, beta = 0, decay = 0;
+    // Per-layer embeddings (gemma4): every layer's input for the token, and one layer's gate.
+    int64_t ple = 0, ple_gate = 0;
     int64_t total() const {
         return x + h + q + k + v + attn + qkv + gate + up + router + expert_in + expert_gate + expert_up + expert_out +
-               moe_out + routing + shexp_scale + attn_gate + conv + z + delta + beta + decay;
+               moe_out + routing + shexp_scale + attn_gate + conv + z + delta + beta + decay + ple + ple_gate;
     }
 };
 ActivationWidths activation_widths(const HParams& hp);

@@ -48,21 +48,26 @@ struct LayerWeights {
     ops::Matrix ssm_beta, ssm_alpha;          // [n_v_heads × n_embd]: write strength, decay
     std::vector<float> ssm_norm;              // [state_size], shared by the heads
     ops::Matrix ssm_out;                      // [n_embd × inner]
+    // Gemma 4.
+    std::vector<float> layer_out_scale;       // [1]: multiplies the layer's output (optional)
+    ops::Matrix ple_gate;                     // per-layer embeddings: [n_embd_per_layer × n_embd]
+    ops::Matrix ple_proj;                     // [n_embd × n_embd_per_layer]
+    std::vector<float> ple_post_norm;         // [n_embd]
 
     // Every single (not per-expert) matrix slot, empty ones included: one list for repacking,
     // accounting and bytes per token.
     auto matrix_slots() {
         return std::array{&wq, &wk, &wv, &wqkv, &wo, &w_gate, &w_up, &w_down, &router, &gate_shexp, &up_shexp,
-                          &down_shexp, &ssm_qkv, &ssm_z, &ssm_beta, &ssm_alpha, &ssm_out};
+                          &down_shexp, &ssm_qkv, &ssm_z, &ssm_beta, &ssm_alpha, &ssm_out, &ple_gate, &ple_proj};
     }
     auto matrix_slots() const {
         return std::array{&wq, &wk, &wv, &wqkv, &wo, &w_gate, &w_up, &w_down, &router, &gate_shexp, &up_shexp,
-                          &down_shexp, &ssm_qkv, &ssm_z, &ssm_beta, &ssm_alpha, &ssm_out};
+                          &down_shexp, &ssm_qkv, &ssm_z, &ssm_beta, &ssm_alpha, &ssm_out, &ple_gate, &ple_proj};
     }
     auto vector_slots() const {
         return std::array{&attn_norm, &bq, &bk, &bv, &bo, &q_norm, &k_norm, &sinks, &post_attn_norm, &ffn_norm,
                           &post_ffn_norm, &router_bias, &gate_exps_bias, &up_exps_bias, &down_exps_bias, &shexp_gate,
-                          &ssm_conv, &ssm_dt_bias, &ssm_a, &ssm_norm};
+                          &ssm_conv, &ssm_dt_bias, &ssm_a, &ssm_norm, &layer_out_scale, &ple_post_norm};
     }
 };
 
@@ -73,6 +78,10 @@ struct ModelWeights {
     bool tied_output = false;
     std::vector<float> rope_freqs;            // optional llama3 frequency factors [n_rot / 2]
     std::vector<float> rope_factors_short, rope_factors_long;  // LongRoPE (phi3) [n_rot / 2]
+    // Per-layer embeddings (gemma4 E2B/E4B): a row per token holds every layer's slice.
+    ops::Matrix ple_token_embd;               // [n_vocab × n_layer·n_embd_per_layer]
+    ops::Matrix ple_model_proj;               // [n_layer·n_embd_per_layer × n_embd]
+    std::vector<float> ple_proj_norm;         // [n_embd_per_layer]
     std::vector<LayerWeights> layers;
 
     // Every matrix a forward pass may read, for repacking and accounting.
@@ -134,6 +143,10 @@ private:
     void delta_net_block(ops::Context& ctx, int il, std::span<const SequenceBatch> seqs,
                          const std::vector<int64_t>& first_row, RunState& rs, int64_t T) const;
     void ffn_block(ops::Context& ctx, int il, RunState& rs, int64_t T) const;
+    // Per-layer embeddings (gemma4): each token's input for every layer, from its own embedding
+    // row and a projection of x (per_layer_input.cpp), and their mix into a layer's output.
+    void per_layer_inputs(ops::Context& ctx, std::span<const SequenceBatch> seqs, RunState& rs, int64_t T) const;
+    void per_layer_block(ops::Context& ctx, int il, RunState& rs, int64_t T) const;
     // The mixture of experts: rs.h ([T][n_embd], normed) → rs.moe_out.
     void moe_ffn(ops::Context& ctx, const LayerWeights& L, RunState& rs, int64_t T) const;
 

@@ -15,6 +15,7 @@ struct RunState {
     std::vector<float> x, h, q, k, v, attn, qkv, gate, up;
     std::vector<float> router, expert_in, expert_gate, expert_up, expert_out, moe_out, shexp_scale;
     std::vector<float> attn_gate, conv, z, delta, beta, decay;
+    std::vector<float> ple, ple_gate;  // per-layer embeddings: [T][n_layer][width], [T][width]
     std::vector<int32_t> pos;  // [T]
     // MoE routing of a batch: each token's chosen experts and weights ([T][n_expert_used]), then
     // the same assignments sorted by expert (expert_begin: [n_expert + 1] offsets into them).
@@ -35,7 +36,7 @@ struct RunState {
         grow(expert_in, w.expert_in), grow(expert_gate, w.expert_gate), grow(expert_up, w.expert_up);
         grow(expert_out, w.expert_out), grow(moe_out, w.moe_out), grow(shexp_scale, w.shexp_scale);
         grow(attn_gate, w.attn_gate), grow(conv, w.conv), grow(z, w.z), grow(delta, w.delta), grow(beta, w.beta);
-        grow(decay, w.decay);
+        grow(decay, w.decay), grow(ple, w.ple), grow(ple_gate, w.ple_gate);
         if (pos.size() < static_cast<size_t>(n_tokens)) pos.resize(static_cast<size_t>(n_tokens));
         const auto routes = static_cast<size_t>(n_tokens * hp.n_expert_used);
         if (route_expert.size() < routes) {

@@ -69,7 +69,8 @@ void matmul(Context& ctx, const Matrix& w, const float* x, int64_t n_tokens, flo
 // out[i] = dequantized row `index` of w (an embedding lookup).
 void get_row(const Matrix& w, int64_t index, float* out);
 
-// x[t] ← x[t] / sqrt(mean(x[t]²) + eps) · weight, for each of n_rows rows of width n.
+// x[t] ← x[t] / sqrt(mean(x[t]²) + eps) · weight, for each of n_rows rows of width n (a null
+// weight: no weight, gemma4's value norm).
 void rmsnorm(float* x, const float* weight, int64_t n_rows, int64_t n, float eps);
 void rmsnorm(const float* x, float* out, const float* weight, int64_t n_rows, int64_t n, float eps);
 
@@ -90,6 +91,8 @@ void gelu_tanh_mul(float* gate, const float* up, int64_t n);
 void swiglu_oai(float* gate, const float* up, int64_t n, float alpha, float limit);
 // x[i] *= s.
 void scale(float* x, float s, int64_t n);
+// x[i] ← cap · tanh(x[i] / cap): soft-capping of logits (gemma).
+void softcap(float* x, float cap, int64_t n);
 
 enum class RopeStyle {
     Adjacent,  // rotates pairs (2i, 2i+1): llama.cpp's "NORM", used by `llama`

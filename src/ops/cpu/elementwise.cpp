@@ -13,7 +13,10 @@ void rmsnorm(const float* x, float* out, const float* weight, int64_t n_rows, in
         double sum = 0;  // double: the mean of squares of large residuals must not lose digits
         for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i]) * xr[i];
         const float scale = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(n) + eps));
-        for (int64_t i = 0; i < n; ++i) o[i] = xr[i] * scale * weight[i];
+        if (weight)
+            for (int64_t i = 0; i < n; ++i) o[i] = xr[i] * scale * weight[i];
+        else
+            for (int64_t i = 0; i < n; ++i) o[i] = xr[i] * scale;
     }
 }
 
@@ -51,6 +54,11 @@ void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
         const float g = gate[i];
         gate[i] = 0.5f * g * (1.0f + std::tanh(k * (g + 0.044715f * g * g * g))) * up[i];
     }
+}
+
+void softcap(float* x, float cap, int64_t n) {
+    const float inv = 1.0f / cap;
+    for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] * inv);
 }
 
 void swiglu_oai(float* gate, const float* up, int64_t n, float alpha, float limit) {
