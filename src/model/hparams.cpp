@@ -270,8 +270,8 @@ HParams read_hparams(const gguf::File& file) {
     hp.n_expert = r.optional_int("expert_count", 0, 0);
     if (hp.n_expert > 0) {
         if (a.ffn == FfnKind::Dense)
-            fail("{}: {}expert_count is {} but '{}' models have a dense FFN", file.path(), r.prefix, hp.n_expert,
-                 hp.arch_name);
+            fail("{}: {}expert_count is {} but hearth runs '{}' models with a dense FFN only", file.path(), r.prefix,
+                 hp.n_expert, hp.arch_name);
         hp.n_expert_used = r.required_int("expert_used_count", 1);
         if (hp.n_expert_used > hp.n_expert)
             fail("{}: {}expert_used_count {} exceeds expert_count {}", file.path(), r.prefix, hp.n_expert_used,

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "convert/quant_mix.h"
+#include "convert/synth.h"
 #include "gguf/gguf.h"
 #include "gguf/writer.h"
 #include "model/arch.h"
@@ -189,6 +191,43 @@ TEST(ModelLoad, EveryFamilyHasAManifestAndEveryRequiredTensorIsChecked) {
             EXPECT_MENTIONS(e, victim);
         }
     }
+}
+
+// Gemma 4's per-layer keys: each inconsistency is one line naming the key or the layers.
+TEST(ModelLoad, Gemma4GeometryErrorsAreNamed) {
+    convert::SynthOptions o;
+    o.preset = convert::find_model_preset("tiny-gemma4");
+    o.mix = &convert::find_quant_mix("F32");
+    const std::string path = (test::temp_dir() / "g4.gguf").string();
+    convert::synthesize_model(o, path);
+    EXPECT_EQ(load_error(path, {}), "");
+    using gguf::make::i32s;
+    auto edit_keys = [&](std::function<void(gguf::Writer&)> f) { return load_error(path, {std::move(f), {}}); };
+    std::string e = edit_keys([](gguf::Writer& w) { w.set("gemma4.attention.shared_kv_layers", u32(6)); });
+    EXPECT_MENTIONS(e, "shared_kv_layers", "6");
+    e = edit_keys([](gguf::Writer& w) {
+        const int32_t kv[] = {2, 2, 1};
+        w.set("gemma4.attention.head_count_kv", i32s(kv));
+    });
+    EXPECT_MENTIONS(e, "head_count_kv", "3 entries", "6 layers");
+    e = edit_keys([](gguf::Writer& w) {
+        const int32_t kv[] = {2, 2, 1, 2, 1, 1};  // layer 4 (window) would read layer 1's 2-head KV
+        w.set("gemma4.attention.head_count_kv", i32s(kv));
+    });
+    EXPECT_MENTIONS(e, "layer 4", "layer 1");
+    e = edit_keys([](gguf::Writer& w) { w.set("gemma4.attention.sliding_window_pattern", gguf::make::bools({true})); });
+    EXPECT_MENTIONS(e, "sliding_window_pattern", "1 entries");
+    e = edit_keys([](gguf::Writer& w) { w.set("gemma4.rope.dimension_count_swa", u32(48)); });
+    EXPECT_MENTIONS(e, "rope.dimension_count_swa", "48");
+    e = edit_keys([](gguf::Writer& w) { w.set("gemma4.expert_count", u32(8)); });
+    EXPECT_MENTIONS(e, "expert_count", "dense FFN only");
+    // A layer with its own KV needs its key projection; a sharing layer does not.
+    e = load_error(path, {{}, [](const gguf::TensorInfo& t, gguf::Writer&) { return t.name == "blk.1.attn_k.weight"; }});
+    EXPECT_MENTIONS(e, "blk.1.attn_k.weight");
+    e = load_error(path, {{}, [](const gguf::TensorInfo& t, gguf::Writer&) { return t.name == "blk.4.attn_k.weight"; }});
+    EXPECT_EQ(e, "");
+    e = load_error(path, {{}, [](const gguf::TensorInfo& t, gguf::Writer&) { return t.name == "per_layer_model_proj.weight"; }});
+    EXPECT_MENTIONS(e, "per_layer_model_proj.weight");
 }
 
 }  // namespace
