@@ -4,10 +4,13 @@
 
 #include "common/error.h"
 #include "tokenizer/unicode.h"
+#include "tokenizer/utf8.h"
 
 namespace hearth {
 
 namespace {
+
+constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // ▁ U+2581, SentencePiece's space
 
 // GPT-2's bytes_to_unicode(): bytes that are printable Latin-1 ('!'..'~', '¡'..'¬', '®'..'ÿ')
 // stand for themselves; the other 68 get U+0100.. in byte order.
@@ -34,9 +37,11 @@ const ByteMap& byte_map() {
 
 // A symbol of the word being merged: one token, linked to its neighbours.
 struct Symbol {
-    TokenId id;  // kDead once merged into its left neighbour
+    TokenId id;  // kDead once merged into its left neighbour; kNoToken for an unknown character
     int32_t prev;
     int32_t next;  // -1 at the ends
+    uint32_t begin;  // bytes of the word it started as (what an unknown character falls back to)
+    uint32_t size;
 };
 constexpr TokenId kDead = -2;
 
@@ -65,7 +70,7 @@ int BpeTokenizer::char_to_byte(uint32_t cp) {
     return cp < m.to_byte.size() ? m.to_byte[cp] : -1;
 }
 
-BpeTokenizer::BpeTokenizer(Vocabulary vocab) : Tokenizer(std::move(vocab)) {
+void BpeTokenizer::init_byte_level() {
     // Pre-tokenizer.
     spec_ = find_pre_tokenizer(vocab_.pre);
     if (!spec_) {
@@ -94,10 +99,19 @@ BpeTokenizer::BpeTokenizer(Vocabulary vocab) : Tokenizer(std::move(vocab)) {
         unicode::append_utf8(byte_chars_[b], byte_to_char(static_cast<uint8_t>(b)));
         byte_tokens_[b] = vocab_.find(byte_chars_[b]);
     }
+}
+
+BpeTokenizer::BpeTokenizer(Vocabulary vocab)
+    : Tokenizer(std::move(vocab)), raw_utf8_(vocab_.model == "gemma4") {
+    if (raw_utf8_) {
+        for (int b = 0; b < 256; ++b) byte_tokens_[b] = vocab_.find(fmt::format("<0x{:02X}>", b));
+    } else {
+        init_byte_level();
+    }
 
     // Merges: "left right", rank = position.
     if (vocab_.merges.empty())
-        fail("{}: missing tokenizer.ggml.merges (byte-level BPE needs them)", vocab_.source);
+        fail("{}: missing tokenizer.ggml.merges (BPE tokenizers need them)", vocab_.source);
     merges_.reserve(vocab_.merges.size());
     size_t unusable = 0;
     std::string joined;
@@ -129,6 +143,10 @@ BpeTokenizer::BpeTokenizer(Vocabulary vocab) : Tokenizer(std::move(vocab)) {
 }
 
 void BpeTokenizer::encode_text(std::string_view text, bool, std::vector<TokenId>& out) const {
+    if (raw_utf8_) {
+        encode_gemma4(text, out);
+        return;
+    }
     std::string normalized;
     if (spec_->nfc && !unicode::is_nfc_quick(text)) {
         normalized = unicode::nfc(text);
@@ -137,13 +155,38 @@ void BpeTokenizer::encode_text(std::string_view text, bool, std::vector<TokenId>
     for (std::string_view word : pre_->split(text)) encode_word(word, out);
 }
 
+void BpeTokenizer::encode_gemma4(std::string_view text, std::vector<TokenId>& out) const {
+    std::string escaped;
+    escaped.reserve(text.size() + text.size() / 4);
+    for (char c : text) {
+        if (c == ' ') escaped += kSpaceMarker;
+        else escaped += c;
+    }
+    const std::string_view rest = escaped;
+    for (size_t begin = 0; begin < rest.size();) {
+        const bool newlines = rest[begin] == '\n';
+        size_t end = begin;
+        while (end < rest.size() && (rest[end] == '\n') == newlines) ++end;
+        const std::string_view run = rest.substr(begin, end - begin);
+        begin = end;
+        // llama.cpp emits a run of newlines that is a token as that token rather than merging it.
+        if (newlines) {
+            if (const TokenId id = vocab_.find(run); id != kNoToken) {
+                out.push_back(id);
+                continue;
+            }
+        }
+        encode_word(run, out);
+    }
+}
+
 void BpeTokenizer::encode_word(std::string_view word, std::vector<TokenId>& out) const {
-    if (word.size() == 1) {
+    if (word.size() == 1 && !raw_utf8_) {
         const TokenId id = byte_tokens_[static_cast<uint8_t>(word[0])];
         if (id != kNoToken) out.push_back(id);
         return;
     }
-    if (spec_->ignore_merges) {
+    if (ignore_merges()) {
         std::string chars;
         chars.reserve(word.size() * 2);
         for (char c : word) chars += byte_chars_[static_cast<uint8_t>(c)];
@@ -157,10 +200,25 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<TokenId>& out)
     thread_local std::vector<Candidate> heap;  // a min-heap by CandidateOrder
     symbols.clear();
     heap.clear();
-    const auto n = static_cast<int32_t>(word.size());
-    for (int32_t i = 0; i < n; ++i)
-        symbols.push_back({byte_tokens_[static_cast<uint8_t>(word[static_cast<size_t>(i)])], i - 1,
-                           i + 1 < n ? i + 1 : -1});
+    if (raw_utf8_) {
+        // One symbol per UTF-8 character (a stray byte counts as one); kNoToken when the
+        // character is no token, to fall back to byte tokens at the end.
+        for (size_t at = 0; at < word.size();) {
+            const size_t len =
+                std::min(word.size() - at, utf8::sequence_length(static_cast<uint8_t>(word[at])));
+            const auto index = static_cast<int32_t>(symbols.size());
+            symbols.push_back({vocab_.find(word.substr(at, len)), index - 1, index + 1,
+                               static_cast<uint32_t>(at), static_cast<uint32_t>(len)});
+            at += len;
+        }
+        symbols.back().next = -1;
+    } else {
+        const auto count = static_cast<int32_t>(word.size());
+        for (int32_t i = 0; i < count; ++i)
+            symbols.push_back({byte_tokens_[static_cast<uint8_t>(word[static_cast<size_t>(i)])],
+                               i - 1, i + 1 < count ? i + 1 : -1, static_cast<uint32_t>(i), 1});
+    }
+    const auto n = static_cast<int32_t>(symbols.size());
 
     auto consider = [&](int32_t left, int32_t right) {
         if (left < 0 || right < 0) return;
@@ -191,12 +249,30 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<TokenId>& out)
     }
 
     for (int32_t i = 0; i >= 0; i = symbols[static_cast<size_t>(i)].next) {
-        const TokenId id = symbols[static_cast<size_t>(i)].id;
-        if (id >= 0) out.push_back(id);  // a byte without a token is dropped (llama.cpp)
+        const Symbol& symbol = symbols[static_cast<size_t>(i)];
+        if (symbol.id >= 0) {
+            out.push_back(symbol.id);
+        } else if (raw_utf8_) {  // a character without a token: its bytes' <0xXX> tokens
+            for (char c : word.substr(symbol.begin, symbol.size))
+                if (const TokenId b = byte_tokens_[static_cast<uint8_t>(c)]; b != kNoToken) out.push_back(b);
+        }
+        // byte-level: a byte without a token is dropped (llama.cpp)
     }
 }
 
 std::string BpeTokenizer::normal_piece_bytes(const std::string& piece) const {
+    if (raw_utf8_) {
+        std::string out;
+        for (size_t at = 0; at < piece.size();) {
+            if (piece.compare(at, kSpaceMarker.size(), kSpaceMarker) == 0) {
+                out += ' ';
+                at += kSpaceMarker.size();
+            } else {
+                out += piece[at++];
+            }
+        }
+        return out;
+    }
     std::string out;
     out.reserve(piece.size());
     for (uint32_t cp : unicode::decode(piece)) {

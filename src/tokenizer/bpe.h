@@ -21,6 +21,14 @@
 // A missing `tokenizer.ggml.pre` (old conversions such as gpt-neox) or an unknown one falls back
 // to llama.cpp's "default" patterns and records a warning in vocab().warnings, since the words
 // may then differ from the model's own tokenizer.
+//
+// The same class also runs Gemma 4's SentencePiece-style BPE (`tokenizer.ggml.model = "gemma4"`),
+// which differs in steps 2, 3 and 6: spaces become "▁" (U+2581) and the text is only cut into runs
+// of newlines and runs of other characters (a run of newlines that is itself a token is emitted
+// whole); merging starts from UTF-8 characters, not bytes; and a character or merged piece that is
+// no token falls back to the byte tokens <0xXX> of its bytes. Decoding turns ▁ back into spaces.
+// Merges are matched by token id here, by text in llama.cpp: the same whenever both halves and
+// the result of a merge are tokens, as in every real vocabulary.
 #include <array>
 #include <memory>
 #include <unordered_map>
@@ -34,12 +42,13 @@ class BpeTokenizer final : public Tokenizer {
 public:
     // Throws hearth::Error when the vocabulary has no merges or a merge names unknown tokens
     // in a way that cannot be used.
+    // vocab.model selects the flavour: "gemma4" or byte-level ("gpt2").
     explicit BpeTokenizer(Vocabulary vocab);
 
-    std::string_view kind() const override { return "gpt2"; }
-    // The pre-tokenizer family in use ("llama3", "qwen2", "gpt-2", …, "default").
-    std::string_view pre_tokenizer() const { return spec_->name; }
-    bool ignore_merges() const { return spec_->ignore_merges; }
+    std::string_view kind() const override { return raw_utf8_ ? "gemma4" : "gpt2"; }
+    // The pre-tokenizer family in use ("llama3", "qwen2", "gpt-2", …, "default"; "gemma4").
+    std::string_view pre_tokenizer() const { return spec_ ? spec_->name : "gemma4"; }
+    bool ignore_merges() const { return spec_ && spec_->ignore_merges; }
 
     // GPT-2's byte → character mapping (and back; -1 for a character that is no byte).
     static uint32_t byte_to_char(uint8_t byte);
@@ -51,7 +60,9 @@ protected:
     std::string normal_piece_bytes(const std::string& piece) const override;
 
 private:
+    void init_byte_level();  // pre-tokenizer and byte characters of the "gpt2" flavour
     void encode_word(std::string_view word, std::vector<TokenId>& out) const;
+    void encode_gemma4(std::string_view text, std::vector<TokenId>& out) const;
 
     struct Merge {
         int32_t rank;
@@ -61,9 +72,12 @@ private:
         return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
     }
 
+    // Gemma 4: symbols start as UTF-8 characters and ▁ stands for a space; no `spec_`/`pre_`.
+    bool raw_utf8_ = false;
     const PreTokenizerSpec* spec_ = nullptr;
     std::unique_ptr<PreTokenizer> pre_;
-    std::array<TokenId, 256> byte_tokens_{};      // byte → token of its byte-level character
+    // byte → token of its byte-level character (gpt2) or of its <0xXX> piece (gemma4)
+    std::array<TokenId, 256> byte_tokens_{};
     std::array<std::string, 256> byte_chars_;     // byte → UTF-8 of its byte-level character
     std::unordered_map<uint64_t, Merge> merges_;  // (left id, right id) → rank, merged id
 };

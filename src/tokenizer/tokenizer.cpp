@@ -13,7 +13,7 @@ namespace hearth {
 
 namespace {
 
-constexpr const char* kSupportedModels = "llama, gpt2";
+constexpr const char* kSupportedModels = "llama, gpt2, gemma4";
 
 bool is_special_type(TokenType t) {
     return t == TokenType::Control || t == TokenType::Unknown || t == TokenType::UserDefined;
@@ -201,7 +201,8 @@ std::string Tokenizer::decode(std::span<const TokenId> ids, bool render_special)
 
 std::unique_ptr<Tokenizer> make_tokenizer(Vocabulary vocab) {
     if (vocab.model == "llama") return std::make_unique<SentencePieceTokenizer>(std::move(vocab));
-    if (vocab.model == "gpt2") return std::make_unique<BpeTokenizer>(std::move(vocab));
+    if (vocab.model == "gpt2" || vocab.model == "gemma4")
+        return std::make_unique<BpeTokenizer>(std::move(vocab));
     if (vocab.model.empty()) {
         if (ByteTokenizer::accepts(vocab)) return std::make_unique<ByteTokenizer>(std::move(vocab));
         fail("{}: missing tokenizer.ggml.model, and the vocabulary is not the 256 byte tokens "

@@ -1,6 +1,6 @@
 #pragma once
 // Text ⇄ token ids. One abstract Tokenizer; one implementation per `tokenizer.ggml.model`
-// (SentencePiece "llama" now, byte-level BPE "gpt2" next). What all kinds share lives here:
+// (SentencePiece "llama", byte-level BPE "gpt2", Gemma 4's SentencePiece-style BPE "gemma4"). What all kinds share lives here:
 // splitting special-token text out of the input, adding BOS/EOS, rendering ids as bytes.
 //
 // Semantics follow llama.cpp's llama_tokenize / llama_token_to_piece so that ids and text match
@@ -31,7 +31,7 @@ public:
     Tokenizer(const Tokenizer&) = delete;
     Tokenizer& operator=(const Tokenizer&) = delete;
 
-    // The `tokenizer.ggml.model` this implements ("llama", "gpt2"; "bytes" for byte-only
+    // The `tokenizer.ggml.model` this implements ("llama", "gpt2", "gemma4"; "bytes" for byte-only
     // vocabularies without the key).
     virtual std::string_view kind() const = 0;
 
@@ -91,7 +91,8 @@ private:
 };
 
 // Reads the vocabulary of `file` and returns the tokenizer its `tokenizer.ggml.model` names.
-// Supported: "llama" (SentencePiece) and "gpt2" (byte-level BPE). A file without the key whose
+// Supported: "llama" (SentencePiece), "gpt2" (byte-level BPE) and "gemma4" (BPE on ▁-escaped
+// UTF-8 with <0xXX> byte fallback). A file without the key whose
 // tokens are exactly the 256 byte pieces <0x00>..<0xFF> gets a byte tokenizer (one token per
 // byte, no BOS/EOS unless the file names them); any other file without the key, or an
 // unsupported model, is an error whose message lists the supported models.

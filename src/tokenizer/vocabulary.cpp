@@ -162,6 +162,9 @@ Vocabulary Vocabulary::from_gguf(const gguf::File& file) {
     v.add_bos = file.get_bool("tokenizer.ggml.add_bos_token").value_or(v.add_bos);
     v.add_eos = file.get_bool("tokenizer.ggml.add_eos_token").value_or(v.add_eos);
     v.add_space_prefix = file.get_bool("tokenizer.ggml.add_space_prefix").value_or(v.add_space_prefix);
+    // Gemma 4 needs its BOS, and some conversions say add_bos_token = false: llama.cpp adds it
+    // regardless, and so do we. Its special ids have no defaults; the file names them.
+    if (v.model == "gemma4") v.add_bos = true;
 
     v.finalize();
     return v;

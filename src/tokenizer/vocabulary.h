@@ -67,7 +67,8 @@ struct Vocabulary {
 
     // Reads `tokenizer.ggml.*` from a GGUF file and finalizes. Defaults for keys the file lacks
     // follow llama.cpp: for model "llama" bos=1, eos=2, unk=0, add_bos=true, add_eos=false,
-    // add_space_prefix=true; for other models no special ids and all flags false.
+    // add_space_prefix=true; for "gemma4" add_bos=true even when the file says false; for other
+    // models no special ids and all flags false.
     // Throws hearth::Error "<path>: <problem>" naming the key.
     static Vocabulary from_gguf(const gguf::File& file);
 

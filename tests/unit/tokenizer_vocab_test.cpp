@@ -211,7 +211,7 @@ TEST(TokenizerVocab, UnknownModelListsSupported) {
     GgufWriter w;
     w.str("tokenizer.ggml.model", "wordpiece9").str_array("tokenizer.ggml.tokens", kPieces);
     const std::string e = error_of(w);
-    EXPECT_NE(e.find("test.gguf: unsupported tokenizer.ggml.model 'wordpiece9' (supported: llama, gpt2)"),
+    EXPECT_NE(e.find("test.gguf: unsupported tokenizer.ggml.model 'wordpiece9' (supported: llama, gpt2, gemma4)"),
               std::string::npos) << e;
 }
 
