@@ -71,6 +71,7 @@ struct BatchScheduler::Slot {
     std::shared_ptr<Job> job;  // null: free
     std::optional<Sampler> sampler;
     std::optional<StreamDecoder> decoder;
+    std::unique_ptr<grammar::TokenConstraint> constraint;  // the request's grammar state, if any
     StopMatcher stops;
     std::unordered_map<TokenId, int> counts;  // generated tokens, for the OpenAI penalties
     std::vector<float> work;                  // penalized logits
@@ -129,6 +130,9 @@ std::shared_ptr<Job> BatchScheduler::submit(BatchRequest request) {
     if (!std::isfinite(request.presence_penalty) || !std::isfinite(request.frequency_penalty))
         fail("the presence and frequency penalties must be finite numbers");
     request.sampling.validate();
+    if (!request.grammar != !request.vocab) fail("grammar: a grammar needs the vocabulary trie, and the trie a grammar");
+    if (request.vocab && request.vocab->n_vocab() != model_.hparams().n_vocab)
+        fail("grammar: built for {} tokens, the model has {}", request.vocab->n_vocab(), model_.hparams().n_vocab);
 
     auto job = std::make_shared<Job>();
     job->request_ = std::move(request);
@@ -179,6 +183,8 @@ void BatchScheduler::admit(Slot& slot, std::shared_ptr<Job> job) {
     slot.result.queue_ms = ms_between(slot.job->submitted_, slot.admitted);
     slot.n_past = 0;
     slot.prompt_done = 0;
+    slot.constraint.reset();
+    if (req.grammar) slot.constraint = std::make_unique<grammar::TokenConstraint>(*req.grammar, req.vocab);
     active_.fetch_add(1);
 }
 
@@ -219,9 +225,21 @@ void BatchScheduler::step_slot(Slot& slot, const float* logits) {
             slot.work[id] -= req.presence_penalty + req.frequency_penalty * static_cast<float>(count);
         row = slot.work;
     }
-    const TokenId next = slot.sampler->sample(row);
+    grammar::TokenConstraint* constraint = slot.constraint.get();
+    TokenId next = 0;
+    if (constraint) {
+        const grammar::TokenConstraint::Mask& mask = constraint->allowed();
+        if (mask.n_text_allowed == 0) {
+            if (mask.end_allowed) return retire(slot, FinishReason::Stop);  // complete; nothing may follow
+            return retire(slot, FinishReason::Error, "grammar: no token of the vocabulary can continue the text here");
+        }
+        next = slot.sampler->sample(row, mask.bits);
+    } else {
+        next = slot.sampler->sample(row);
+    }
     if (tokenizer_.is_end_of_generation(next)) return retire(slot, FinishReason::Stop);
 
+    if (constraint) constraint->accept(next);
     slot.sampler->accept(next);
     r.tokens.push_back(next);
     ++slot.counts[next];
@@ -229,6 +247,8 @@ void BatchScheduler::step_slot(Slot& slot, const float* logits) {
     r.text += text;
     slot.job->push_text(std::move(text));
     if (slot.stops.stopped()) return retire(slot, FinishReason::Stop);
+    // A complete grammar that no text can continue: done, without another forward pass.
+    if (constraint && constraint->finished()) return retire(slot, FinishReason::Stop);
     if (req.n_predict >= 0 && static_cast<int>(r.tokens.size()) >= req.n_predict)
         return retire(slot, FinishReason::Length);
     if (slot.n_past >= n_ctx_) return retire(slot, FinishReason::Length);  // no room to evaluate it

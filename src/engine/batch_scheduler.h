@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/thread_pool.h"
+#include "grammar/token_constraint.h"
 #include "model/model.h"
 #include "sample/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -44,6 +45,13 @@ struct BatchRequest {
     float presence_penalty = 0.0f;
     float frequency_penalty = 0.0f;
     std::vector<std::string> stop;  // stop strings (not included in the output)
+    // Grammar-constrained sampling (structured output, forced tool calls): only tokens that keep
+    // the text inside the grammar are sampled, and generation ends when it is complete. The
+    // caller parses the grammar (so a bad one fails before submit); the slot that runs the
+    // request keeps its own parse state over the shared vocabulary trie
+    // (engine/grammar_constraint.h). Both set, or neither.
+    std::shared_ptr<const grammar::Grammar> grammar;
+    std::shared_ptr<const grammar::VocabTrie> vocab;
 };
 
 enum class FinishReason { Stop, Length, Cancelled, Error };

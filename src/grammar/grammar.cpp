@@ -154,4 +154,23 @@ void append_utf8(std::string& out, uint32_t cp) {
     }
 }
 
+Grammar with_prefix(Grammar grammar, std::string_view prefix) {
+    Sequence sequence;
+    size_t pos = 0;
+    uint32_t cp = 0;
+    while (pos < prefix.size()) {
+        if (!decode_utf8(prefix, pos, cp)) fail("grammar: the prefix is not valid UTF-8");
+        Element e;
+        e.ranges.push_back({cp, cp});
+        sequence.push_back(std::move(e));
+    }
+    Element old_root;
+    old_root.kind = Element::Kind::Rule;
+    old_root.rule = grammar.root;
+    sequence.push_back(std::move(old_root));
+    grammar.rules.push_back({"prefixed-root", {std::move(sequence)}});
+    grammar.root = uint32_t(grammar.rules.size() - 1);
+    return grammar;
+}
+
 }  // namespace hearth::grammar

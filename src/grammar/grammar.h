@@ -44,6 +44,10 @@ struct Grammar {
 // "grammar: line L:C: ..." for anything wrong.
 Grammar parse_gbnf(std::string_view text);
 
+// The grammar of `prefix` followed by a sentence of `grammar` (a reply that must first close a
+// thinking block the prompt opened, say).
+Grammar with_prefix(Grammar grammar, std::string_view prefix);
+
 // Throws hearth::Error naming a left-recursive rule, if any (the matcher would loop on it).
 void check_no_left_recursion(const Grammar& grammar);
 

@@ -15,8 +15,9 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 // The JSON building blocks every compiled schema may use. Whitespace and number lengths are
-// bounded so that a model cannot run on forever inside one token class.
-constexpr const char* kJsonRules = R"(ws ::= [ \t\n]{0,20}
+// bounded so that a model cannot run on forever inside one token class: between tokens a space,
+// or one line break and an indentation (what compact and pretty-printed JSON need), no more.
+constexpr const char* kJsonRules = R"(ws ::= ( " " | "\n" [ \t]{0,20} )?
 value ::= object | array | string | number | boolean | null
 object ::= "{" ws ( member ( "," ws member )* )? "}"
 member ::= string ws ":" ws value ws
@@ -32,7 +33,7 @@ time ::= ( [01] [0-9] | "2" [0-3] ) ":" [0-5] [0-9] ":" [0-5] [0-9] ( "." [0-9]{
 hex ::= [0-9a-fA-F]
 uuid ::= hex{8} "-" hex{4} "-" hex{4} "-" hex{4} "-" hex{12}
 )";
-const std::set<std::string> kBaseRuleNames = {"root", "ws", "value", "object", "member", "array", "string", "char",
+const std::set<std::string> kBaseRuleNames = {"root", "schema", "ws", "value", "object", "member", "array", "string", "char",
                                               "number", "integer", "boolean", "null", "date", "time", "hex", "uuid"};
 
 // Keywords that describe a schema without constraining it.
@@ -69,16 +70,38 @@ std::string repetition(uint64_t min, uint64_t max, bool unbounded) {
 
 class Compiler {
 public:
-    explicit Compiler(const Json& root) : root_(root) {}
+    // One schema as the whole grammar.
+    std::string compile(const Json& schema) {
+        root_ = &schema;
+        const std::string body = visit(schema, "", "root", 0);  // defines the rules it uses
+        return "root ::= " + body + "\n" + rules_text();
+    }
 
-    std::string compile() {
-        const std::string body = visit(root_, "", "root", 0);
-        std::string out = "root ::= " + body + "\n";
+    // Several schemas, each the rule the caller named, under the caller's root rule.
+    std::string compile(const std::vector<NamedSchema>& schemas, std::string_view root_body) {
+        for (const NamedSchema& s : schemas) {
+            if (s.rule.empty() || s.rule.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != std::string::npos ||
+                kBaseRuleNames.count(s.rule) + reserved_.count(s.rule) > (s.rule == "schema" ? 1u : 0u))
+                fail("json schema: '{}' cannot name a schema's rule", s.rule);
+            reserved_.insert(s.rule);
+        }
+        std::string out = "root ::= " + std::string(root_body) + "\n";
+        for (const NamedSchema& s : schemas) {
+            root_ = &s.schema;
+            ref_rules_.clear();  // each schema's $refs point into itself
+            const std::string body = visit(s.schema, "", s.rule, 0);
+            out += s.rule + " ::= " + body + "\n";
+        }
+        return out + rules_text();
+    }
+
+private:
+    std::string rules_text() const {
+        std::string out;
         for (const auto& [name, rule] : rules_) out += name + " ::= " + rule + "\n";
         return out + kJsonRules;
     }
 
-private:
     template <typename... Args>
     [[noreturn]] static void error(const std::string& path, fmt::format_string<Args...> format, Args&&... args) {
         fail("json schema: at {}: {}", path.empty() ? "the root" : path, fmt::format(format, std::forward<Args>(args)...));
@@ -141,8 +164,8 @@ private:
             error(path, "'$ref' \"{}\" is not a local reference (only \"#/...\" within the schema is supported)", text);
         try {
             const Json::json_pointer pointer(text.substr(1));
-            if (!root_.contains(pointer)) error(path, "'$ref' \"{}\" points to nothing in the schema", text);
-            return root_.at(pointer);
+            if (!root_->contains(pointer)) error(path, "'$ref' \"{}\" points to nothing in the schema", text);
+            return root_->at(pointer);
         } catch (const nlohmann::json::exception&) {
             error(path, "'$ref' \"{}\" is not a valid JSON pointer", text);
         }
@@ -302,13 +325,15 @@ private:
             }
         }
         // Additional properties: as the schema says; when it says nothing, none beside the
-        // declared properties (any when none are declared) — a subset of what the schema allows.
+        // declared properties (any when there is no 'properties' at all; `"properties": {}`, as
+        // tools without arguments declare them, is the empty object) — a subset of what the
+        // schema allows.
         std::string extra;
         if (schema.contains("additionalProperties")) {
             const Json& additional = schema["additionalProperties"];
             if (additional != Json(false))
                 extra = visit(additional, path + "/additionalProperties", hint + "-additional", depth + 1);
-        } else if (properties.empty()) {
+        } else if (!schema.contains("properties")) {
             extra = "value";
         }
 
@@ -398,7 +423,7 @@ private:
         return "\"\\\"\" char" + repetition(min, max, unbounded) + " \"\\\"\"";
     }
 
-    const Json& root_;
+    const Json* root_ = nullptr;  // the schema being compiled: where $refs point
     std::map<std::string, std::string> rules_;
     std::set<std::string> reserved_;
     std::map<std::string, std::string> ref_rules_;
@@ -407,10 +432,10 @@ private:
 
 }  // namespace
 
-std::string schema_to_gbnf(const nlohmann::ordered_json& schema) {
-    std::string gbnf = Compiler(schema).compile();
-    // Refs that only lead to refs ({"$defs": {"a": {"$ref": "#/$defs/a"}}}) compile to rules
-    // that recurse before matching anything: the grammar check names them.
+namespace {
+// Refs that only lead to refs ({"$defs": {"a": {"$ref": "#/$defs/a"}}}) compile to rules that
+// recurse before matching anything: the grammar check names them.
+std::string checked(std::string gbnf) {
     try {
         parse_gbnf(gbnf);
     } catch (const Error& e) {
@@ -418,6 +443,18 @@ std::string schema_to_gbnf(const nlohmann::ordered_json& schema) {
     }
     return gbnf;
 }
+}  // namespace
+
+std::string schema_to_gbnf(const nlohmann::ordered_json& schema, std::string_view root_body) {
+    if (root_body.empty()) return checked(Compiler().compile(schema));
+    return schemas_to_gbnf({{"schema", schema}}, root_body);
+}
+
+std::string schemas_to_gbnf(const std::vector<NamedSchema>& schemas, std::string_view root_body) {
+    return checked(Compiler().compile(schemas, root_body));
+}
+
+std::string literal_gbnf(std::string_view text) { return gbnf_literal(std::string(text)); }
 
 std::string json_gbnf() {
     return std::string("root ::= object\n") + kJsonRules;

@@ -144,10 +144,8 @@ struct TokenConstraint::Cursor {
     uint8_t length = 0;
 };
 
-TokenConstraint::TokenConstraint(Grammar grammar, const std::vector<std::string>& token_bytes,
-                                 const std::vector<int32_t>& end_tokens)
-    : grammar_(std::move(grammar)),
-      n_vocab_(int32_t(token_bytes.size())),
+VocabTrie::VocabTrie(const std::vector<std::string>& token_bytes, const std::vector<int32_t>& end_tokens)
+    : n_vocab_(int32_t(token_bytes.size())),
       token_bytes_(token_bytes),
       end_tokens_(end_tokens),
       is_end_(token_bytes.size(), false) {
@@ -156,14 +154,25 @@ TokenConstraint::TokenConstraint(Grammar grammar, const std::vector<std::string>
         if (id < 0 || id >= n_vocab_) fail("grammar: end token {} is outside the vocabulary (n_vocab {})", id, n_vocab_);
         is_end_[size_t(id)] = true;
     }
+    build();
+}
+
+TokenConstraint::TokenConstraint(Grammar grammar, std::shared_ptr<const VocabTrie> vocab)
+    : grammar_(std::move(grammar)), vocab_(std::move(vocab)) {
+    if (!vocab_) fail("grammar: no vocabulary");
+    n_vocab_ = vocab_->n_vocab();
     states_ = std::make_unique<StateTable>(grammar_);
-    build_trie(token_bytes);
     reset();
 }
 
+TokenConstraint::TokenConstraint(Grammar grammar, const std::vector<std::string>& token_bytes,
+                                 const std::vector<int32_t>& end_tokens)
+    : TokenConstraint(std::move(grammar), std::make_shared<const VocabTrie>(token_bytes, end_tokens)) {}
+
 TokenConstraint::~TokenConstraint() = default;
 
-void TokenConstraint::build_trie(const std::vector<std::string>& token_bytes) {
+void VocabTrie::build() {
+    const std::vector<std::string>& token_bytes = token_bytes_;
     std::vector<int32_t> order;
     for (int32_t id = 0; id < n_vocab_; ++id)
         if (!is_end_[size_t(id)] && !token_bytes[size_t(id)].empty()) order.push_back(id);
@@ -176,12 +185,12 @@ void TokenConstraint::build_trie(const std::vector<std::string>& token_bytes) {
     // A node is complete when the path leaves it: its subtree's extent and byte summary are
     // known, and the summary joins its parent's.
     auto close_node = [&] {
-        TrieNode& node = trie_[open.back()];
-        node.end = uint32_t(trie_.size());
-        node.subtree_end = uint32_t(trie_tokens_.size());
+        Node& node = nodes_[open.back()];
+        node.end = uint32_t(nodes_.size());
+        node.subtree_end = uint32_t(tokens_.size());
         open.pop_back();
         if (open.empty()) return;
-        TrieNode& parent = trie_[open.back()];
+        Node& parent = nodes_[open.back()];
         parent.ascii[0] |= node.ascii[0];
         parent.ascii[1] |= node.ascii[1];
         parent.non_ascii = parent.non_ascii || node.non_ascii;
@@ -194,18 +203,18 @@ void TokenConstraint::build_trie(const std::vector<std::string>& token_bytes) {
             while (common < previous->size() && common < bytes.size() && (*previous)[common] == bytes[common]) ++common;
         while (open.size() > common) close_node();
         for (size_t d = common; d < bytes.size(); ++d) {
-            open.push_back(uint32_t(trie_.size()));
-            TrieNode node;
+            open.push_back(uint32_t(nodes_.size()));
+            Node node;
             node.byte = static_cast<uint8_t>(bytes[d]);
-            node.subtree_begin = uint32_t(trie_tokens_.size());
+            node.subtree_begin = uint32_t(tokens_.size());
             if (node.byte < 0x80) node.ascii[node.byte >> 6] |= uint64_t(1) << (node.byte & 63);
             else node.non_ascii = true;
-            trie_.push_back(node);
+            nodes_.push_back(node);
         }
-        TrieNode& node = trie_[open.back()];
-        if (node.token_begin == node.token_end) node.token_begin = node.token_end = uint32_t(trie_tokens_.size());
-        trie_tokens_.push_back(id);
-        node.token_end = uint32_t(trie_tokens_.size());
+        Node& node = nodes_[open.back()];
+        if (node.token_begin == node.token_end) node.token_begin = node.token_end = uint32_t(tokens_.size());
+        tokens_.push_back(id);
+        node.token_end = uint32_t(tokens_.size());
         previous = &bytes;
     }
     while (!open.empty()) close_node();
@@ -267,25 +276,25 @@ void TokenConstraint::walk(uint32_t first, uint32_t last, const Cursor& cursor, 
         loop[0] = bytes[0];
         loop[1] = bytes[1];
     }
-    for (uint32_t n = first; n < last; n = trie_[n].end) {
-        const TrieNode& node = trie_[n];
+    for (uint32_t n = first; n < last; n = vocab_->nodes_[n].end) {
+        const VocabTrie::Node& node = vocab_->nodes_[n];
         if (has_loop && !node.non_ascii && (node.ascii[0] & ~loop[0]) == 0 && (node.ascii[1] & ~loop[1]) == 0) {
             // Every byte below leads back to this state: the whole subtree is allowed.
             for (uint32_t t = node.subtree_begin; t < node.subtree_end; ++t) {
-                const auto id = size_t(trie_tokens_[t]);
+                const auto id = size_t(vocab_->tokens_[t]);
                 mask.bits[id >> 6] |= uint64_t(1) << (id & 63);
             }
             mask.n_text_allowed += node.subtree_end - node.subtree_begin;
             continue;
         }
         Cursor next = cursor;
-        if (!step(next, trie_[n].byte)) continue;  // the whole subtree is rejected
-        for (uint32_t t = trie_[n].token_begin; t < trie_[n].token_end; ++t) {
-            const auto id = size_t(trie_tokens_[t]);
+        if (!step(next, vocab_->nodes_[n].byte)) continue;  // the whole subtree is rejected
+        for (uint32_t t = vocab_->nodes_[n].token_begin; t < vocab_->nodes_[n].token_end; ++t) {
+            const auto id = size_t(vocab_->tokens_[t]);
             mask.bits[id >> 6] |= uint64_t(1) << (id & 63);
             ++mask.n_text_allowed;
         }
-        if (n + 1 < trie_[n].end) walk(n + 1, trie_[n].end, next, mask);
+        if (n + 1 < vocab_->nodes_[n].end) walk(n + 1, vocab_->nodes_[n].end, next, mask);
     }
 }
 
@@ -313,10 +322,10 @@ const TokenConstraint::Mask& TokenConstraint::allowed() {
     Mask mask;
     mask.bits.assign((size_t(n_vocab_) + 63) / 64, 0);
     const Cursor start{state_, pending_, need_, length_};
-    walk(0, uint32_t(trie_.size()), start, mask);
+    walk(0, uint32_t(vocab_->nodes_.size()), start, mask);
     mask.end_allowed = complete();
     if (mask.end_allowed)
-        for (int32_t id : end_tokens_) mask.bits[size_t(id) >> 6] |= uint64_t(1) << (size_t(id) & 63);
+        for (int32_t id : vocab_->end_tokens_) mask.bits[size_t(id) >> 6] |= uint64_t(1) << (size_t(id) & 63);
     return mask_cache_.emplace(key, std::move(mask)).first->second;
 }
 
@@ -333,12 +342,12 @@ bool TokenConstraint::finished() {
 void TokenConstraint::accept(int32_t token) {
     if (token < 0 || token >= n_vocab_) fail("grammar: token {} is outside the vocabulary (n_vocab {})", token, n_vocab_);
     if (ended_) fail("grammar: token {} after the end of generation", token);
-    if (is_end_[size_t(token)]) {
+    if (vocab_->is_end_[size_t(token)]) {
         if (!complete()) fail("grammar: end token {} before the grammar is complete", token);
         ended_ = true;
         return;
     }
-    const std::string& bytes = token_bytes_[size_t(token)];
+    const std::string& bytes = vocab_->token_bytes_[size_t(token)];
     if (bytes.empty()) fail("grammar: special token {} is not allowed by a grammar", token);
     Cursor c{state_, pending_, need_, length_};
     for (char b : bytes)

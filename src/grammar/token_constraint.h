@@ -23,11 +23,42 @@ namespace hearth::grammar {
 
 class StateTable;
 
-class TokenConstraint {
+// The vocabulary as a byte trie (preorder array). Built once per model and shared, read-only, by
+// every constraint over that vocabulary: a server builds it once, not per request.
+class VocabTrie {
 public:
     // token_bytes[id]: the bytes token `id` stands for; "" for special/control tokens, which
-    // are never allowed. end_tokens: ids that end generation (EOS, EOT), allowed only when the
-    // text so far is a complete sentence of the grammar. The grammar is copied.
+    // are never allowed. end_tokens: ids that end generation (EOS, EOT).
+    VocabTrie(const std::vector<std::string>& token_bytes, const std::vector<int32_t>& end_tokens);
+    int32_t n_vocab() const { return n_vocab_; }
+
+private:
+    friend class TokenConstraint;
+    struct Node {
+        uint32_t end = 0;          // first node after this subtree (preorder layout)
+        uint32_t token_begin = 0;  // tokens ending exactly here: tokens_[begin, end)
+        uint32_t token_end = 0;
+        uint32_t subtree_begin = 0;  // tokens ending anywhere in the subtree: tokens_[begin, end)
+        uint32_t subtree_end = 0;
+        uint64_t ascii[2] = {0, 0};  // the ASCII bytes of the subtree (this node included)
+        bool non_ascii = false;      // the subtree holds a byte >= 0x80
+        uint8_t byte = 0;
+    };
+    void build();
+
+    int32_t n_vocab_ = 0;
+    std::vector<std::string> token_bytes_;
+    std::vector<int32_t> end_tokens_;
+    std::vector<bool> is_end_;
+    std::vector<Node> nodes_;
+    std::vector<int32_t> tokens_;
+};
+
+class TokenConstraint {
+public:
+    // A constraint over a shared vocabulary. The grammar is moved in.
+    TokenConstraint(Grammar grammar, std::shared_ptr<const VocabTrie> vocab);
+    // The same, building its own trie (see VocabTrie for the arguments).
     TokenConstraint(Grammar grammar, const std::vector<std::string>& token_bytes,
                     const std::vector<int32_t>& end_tokens);
     ~TokenConstraint();
@@ -57,30 +88,14 @@ public:
 
 private:
     struct Cursor;  // a parse state plus pending UTF-8 bytes
-    struct TrieNode {
-        uint32_t end = 0;          // first node after this subtree (preorder layout)
-        uint32_t token_begin = 0;  // tokens ending exactly here: trie_tokens_[begin, end)
-        uint32_t token_end = 0;
-        uint32_t subtree_begin = 0;  // tokens ending anywhere in the subtree: trie_tokens_[begin, end)
-        uint32_t subtree_end = 0;
-        uint64_t ascii[2] = {0, 0};  // the ASCII bytes of the subtree (this node included)
-        bool non_ascii = false;      // the subtree holds a byte >= 0x80
-        uint8_t byte = 0;
-    };
-
-    void build_trie(const std::vector<std::string>& token_bytes);
     bool step(Cursor& cursor, uint8_t byte);
     void walk(uint32_t first, uint32_t last, const Cursor& cursor, Mask& mask);
     uint64_t cursor_key() const;
 
     Grammar grammar_;
     std::unique_ptr<StateTable> states_;
+    std::shared_ptr<const VocabTrie> vocab_;
     int32_t n_vocab_ = 0;
-    std::vector<std::string> token_bytes_;
-    std::vector<int32_t> end_tokens_;
-    std::vector<bool> is_end_;
-    std::vector<TrieNode> trie_;
-    std::vector<int32_t> trie_tokens_;
 
     int32_t state_ = 0;       // interned stack set
     uint32_t pending_ = 0;    // code point bits of an unfinished UTF-8 sequence

@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <fmt/format.h>
 
+#include "grammar/grammar.h"
+#include "grammar/json_schema.h"
+
 namespace hearth::serve {
 
 // Ordered throughout: key order shows in templates that print tools and arguments (tojson).
@@ -285,7 +288,80 @@ std::string read_effort(const json& body, const char* key) {
     return e;
 }
 
+// A schema's grammar, its errors as 400s naming the field.
+std::string schema_grammar(const json& schema, const char* where) {
+    if (!schema.is_object() && !schema.is_boolean())
+        bad(fmt::format("'{}' must be a JSON Schema object, got {}", where, kind_of(schema)), "invalid_type");
+    try {
+        return grammar::schema_to_gbnf(schema);
+    } catch (const Error& e) {
+        bad(fmt::format("'{}': {}", where, e.what()), "invalid_schema");
+    }
+}
+
+// OpenAI's response_format, or llama.cpp server's grammar / json_schema fields.
+void read_response_format(const json& body, GenerationRequest& req) {
+    const json* rf = field(body, "response_format");
+    const json* gbnf = field(body, "grammar");
+    const json* schema = field(body, "json_schema");
+    if ((rf != nullptr) + (gbnf != nullptr) + (schema != nullptr) > 1)
+        bad("give only one of 'response_format', 'grammar' and 'json_schema'");
+    if (gbnf) {
+        if (!gbnf->is_string()) bad(fmt::format("'grammar' must be a string (GBNF), got {}", kind_of(*gbnf)), "invalid_type");
+        try {
+            grammar::parse_gbnf(gbnf->get<std::string>());
+        } catch (const Error& e) {
+            bad(fmt::format("'grammar': {}", e.what()), "invalid_grammar");
+        }
+        req.grammar = gbnf->get<std::string>();
+        return;
+    }
+    if (schema) {
+        req.grammar = schema_grammar(*schema, "json_schema");
+        return;
+    }
+    if (!rf) return;
+    if (!rf->is_object()) bad(fmt::format("'response_format' must be an object, got {}", kind_of(*rf)), "invalid_type");
+    const json* type = field(*rf, "type");
+    if (!type || !type->is_string()) bad("'response_format.type' must be \"text\", \"json_object\" or \"json_schema\"", "invalid_type");
+    const std::string t = type->get<std::string>();
+    if (t == "text") return;
+    if (t == "json_object") {
+        // llama.cpp's server also takes a schema here.
+        const json* s = field(*rf, "schema");
+        req.grammar = s ? schema_grammar(*s, "response_format.schema") : grammar::json_gbnf();
+        return;
+    }
+    if (t != "json_schema")
+        bad(fmt::format("'response_format.type' must be \"text\", \"json_object\" or \"json_schema\", got \"{}\"", t));
+    const json* js = field(*rf, "json_schema");
+    if (!js || !js->is_object())
+        bad("'response_format.json_schema' must be an object {\"name\", \"schema\", \"strict\"}", "invalid_type");
+    if (const json* name = field(*js, "name"); name && !name->is_string())
+        bad("'response_format.json_schema.name' must be a string", "invalid_type");
+    if (const json* strict = field(*js, "strict"); strict && !strict->is_boolean())
+        bad("'response_format.json_schema.strict' must be a boolean", "invalid_type");
+    const json* s = field(*js, "schema");
+    // Without a schema any JSON object will do (the grammar is always enforced: strict or not).
+    req.grammar = s ? schema_grammar(*s, "response_format.json_schema.schema") : grammar::json_gbnf();
+}
+
+// Ollama's format: "json" or a JSON Schema object.
+void read_ollama_format(const json& body, GenerationRequest& req) {
+    const json* f = field(body, "format");
+    if (!f) return;
+    if (f->is_string()) {
+        const std::string v = f->get<std::string>();
+        if (v.empty()) return;
+        if (v != "json") bad(fmt::format("'format' must be \"json\" or a JSON Schema object, got \"{}\"", v));
+        req.grammar = grammar::json_gbnf();
+        return;
+    }
+    req.grammar = schema_grammar(*f, "format");
+}
+
 void read_openai(const json& body, GenerationRequest& req) {
+    read_response_format(body, req);
     req.reasoning_effort = read_effort(body, "reasoning_effort");
     if (const json* kw = field(body, "chat_template_kwargs")) {
         if (!kw->is_object()) bad("'chat_template_kwargs' must be an object", "invalid_type");
@@ -319,8 +395,7 @@ void read_openai(const json& body, GenerationRequest& req) {
 void read_ollama(const json& body, GenerationRequest& req) {
     req.stream = true;  // Ollama streams unless told not to
     read_bool(body, "stream", req.stream);
-    if (const json* f = field(body, "format"); f && !(f->is_string() && f->get<std::string>().empty()))
-        bad("'format' (structured output) is not supported");
+    read_ollama_format(body, req);
     if (const json* t = field(body, "think")) {
         if (t->is_boolean()) {
             req.think = t->get<bool>();

@@ -16,8 +16,8 @@
 namespace hearth::serve {
 
 enum class Api { OpenAIChat, OpenAICompletion, OllamaGenerate, OllamaChat };
-// OpenAI's tool_choice. Required and Named are asked of the model in the prompt only, until the
-// grammar engine can enforce them.
+// OpenAI's tool_choice. Required and Named are enforced with a grammar where the model family's
+// call syntax is plain text (serve/tool_grammar.h), and asked of the model in the prompt otherwise.
 enum class ToolChoice { Auto, None, Required, Named };
 bool is_ollama(Api api);
 
@@ -63,6 +63,10 @@ struct GenerationRequest {
     // leaves any thinking out of the answer; unset: the model's default, returned separately.
     std::optional<bool> think;
     std::string reasoning_effort;  // "" or low / medium / high (the gpt-oss template reads it)
+    // Structured output: the GBNF the reply must follow ("": free text). From OpenAI's
+    // `response_format` (json_object, json_schema), Ollama's `format` ("json" or a schema), or
+    // llama.cpp server's `grammar` / `json_schema`. A schema that cannot be compiled is a 400.
+    std::string grammar;
     // llama.cpp server's `chat_template_kwargs`: extra template variables.
     nlohmann::ordered_json template_kwargs = nlohmann::ordered_json::object();
 };

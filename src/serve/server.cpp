@@ -11,11 +11,14 @@
 
 #include "chat/reply_stream.h"
 #include "common/error.h"
+#include "engine/grammar_constraint.h"
 #include "engine/prompt.h"
+#include "grammar/grammar.h"
 #include "gguf/quantization.h"
 #include "serve/format.h"
 #include "serve/reply.h"
 #include "serve/request.h"
+#include "serve/tool_grammar.h"
 #include "tensor/types.h"
 
 namespace hearth::serve {
@@ -153,6 +156,32 @@ struct Server::Impl {
         in.messages[0]["tools"] = tools.dump();
     }
 
+    // The grammar of the reply: a forced tool call, or the requested structured output (null for
+    // free text). Parsed here, on the request's thread: a bad grammar is this request's 400.
+    static void constrain_reply(Server& s, const GenerationRequest& g, bool opens_thinking, BatchRequest& br) {
+        std::string gbnf;
+        const bool forced = g.tool_choice == ToolChoice::Required || g.tool_choice == ToolChoice::Named;
+        if (forced && !g.tools.is_null()) {
+            try {
+                gbnf = forced_tool_call_grammar(s.tool_family_, g.tools, g.tool_choice_name, g.parallel_tool_calls);
+            } catch (const Error& e) {
+                throw ApiError(400, e.what(), "invalid_request_error", "invalid_schema");
+            }
+        }
+        if (gbnf.empty()) gbnf = g.grammar;
+        if (gbnf.empty()) return;
+        try {
+            grammar::Grammar parsed = grammar::parse_gbnf(gbnf);
+            // The prompt opened a thinking block: the reply closes it first (no reasoning under a grammar).
+            if (opens_thinking) parsed = grammar::with_prefix(std::move(parsed), "</think>\n\n");
+            std::call_once(s.vocab_once_, [&] { s.vocab_ = make_vocab_trie(*s.model_.tokenizer, s.model_.model->hparams().n_vocab); });
+            br.grammar = std::make_shared<const grammar::Grammar>(std::move(parsed));
+            br.vocab = s.vocab_;
+        } catch (const Error& e) {
+            throw ApiError(400, e.what(), "invalid_request_error", "invalid_grammar");
+        }
+    }
+
     static bool uses_template(const GenerationRequest& g) {
         return g.api == Api::OpenAIChat || g.api == Api::OllamaChat || (g.api == Api::OllamaGenerate && !g.raw);
     }
@@ -190,6 +219,7 @@ struct Server::Impl {
             br.presence_penalty = g.presence_penalty;
             br.frequency_penalty = g.frequency_penalty;
             br.stop = g.stop;
+            constrain_reply(s, g, opens_thinking, br);
             try {
                 job = s.scheduler_->submit(std::move(br));
             } catch (const Error& e) {

@@ -6,11 +6,13 @@
 // thread only waits for its text and writes it out (streaming flushes each piece).
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "chat/tool_calls.h"
 #include "engine/batch_scheduler.h"
 #include "engine/chat_session.h"
+#include "grammar/token_constraint.h"
 #include "engine/loader.h"
 #include "sample/sampler.h"
 
@@ -60,6 +62,9 @@ private:
     std::unique_ptr<ChatFormat> chat_format_;
     chat::ToolCallFamily tool_family_ = chat::ToolCallFamily::None;  // how the template's model writes calls
     std::unique_ptr<BatchScheduler> scheduler_;
+    // The vocabulary as a trie for grammar-constrained replies: built on the first such request.
+    std::once_flag vocab_once_;
+    std::shared_ptr<const grammar::VocabTrie> vocab_;
     std::unique_ptr<httplib::Server> http_;
     int port_ = 0;
     std::atomic<bool> stopping_{false};

@@ -1,7 +1,8 @@
 // libFuzzer target for the request-parsing path of `hearth serve`: every API's body parser on
 // arbitrary bytes. Bad input must end in serve::ApiError with a 4xx status and nothing else; a
 // body that parses must give values inside the documented ranges, and the responses built
-// from its text (which may be any bytes) must serialize without throwing.
+// from its text (which may be any bytes) must serialize without throwing. Schemas and tools
+// compile to grammars that parse, or fail with a clear error.
 //
 // Build and run: FUZZ_TARGETS=serve_request_fuzz scripts/fuzz.sh
 #include <cmath>
@@ -15,6 +16,9 @@
 #include "serve/format.h"
 #include "serve/reply.h"
 #include "serve/request.h"
+#include "serve/tool_grammar.h"
+#include "common/error.h"
+#include "grammar/grammar.h"
 
 namespace {
 
@@ -58,7 +62,19 @@ void check(const GenerationRequest& r) {
         ChatReply end = reader.push(text);
         end = reader.finish();
         (void)sse_event(chat_completion(meta, end, "tool_calls", Usage{1, 2}));
+        // A forced call's grammar from the request's tools: GBNF that parses, or a clear error.
+        if (!r.tools.is_null() && r.tools.is_array() && !r.tools.empty()) {
+            try {
+                const std::string gbnf = forced_tool_call_grammar(family, r.tools, r.tool_choice_name, r.parallel_tool_calls);
+                if (!gbnf.empty()) (void)hearth::grammar::parse_gbnf(gbnf);
+            } catch (const ApiError&) {
+                broken("tool grammar: ApiError");
+            } catch (const hearth::Error&) {
+            }
+        }
     }
+    // Structured output arrives as a grammar that parses (the parser checked it).
+    if (!r.grammar.empty()) (void)hearth::grammar::parse_gbnf(r.grammar);
 }
 
 }  // namespace

@@ -223,6 +223,9 @@ TEST(GrammarSchema, ObjectsWithRequiredOptionalAndAdditional) {
     EXPECT_TRUE(accepts(Json{{"type", "object"}}, R"({"k":[1,2],"j":{}})"));
     // Properties but additionalProperties unsaid: only the declared ones (documented).
     EXPECT_FALSE(accepts(Json::parse(R"({"properties":{"a":{}}})"), R"({"b":1})"));
+    // Declared empty (a tool without arguments): the empty object only.
+    EXPECT_TRUE(accepts(Json::parse(R"({"type":"object","properties":{}})"), "{}"));
+    EXPECT_FALSE(accepts(Json::parse(R"({"type":"object","properties":{}})"), R"({"b":1})"));
 }
 
 TEST(GrammarSchema, Arrays) {
@@ -343,6 +346,37 @@ TEST(GrammarSchema, ExplodingSchemasFailFastWithAClearError) {
             Json{{"$ref", fmt::format("#/$defs/d{}", i - 1)}}, Json{{"$ref", fmt::format("#/$defs/d{}", i - 1)}}})}};
     EXPECT_NO_THROW(parse_gbnf(schema_to_gbnf(Json{{"$defs", defs}, {"$ref", "#/$defs/d39"}})));
     EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0);
+}
+
+TEST(GrammarSchema, SeveralSchemasInOneGrammarEachWithItsOwnRefs) {
+    // Both schemas have a $defs/item of their own: each $ref resolves within its schema.
+    const Json a = Json::parse(R"({"$defs":{"item":{"type":"integer"}},"type":"array","items":{"$ref":"#/$defs/item"}})");
+    const Json b = Json::parse(R"({"$defs":{"item":{"type":"boolean"}},"type":"object","properties":{"x":{"$ref":"#/$defs/item"}},"required":["x"]})");
+    const std::string gbnf = schemas_to_gbnf({{"first", a}, {"second", b}}, R"("A=" first | "B=" second)");
+    const Grammar g = parse_gbnf(gbnf);
+    EXPECT_TRUE(Matcher(g).matches("A=[1, 2]"));
+    EXPECT_FALSE(Matcher(g).matches("A=[true]"));
+    EXPECT_TRUE(Matcher(g).matches(R"(B={"x": true})"));
+    EXPECT_FALSE(Matcher(g).matches(R"(B={"x": 1})"));
+    EXPECT_FALSE(Matcher(g).matches("[1]"));
+    // One schema inside a wrapper.
+    const Grammar wrapped = parse_gbnf(schema_to_gbnf(Json{{"type", "integer"}}, R"("<" schema ">")"));
+    EXPECT_TRUE(Matcher(wrapped).matches("<42>"));
+    EXPECT_FALSE(Matcher(wrapped).matches("42"));
+    // Rule names that would clash with the building blocks or each other are refused.
+    for (const char* name : {"string", "ws", "", "a b", "root"})
+        EXPECT_THROW(schemas_to_gbnf({{name, Json{{"type", "integer"}}}}, "x"), Error) << name;
+    EXPECT_THROW(schemas_to_gbnf({{"x", Json{{"type", "integer"}}}, {"x", Json{{"type", "integer"}}}}, "x"), Error);
+    // literal_gbnf quotes and escapes.
+    const Grammar lit = parse_gbnf("root ::= " + literal_gbnf("a\"b\\c\n"));
+    EXPECT_TRUE(Matcher(lit).matches("a\"b\\c\n"));
+}
+
+TEST(GrammarSchema, WithPrefixPutsLiteralTextFirst) {
+    const Grammar g = with_prefix(parse_gbnf(schema_to_gbnf(Json{{"type", "boolean"}})), "</think>\n\né");
+    EXPECT_TRUE(Matcher(g).matches("</think>\n\nétrue"));
+    EXPECT_FALSE(Matcher(g).matches("true"));
+    EXPECT_FALSE(Matcher(g).matches("</think>\n\né"));
 }
 
 TEST(GrammarSchema, JsonGrammarIsAnyObject) {

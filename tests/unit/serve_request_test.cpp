@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "grammar/grammar.h"
+#include "grammar/matcher.h"
 #include "serve/format.h"
 #include "serve/request.h"
 
@@ -141,9 +143,86 @@ TEST(ServeRequest, RejectsWrongTypesAndRanges) {
     EXPECT_EQ(error_of(Api::OpenAIChat, long_stop).first, 400);
     for (const char* body : {R"({"prompt":"x","options":5})", R"({"prompt":"x","options":{"num_predict":-3}})",
                              R"({"prompt":"x","options":{"num_ctx":0}})", R"({"prompt":"x","options":{"temperature":"a"}})",
-                             R"({"prompt":"x","format":"json"})", R"({"prompt":7})", R"({"prompt":"x","raw":1})",
+                             R"({"prompt":"x","format":"xml"})", R"({"prompt":7})", R"({"prompt":"x","raw":1})",
                              R"({"prompt":"x","options":{"stop":"x","top_p":-1}})"})
         EXPECT_EQ(error_of(Api::OllamaGenerate, body).first, 400) << body;
+}
+
+// Whether the request's grammar accepts `text` (a whole reply).
+bool grammar_accepts(const GenerationRequest& r, const std::string& text) {
+    const grammar::Grammar g = grammar::parse_gbnf(r.grammar);
+    return grammar::Matcher(g).matches(text);
+}
+
+TEST(ServeRequest, ResponseFormatBecomesAGrammar) {
+    const std::string m = R"("messages":[{"role":"user","content":"x"}])";
+    EXPECT_EQ(parse(Api::OpenAIChat, "{" + m + "}").grammar, "");
+    EXPECT_EQ(parse(Api::OpenAIChat, "{" + m + R"(,"response_format":{"type":"text"}})").grammar, "");
+    EXPECT_EQ(parse(Api::OpenAIChat, "{" + m + R"(,"response_format":null})").grammar, "");
+
+    const GenerationRequest any = parse(Api::OpenAIChat, "{" + m + R"(,"response_format":{"type":"json_object"}})");
+    EXPECT_TRUE(grammar_accepts(any, R"({"a": [1, "x"]})"));
+    EXPECT_FALSE(grammar_accepts(any, "[1]"));  // json_object: an object
+    EXPECT_FALSE(grammar_accepts(any, "hello"));
+
+    const std::string schema = R"({"type":"object","properties":{"n":{"type":"integer"},"tag":{"enum":["a","b"]}},"required":["n","tag"],"additionalProperties":false})";
+    const GenerationRequest typed = parse(
+        Api::OpenAIChat, "{" + m + R"(,"response_format":{"type":"json_schema","json_schema":{"name":"x","strict":true,"schema":)" + schema + "}}}");
+    EXPECT_TRUE(grammar_accepts(typed, R"({"n": 3, "tag": "b"})"));
+    EXPECT_FALSE(grammar_accepts(typed, R"({"n": 3})"));
+    EXPECT_FALSE(grammar_accepts(typed, R"({"n": "3", "tag": "b"})"));
+    // The same through /v1/completions, llama.cpp's json_schema field and json_object's schema.
+    EXPECT_EQ(parse(Api::OpenAICompletion, R"({"prompt":"x","response_format":{"type":"json_schema","json_schema":{"schema":)" + schema + "}}}").grammar,
+              typed.grammar);
+    EXPECT_EQ(parse(Api::OpenAIChat, "{" + m + R"(,"json_schema":)" + schema + "}").grammar, typed.grammar);
+    EXPECT_EQ(parse(Api::OpenAIChat, "{" + m + R"(,"response_format":{"type":"json_object","schema":)" + schema + "}}").grammar,
+              typed.grammar);
+    // llama.cpp's GBNF field.
+    const GenerationRequest gbnf = parse(Api::OpenAIChat, "{" + m + R"(,"grammar":"root ::= \"yes\" | \"no\""})");
+    EXPECT_TRUE(grammar_accepts(gbnf, "no"));
+    EXPECT_FALSE(grammar_accepts(gbnf, "maybe"));
+}
+
+TEST(ServeRequest, OllamaFormatBecomesAGrammar) {
+    EXPECT_EQ(parse(Api::OllamaGenerate, R"({"prompt":"x","format":""})").grammar, "");
+    const GenerationRequest json_format = parse(Api::OllamaGenerate, R"({"prompt":"x","format":"json"})");
+    EXPECT_TRUE(grammar_accepts(json_format, R"({"k": null})"));
+    EXPECT_FALSE(grammar_accepts(json_format, "text"));
+    const GenerationRequest schema = parse(Api::OllamaChat,
+        R"({"messages":[{"role":"user","content":"x"}],"format":{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]}})");
+    EXPECT_TRUE(grammar_accepts(schema, R"({"ok": true})"));
+    EXPECT_FALSE(grammar_accepts(schema, R"({"ok": 1})"));
+}
+
+TEST(ServeRequest, BadStructuredOutputIsA400NamingTheField) {
+    const std::string m = R"("messages":[{"role":"user","content":"x"}],)";
+    const std::pair<const char*, const char*> cases[] = {
+        {R"("response_format":"json")", "invalid_type"},
+        {R"("response_format":{})", "invalid_type"},
+        {R"("response_format":{"type":"xml"})", "invalid_value"},
+        {R"("response_format":{"type":"json_schema"})", "invalid_type"},
+        {R"("response_format":{"type":"json_schema","json_schema":{"schema":5}})", "invalid_type"},
+        {R"("response_format":{"type":"json_schema","json_schema":{"name":3,"schema":{}}})", "invalid_type"},
+        {R"("response_format":{"type":"json_schema","json_schema":{"strict":"yes","schema":{}}})", "invalid_type"},
+        {R"("response_format":{"type":"json_schema","json_schema":{"schema":{"type":"string","pattern":"a+"}}})", "invalid_schema"},
+        {R"("response_format":{"type":"json_schema","json_schema":{"schema":{"$ref":"#/nowhere"}}})", "invalid_schema"},
+        {R"("grammar":"root ::= [a-")", "invalid_grammar"},
+        {R"("grammar":5)", "invalid_type"},
+        {R"("grammar":"root ::= \"a\"","response_format":{"type":"json_object"})", "invalid_value"},
+    };
+    for (const auto& [field, code] : cases) {
+        const std::string body = "{" + m + field + "}";
+        EXPECT_EQ(error_of(Api::OpenAIChat, body), std::make_pair(400, std::string(code))) << body;
+    }
+    EXPECT_EQ(error_of(Api::OllamaGenerate, R"({"prompt":"x","format":5})").first, 400);
+    EXPECT_EQ(error_of(Api::OllamaGenerate, R"({"prompt":"x","format":{"minimum":3}})"),
+              std::make_pair(400, std::string("invalid_schema")));
+    try {
+        parse(Api::OpenAIChat, "{" + m + R"("response_format":{"type":"json_schema","json_schema":{"schema":{"type":"string","pattern":"a+"}}}})");
+    } catch (const ApiError& e) {
+        EXPECT_NE(std::string(e.what()).find("pattern"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("response_format.json_schema.schema"), std::string::npos) << e.what();
+    }
 }
 
 TEST(ServeRequest, ShowRequest) {

@@ -2,7 +2,8 @@
 # Integration test of `hearth serve`: starts it on a free loopback port with a tiny synthetic
 # model, drives it with curl (errors, auth, body limit, SSE framing, 503 on a full queue,
 # client disconnects, SIGTERM) and with the official `openai` and `ollama` npm packages
-# (test.mjs, installed with `npm ci` into WORK_DIR from package-lock.json).
+# (test.mjs; tools.mjs for tool calling, structured.mjs for response_format / format, with ajv
+# validating answers; installed with `npm ci` into WORK_DIR from package-lock.json).
 #
 #   tests/integration/serve/run.sh HEARTH_BINARY WORK_DIR
 #
@@ -17,8 +18,8 @@ for tool in node npm curl; do
 done
 
 mkdir -p "$work"
-cp "$here/package.json" "$here/package-lock.json" "$here/test.mjs" "$here/tools.mjs" "$work/"
-if [ ! -d "$work/node_modules/openai" ] || [ ! -d "$work/node_modules/ollama" ] ||
+cp "$here/package.json" "$here/package-lock.json" "$here/test.mjs" "$here/tools.mjs" "$here/structured.mjs" "$work/"
+if [ ! -d "$work/node_modules/openai" ] || [ ! -d "$work/node_modules/ollama" ] || [ ! -d "$work/node_modules/ajv" ] ||
    ! cmp -s "$here/package-lock.json" "$work/node_modules/.package-lock.json.copy" 2>/dev/null; then
     if ! (cd "$work" && npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
         cat "$work/npm.log" >&2
@@ -165,8 +166,11 @@ printf '%s' '{% if tools %}tools: {{ tools | tojson }}
 start_server "$work/tools" --parallel 2 -c 512 --alias tiny --chat-template-file "$work/tools.jinja"
 tools_pid=$server_pid
 (cd "$work" && node tools.mjs "$url" tiny)
-kill "$tools_pid"
 echo "ok - tool calling"
+# Structured output on the same server (any template will do).
+(cd "$work" && node structured.mjs "$url" tiny)
+kill "$tools_pid"
+echo "ok - structured output"
 
 # ---- a 1-slot server without a queue: 503, disconnects free the slot ----------------------------
 start_server "$work/busy" --parallel 1 --max-queue 0 -c 4096

@@ -1,13 +1,16 @@
 // Tool calling through the official clients, against a `hearth serve` whose template takes tools
-// in the Hermes format (run.sh). The tiny model never writes a call by itself, so this checks
-// what can be checked end to end without one: tools and tool results reach the template (the
-// prompt grows with them), bad tool requests are refused with 400 and a message, and a request
-// with tools still answers and streams as text. Parsing calls out of replies and the streamed
-// delta.tool_calls are covered by tests/unit/serve_reply_test.cpp and chat_tool_calls_test.cpp.
+// in the Hermes format (run.sh). The tiny model never writes a call by itself: tools and tool
+// results reach the template (the prompt grows with them), bad tool requests are refused with 400
+// and a message, and a request with tools still answers and streams as text. With tool_choice
+// "required" or a named function the grammar makes even this model call: the calls' arguments
+// validate against the parameters schema (ajv), and streamed delta.tool_calls reassemble into
+// the same calls. Parsing calls out of free replies is covered by the unit tests too
+// (tests/unit/serve_reply_test.cpp, chat_tool_calls_test.cpp).
 // Usage: node tools.mjs BASE_URL MODEL_NAME
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { Ollama } from 'ollama';
+import Ajv from 'ajv';
 
 const [base, modelName] = process.argv.slice(2);
 const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'none', maxRetries: 0 });
@@ -107,6 +110,84 @@ await check('ollama: tools, a call with arguments as an object, a tool result', 
   assert.equal(r.message.role, 'assistant');
   assert.ok(r.prompt_eval_count > 20, `prompt_eval_count ${r.prompt_eval_count}`);
   assert.equal(r.done, true);
+});
+
+// Bounded strings, so that a greedy tiny model ends its call well within max_tokens.
+const forecast = {
+  type: 'function',
+  function: {
+    name: 'get_forecast', description: 'Forecast for a city',
+    parameters: {
+      type: 'object', additionalProperties: false, required: ['city', 'days'],
+      properties: { city: { type: 'string', maxLength: 12 }, days: { type: 'integer' }, unit: { enum: ['C', 'F'] } },
+    },
+  },
+};
+const clock = { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: {} } } };  // no arguments: {}
+const ajv = new Ajv();
+const validArgs = { get_forecast: ajv.compile(forecast.function.parameters), get_time: ajv.compile(clock.function.parameters) };
+const forced = { ...opts, max_tokens: 300, messages: [question], tools: [forecast, clock], parallel_tool_calls: false };
+
+function expectValidCalls(calls) {
+  assert.ok(Array.isArray(calls) && calls.length > 0, `no calls: ${JSON.stringify(calls)}`);
+  for (const c of calls) {
+    assert.equal(c.type, 'function');
+    assert.match(c.id, /^call_/);
+    const validate = validArgs[c.function.name];
+    assert.ok(validate, `unknown function ${c.function.name}`);
+    const args = JSON.parse(c.function.arguments);
+    assert.ok(validate(args), `${c.function.arguments}: ${JSON.stringify(validate.errors)}`);
+  }
+}
+
+await check('openai: tool_choice "required" makes even a tiny model call, with valid arguments', async () => {
+  for (const seed of [1, 2, 3]) {
+    const r = await openai.chat.completions.create({ ...forced, tool_choice: 'required', temperature: 0.8, seed });
+    assert.equal(r.choices[0].finish_reason, 'tool_calls', JSON.stringify(r.choices[0]));
+    expectValidCalls(r.choices[0].message.tool_calls);
+  }
+});
+
+await check('openai: a named tool_choice calls that function once', async () => {
+  const r = await openai.chat.completions.create({ ...forced, tool_choice: { type: 'function', function: { name: 'get_forecast' } } });
+  assert.equal(r.choices[0].finish_reason, 'tool_calls');
+  const calls = r.choices[0].message.tool_calls;
+  expectValidCalls(calls);
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].function.name, 'get_forecast');
+});
+
+await check('openai: streamed forced calls reassemble into the same calls', async () => {
+  const body = { ...forced, tool_choice: 'required' };
+  const whole = await openai.chat.completions.create(body);
+  const stream = await openai.chat.completions.create({ ...body, stream: true });
+  const calls = [];
+  let finish = null;
+  for await (const chunk of stream) {
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+    for (const d of chunk.choices[0]?.delta?.tool_calls ?? []) {
+      calls[d.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } };
+      if (d.id) calls[d.index].id = d.id;
+      calls[d.index].function.name += d.function?.name ?? '';
+      calls[d.index].function.arguments += d.function?.arguments ?? '';
+    }
+  }
+  assert.equal(finish, 'tool_calls');
+  expectValidCalls(calls);
+  const strip = (cs) => cs.map((c) => [c.function.name, JSON.parse(c.function.arguments)]);
+  assert.deepEqual(strip(calls), strip(whole.choices[0].message.tool_calls));
+});
+
+await check('openai: parallel forced calls are each valid', async () => {
+  // A tiny model may go on calling until max_tokens: then the calls written whole are returned.
+  const r = await openai.chat.completions.create({ ...forced, parallel_tool_calls: true, tool_choice: 'required', temperature: 0.7, seed: 4 });
+  assert.ok(['tool_calls', 'length'].includes(r.choices[0].finish_reason), JSON.stringify(r.choices[0]));
+  expectValidCalls(r.choices[0].message.tool_calls);
+});
+
+await check('openai: a bad parameters schema with a forced call is a 400 naming it', async () => {
+  const bad = { type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { x: { type: 'string', pattern: 'a+' } } } } };
+  await expect400({ messages: [question], tools: [bad], tool_choice: 'required' }, /pattern/);
 });
 
 console.log(`tool checks: ${checks} passed`);
