@@ -37,6 +37,12 @@ struct FitFlags {
 };
 
 double gib(uint64_t b) { return static_cast<double>(b) / 1073741824.0; }
+// "1.50 GiB", or "768.0 KiB" / "12.3 MiB" for what would print as 0.00 GiB.
+std::string size_text(uint64_t b) {
+    if (b >= (uint64_t{1} << 30)) return fmt::format("{:.2f} GiB", gib(b));
+    if (b >= (uint64_t{1} << 20)) return fmt::format("{:.1f} MiB", b / 1048576.0);
+    return fmt::format("{:.1f} KiB", b / 1024.0);
+}
 
 // Resident size of this process now: the binary, libc and libstdc++ pages a run also has.
 uint64_t own_resident_bytes() {
@@ -106,6 +112,35 @@ fit::Machine resolve_machine(const FitFlags& f) {
     return m;
 }
 
+// The KV cache per kind of layer (what the text's KV lines say), all sequences.
+ordered_json kv_json(const fit::Breakdown& b, const fit::WeightLayout& w) {
+    ordered_json groups = ordered_json::array();
+    int storing = 0;
+    for (const memory::KvLayerGroup& g : b.kv_layers.groups) {
+        storing += g.n_layers;
+        groups.push_back({{"kind", g.window ? "window" : "global"}, {"layers", g.n_layers}, {"kv_heads", g.n_head_kv},
+                          {"head_dim", g.head_dim}, {"head_dim_v", g.head_dim_v}, {"bytes", g.bytes}});
+    }
+    return {{"layers_storing_kv", storing},
+            {"layers_sharing_kv", b.kv_layers.n_sharing},
+            {"recurrent_layers", b.kv_layers.n_recurrent},
+            {"sliding_window", w.hp.n_swa},
+            {"window_layers_hold_full_context", true},  // memory.h: the cache is not cut to the window
+            {"groups", groups},
+            {"recurrent_state_bytes", b.recurrent_state}};
+}
+
+ordered_json weights_json(const fit::WeightLayout& w) {
+    const uint64_t layers = w.weights_bytes() - w.embd_bytes - w.ple_embd_bytes - w.output_bytes - w.other_bytes;
+    return {{"token_embd", w.embd_bytes},
+            {"per_layer_token_embd", w.ple_embd_bytes},
+            {"per_layer_token_embd_row", w.ple_embd_row_bytes},
+            {"output", w.output_bytes},
+            {"layers", layers},
+            {"other", w.other_bytes},
+            {"active_bytes_per_token", w.active_bytes_per_token()}};
+}
+
 ordered_json result_json(const fit::WeightLayout& w, const fit::FitResult& r) {
     const fit::Breakdown& b = r.breakdown;
     ordered_json devices = ordered_json::array();
@@ -119,7 +154,9 @@ ordered_json result_json(const fit::WeightLayout& w, const fit::FitResult& r) {
             {"n_ctx", r.n_ctx},
             {"n_ctx_train", w.hp.n_ctx_train},
             {"weights_bytes", b.weights},
+            {"weights", weights_json(w)},
             {"kv_cache_bytes", b.kv_cache},
+            {"kv_cache", kv_json(b, w)},
             {"recurrent_state_bytes", b.recurrent_state},
             {"attention_layers", w.hp.n_attention_layers()},
             {"compute_bytes", b.compute},
@@ -151,29 +188,68 @@ std::string machine_line(const fit::Machine& m) {
     return s;
 }
 
+// The KV cache line(s), from the same per-layer breakdown the total is the sum of. A model whose
+// attention layers all store KV of one shape and attend to everything gets the one-line formula;
+// otherwise one line per kind of layer (window / global, heads, head size), the layers that reuse
+// another layer's KV, and what a window layer keeps.
+void print_kv_lines(const fit::WeightLayout& w, const fit::FitOptions& o, const fit::FitResult& r, const TypeTraits& kv,
+                    const std::string& kv_name) {
+    const fit::Breakdown& b = r.breakdown;
+    const memory::KvBreakdown& k = b.kv_layers;
+    // A hybrid keeps KV for its attention layers only, plus a fixed-size recurrent state.
+    const std::string state =
+        b.recurrent_state == 0
+            ? std::string()
+            : fmt::format("; + {:.1f} MiB recurrent state of {} delta-net layers, with {} checkpoints",
+                          b.recurrent_state / 1048576.0, k.n_recurrent, memory::kStateCheckpoints);
+    const std::string bytes = kv.block_size == 1 ? fmt::format("{} B", kv.block_bytes)
+                                                 : fmt::format("{}/{} B ({})", kv.block_bytes, kv.block_size, kv_name);
+    const std::string seqs = fmt::format("{} sequence{}", o.parallel, o.parallel == 1 ? "" : "s");
+    const bool uniform = k.groups.size() <= 1 && k.n_sharing == 0 && (k.groups.empty() || !k.groups[0].window) &&
+                         (k.groups.empty() || k.groups[0].head_dim == k.groups[0].head_dim_v);
+    if (uniform) {
+        const memory::KvLayerGroup g = k.groups.empty() ? memory::KvLayerGroup{} : k.groups[0];
+        std::printf("  KV cache  %9.2f GiB  (2 x %d %slayers x %lld ctx x %d kv heads x %d head dim x %s x %s%s)\n",
+                    gib(b.kv_cache), g.n_layers, b.recurrent_state ? "attention " : "", static_cast<long long>(r.n_ctx),
+                    g.n_head_kv, g.head_dim, bytes.c_str(), seqs.c_str(), state.c_str());
+        return;
+    }
+    int storing = 0;
+    for (const memory::KvLayerGroup& g : k.groups) storing += g.n_layers;
+    const std::string sharing =
+        k.n_sharing == 0 ? std::string() : fmt::format(", {} reuse an earlier layer's", k.n_sharing);
+    std::printf("  KV cache  %9.2f GiB  (%d of %d layers store KV%s; %lld ctx x %s x %s%s)\n", gib(b.kv_cache), storing,
+                w.hp.n_layer, sharing.c_str(), static_cast<long long>(r.n_ctx), bytes.c_str(), seqs.c_str(),
+                state.c_str());
+    for (const memory::KvLayerGroup& g : k.groups) {
+        const std::string dims = g.head_dim == g.head_dim_v
+                                     ? fmt::format("2 x {} kv heads x {} head dim", g.n_head_kv, g.head_dim)
+                                     : fmt::format("{} kv heads x ({} k + {} v head dim)", g.n_head_kv, g.head_dim,
+                                                   g.head_dim_v);
+        // The cache keeps every position for a window layer too (memory::kv_cache_breakdown).
+        const std::string window =
+            g.window ? fmt::format("  (all {} positions: not cut to the {}-token window)", r.n_ctx, w.hp.n_swa)
+                     : std::string();
+        std::printf("            %12s  %2d %s layer%s x %s%s\n", size_text(g.bytes).c_str(), g.n_layers,
+                    g.window ? "window" : "global", g.n_layers == 1 ? "" : "s", dims.c_str(), window.c_str());
+    }
+}
+
 void print_text(const fit::WeightLayout& w, const fit::Machine& m, const fit::FitOptions& o, const fit::FitResult& r,
                 const TypeTraits& kv, const std::string& kv_name) {
     const fit::Breakdown& b = r.breakdown;
     std::printf("model     %s  %s  (%.2f B params, %d layers, context %lld of %d trained)\n", w.source.c_str(),
                 w.quant.c_str(), w.n_params / 1e9, w.hp.n_layer, static_cast<long long>(r.n_ctx), w.hp.n_ctx_train);
     std::printf("hardware  %s\n\n", machine_line(m).c_str());
-    const uint64_t layers = b.weights - w.embd_bytes - w.output_bytes - w.other_bytes;
-    std::printf("  weights   %9.2f GiB  (%.2f GB: token embedding %.2f GiB, output %.2f GiB, %d layers %.3f GiB each)\n",
-                gib(b.weights), b.weights / 1e9, gib(w.embd_bytes), gib(w.output_bytes), w.hp.n_layer,
+    const uint64_t layers = b.weights - w.embd_bytes - w.ple_embd_bytes - w.output_bytes - w.other_bytes;
+    // The per-layer embedding table is mapped and read a row per token, like an untied token_embd.
+    const std::string ple = w.ple_embd_bytes == 0 ? std::string()
+                                                   : fmt::format(", per-layer embedding {} (mapped, {} read per token)",
+                                                                 size_text(w.ple_embd_bytes), size_text(w.ple_embd_row_bytes));
+    std::printf("  weights   %9.2f GiB  (%.2f GB: token embedding %.2f GiB%s, output %.2f GiB, %d layers %.3f GiB each)\n",
+                gib(b.weights), b.weights / 1e9, gib(w.embd_bytes), ple.c_str(), gib(w.output_bytes), w.hp.n_layer,
                 gib(layers) / std::max(w.hp.n_layer, 1));
-    // A hybrid keeps KV for its attention layers only, plus a fixed-size recurrent state.
-    const int n_attn = w.hp.n_attention_layers();
-    const std::string state =
-        b.recurrent_state == 0
-            ? std::string()
-            : fmt::format("; + {:.1f} MiB recurrent state of {} delta-net layers, with {} checkpoints",
-                          b.recurrent_state / 1048576.0, w.hp.n_layer - n_attn, memory::kStateCheckpoints);
-    std::printf("  KV cache  %9.2f GiB  (2 x %d %slayers x %lld ctx x %d kv heads x %d head dim x %s x %d sequence%s%s)\n",
-                gib(b.kv_cache), n_attn, b.recurrent_state ? "attention " : "", static_cast<long long>(r.n_ctx),
-                w.hp.n_head_kv, w.hp.head_dim,
-                kv.block_size == 1 ? fmt::format("{} B", kv.block_bytes).c_str()
-                                   : fmt::format("{}/{} B ({})", kv.block_bytes, kv.block_size, kv_name).c_str(),
-                o.parallel, o.parallel == 1 ? "" : "s", state.c_str());
+    print_kv_lines(w, o, r, kv, kv_name);
     std::printf("  compute   %9.2f GiB  (activations of a %d-token batch, kernel scratch, logits)\n", gib(b.compute),
                 o.n_batch);
     std::printf("  overhead  %9.2f GiB  (runtime %.1f MiB, tokenizer %.1f MiB, metadata %.1f MiB, norms %.1f MiB%s)\n",
@@ -246,10 +322,13 @@ int run(const FitFlags& f) {
     const uint64_t base = own_resident_bytes();
     if (f.list_models) {
         for (const fit::CatalogueModel& m : fit::catalogue_models())
-            std::printf("%-18s %-9s %3d layers, hidden %5d, %3d/%2d heads, vocab %6d, ctx %6d%s%s\n",
+            std::printf("%-18s %-9s %3d layers, hidden %5d, %3d/%2d heads, vocab %6d, ctx %6d%s%s%s\n",
                         std::string(m.name).c_str(), std::string(m.arch).c_str(), m.n_layer, m.n_embd, m.n_head,
                         m.n_head_kv, m.n_vocab, m.n_ctx, m.n_expert ? fmt::format(", {} experts", m.n_expert).c_str() : "",
-                        std::string(m.aliases).empty() ? "" : fmt::format("  (also {})", m.aliases).c_str());
+                        std::string(m.aliases).empty() ? "" : fmt::format("  (also {})", m.aliases).c_str(),
+                        m.synth_preset.empty()
+                            ? ""
+                            : fmt::format("  (per-layer shapes: synth preset {}; {})", m.synth_preset, m.provenance).c_str());
         return 0;
     }
     if (f.list_gpus) {

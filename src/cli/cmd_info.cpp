@@ -261,7 +261,17 @@ int run(const InfoFlags& f) {
             line("kv sharing:", fmt::format("the last {} layers reuse the KV of layers {} (window) and {} (global)",
                                             hp->n_kv_shared, hp->kv_source(hp->n_layer - hp->n_kv_shared),
                                             hp->kv_source(hp->n_layer - 1)));
-        if (hp->n_embd_per_layer > 0) line("per-layer:", fmt::format("embeddings of {} per layer", hp->n_embd_per_layer));
+        if (hp->n_embd_per_layer > 0) {
+            // The table is memory-mapped and read a row per token (a row holds every layer's embedding).
+            const gguf::TensorInfo* table = file->find_tensor("per_layer_token_embd.weight");
+            std::string bytes;
+            if (table) {
+                const int64_t rows = std::max<int64_t>(table->n_elements / std::max<int64_t>(table->row_length(), 1), 1);
+                bytes = fmt::format(": table {} ({}), {} read per token", human_bytes(table->n_bytes), table->traits->name,
+                                    human_bytes(table->n_bytes / static_cast<uint64_t>(rows)));
+            }
+            line("per-layer:", fmt::format("embeddings of {} per layer{}", hp->n_embd_per_layer, bytes));
+        }
         if (hp->final_softcap > 0) line("soft-cap:", fmt::format("final logits at {}", hp->final_softcap));
         if (hp->is_moe())
             line("experts:", fmt::format("{}, {} per token, width {}", hp->n_expert, hp->n_expert_used, hp->n_ff_exp));

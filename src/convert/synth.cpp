@@ -109,6 +109,24 @@ constexpr ModelPreset kPresets[] = {
      .n_vocab = 262144, .n_ctx = 131072, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true,
      .sliding_window = 512, .rope_base_swa = 10000, .head_dim_swa = 256, .window_pattern_list = 6,
      .n_kv_shared = 18, .n_embd_per_layer = 256, .final_softcap = 30, .rope_partial_global = 0.25},
+    // Gemma 4 E2B: 4 window layers (head 256, window 512) to each global one (head 512), one KV
+    // head everywhere; the last 20 of 35 layers reuse the KV of layers 13/14 and have a doubled
+    // FFN (use_double_wide_mlp); 256-wide per-layer embeddings. Gemma 4 31B: 5 window layers
+    // (head 256, 16 KV heads, window 1024) to each global one (head 512, 4 KV heads, values from
+    // the keys: attention_k_eq_v), no KV sharing, no per-layer embeddings. Both from third-party
+    // copies of the config.json that agree with each other (text model) — not checked against
+    // Google's release or a real GGUF here (no network).
+    {.name = "gemma4-e2b", .display_name = "Gemma 4 E2B (synthetic)", .arch = "gemma4",
+     .n_embd = 1536, .n_layer = 35, .n_head = 8, .n_head_kv = 1, .head_dim = 512, .n_ff = 6144,
+     .n_vocab = 262144, .n_ctx = 131072, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true,
+     .sliding_window = 512, .rope_base_swa = 10000, .head_dim_swa = 256, .window_pattern_list = 5,
+     .n_kv_shared = 20, .n_embd_per_layer = 256, .final_softcap = 30, .rope_partial_global = 0.25,
+     .shared_layers_double_ff = true},
+    {.name = "gemma4-31b", .display_name = "Gemma 4 31B (synthetic)", .arch = "gemma4",
+     .n_embd = 5376, .n_layer = 60, .n_head = 32, .n_head_kv = 4, .head_dim = 512, .n_ff = 21504,
+     .n_vocab = 262144, .n_ctx = 262144, .rope_base = 1000000, .norm_eps = 1e-6, .tied_embeddings = true,
+     .sliding_window = 1024, .rope_base_swa = 10000, .head_dim_swa = 256, .n_head_kv_swa = 16,
+     .window_pattern_list = 6, .final_softcap = 30, .rope_partial_global = 0.25, .global_values_from_keys = true},
     // Phi-4-mini: fused qkv and gate/up, 96 of 128 dims rotated, LongRoPE over 4096.
     {.name = "phi4-mini", .display_name = "Phi-4-mini (synthetic)", .arch = "phi3",
      .n_embd = 3072, .n_layer = 32, .n_head = 24, .n_head_kv = 8, .head_dim = 128, .n_ff = 8192,
@@ -421,6 +439,20 @@ VectorInit vector_init(const TensorSpec& spec) {
 
 std::span<const ModelPreset> model_presets() { return kPresets; }
 
+HParams preset_hparams(const ModelPreset& p) { return hparams_of(p, p.n_vocab); }
+
+bool preset_has_tensor(const ModelPreset& p, const HParams& hp, const TensorInstance& t) {
+    switch (t.spec->slot) {
+        case Slot::Output: return !p.tied_embeddings;
+        case Slot::RopeFreqs: return p.rope_factor > 0 || p.rope_partial_global > 0;
+        case Slot::Wv: return !(p.global_values_from_keys && !hp.uses_window(t.layer));
+        case Slot::Wk: case Slot::KNorm: return true;  // written in KV-sharing layers too, as converters do
+        case Slot::LayerOutScale: return p.arch == "gemma4";
+        case Slot::RopeFactorsShort: case Slot::RopeFactorsLong: return p.longrope;
+        default: return false;
+    }
+}
+
 std::string model_preset_names() {
     std::string out;
     for (const ModelPreset& p : kPresets) {
@@ -560,17 +592,7 @@ SynthResult synthesize_model(const SynthOptions& options, const std::string& pat
     };
 
     // Every tensor the family's manifest lists for this shape, the optional ones the preset asks for.
-    auto wanted = [&](const TensorInstance& t) {
-        switch (t.spec->slot) {
-            case Slot::Output: return !p.tied_embeddings;
-            case Slot::RopeFreqs: return p.rope_factor > 0 || p.rope_partial_global > 0;
-            case Slot::Wv: return !(p.global_values_from_keys && !hp.uses_window(t.layer));
-            case Slot::Wk: case Slot::KNorm: return true;  // written in KV-sharing layers too, as converters do
-            case Slot::LayerOutScale: return p.arch == "gemma4";
-            case Slot::RopeFactorsShort: case Slot::RopeFactorsLong: return p.longrope;
-            default: return false;
-        }
-    };
+    auto wanted = [&](const TensorInstance& t) { return preset_has_tensor(p, hp, t); };
     for (const TensorInstance& t : expand_manifest(hp, wanted)) {
         std::vector<float> fixed;  // tensors with prescribed values
         if (t.spec->slot == Slot::RopeFreqs)

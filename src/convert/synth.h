@@ -9,6 +9,7 @@
 
 #include "convert/model_output.h"
 #include "convert/quant_mix.h"
+#include "model/hparams.h"
 
 namespace hearth::convert {
 
@@ -77,6 +78,11 @@ std::span<const ModelPreset> model_presets();
 std::string model_preset_names();
 // Throws hearth::Error listing the presets.
 const ModelPreset& find_model_preset(std::string_view name);
+// The hyperparameters the engine reads from a file synth writes for this preset (p.n_vocab
+// tokens), and whether that file holds the manifest's optional tensor t: `hearth fit`'s
+// catalogue lays out the presets' models with these, so fit and synth agree on every tensor.
+HParams preset_hparams(const ModelPreset& p);
+bool preset_has_tensor(const ModelPreset& p, const HParams& hp, const TensorInstance& t);
 
 struct SynthOptions {
     ModelPreset preset;             // a copy, so callers may override layers, context or vocab

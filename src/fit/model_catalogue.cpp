@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "convert/synth.h"
 
 namespace hearth::fit {
 namespace {
@@ -56,7 +57,39 @@ constexpr CatalogueModel kModels[] = {
     {"deepseek-r1:7b", "", "qwen2", 28, 3584, 18944, 28, 4, 128, 152064, 131072, false},
     {"deepseek-r1:14b", "", "qwen2", 48, 5120, 13824, 40, 8, 128, 152064, 131072, false},
     {"deepseek-r1:32b", "", "qwen2", 64, 5120, 27648, 40, 8, 128, 152064, 131072, false},
+    // Gemma 4, dense text models: the shapes are the `hearth synth` presets' (one source). The
+    // 26B-A4B MoE is left out: hearth's gemma4 row has no experts, so it could not be laid out.
+    {.name = "gemma4:e2b", .arch = "gemma4", .synth_preset = "gemma4-e2b",
+     .provenance = "third-party copies of config.json, not checked against Google's; no published GGUF size verified"},
+    {.name = "gemma4:e4b", .arch = "gemma4", .synth_preset = "gemma4-e4b",
+     .provenance = "config.json as far as known, not checked against a real file; no published GGUF size verified"},
+    {.name = "gemma4:31b", .arch = "gemma4", .synth_preset = "gemma4-31b",
+     .provenance = "third-party copies of config.json, not checked against Google's; no published GGUF size verified"},
 };
+
+// The table with preset-backed rows' shape fields filled in from their presets.
+std::vector<CatalogueModel> build_catalogue() {
+    std::vector<CatalogueModel> out(std::begin(kModels), std::end(kModels));
+    for (CatalogueModel& m : out) {
+        if (m.synth_preset.empty()) continue;
+        const convert::ModelPreset& p = convert::find_model_preset(m.synth_preset);
+        m.n_layer = p.n_layer;
+        m.n_embd = p.n_embd;
+        m.n_ff = p.n_ff;
+        m.n_head = p.n_head;
+        m.n_head_kv = p.n_head_kv;
+        m.head_dim = p.head_size();
+        m.n_vocab = p.n_vocab;
+        m.n_ctx = p.n_ctx;
+        m.tied_embeddings = p.tied_embeddings;
+    }
+    return out;
+}
+
+const std::vector<CatalogueModel>& catalogue() {
+    static const std::vector<CatalogueModel> models = build_catalogue();
+    return models;
+}
 
 std::string lower(std::string_view s) {
     std::string r(s);
@@ -91,12 +124,12 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::span<const CatalogueModel> catalogue_models() { return kModels; }
+std::span<const CatalogueModel> catalogue_models() { return catalogue(); }
 
 std::string closest_model_names(std::string_view name, size_t n) {
     const std::string want = lower(name);
     std::vector<std::pair<size_t, std::string_view>> scored;
-    for (const CatalogueModel& m : kModels) scored.emplace_back(edit_distance(want, m.name), m.name);
+    for (const CatalogueModel& m : catalogue()) scored.emplace_back(edit_distance(want, m.name), m.name);
     std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     std::string out;
     for (size_t i = 0; i < std::min(n, scored.size()); ++i) {
@@ -108,7 +141,7 @@ std::string closest_model_names(std::string_view name, size_t n) {
 
 const CatalogueModel& find_catalogue_model(std::string_view name) {
     const std::string want = lower(name);
-    for (const CatalogueModel& m : kModels)
+    for (const CatalogueModel& m : catalogue())
         for (std::string_view n : names_of(m))
             if (want == n) return m;
     fail("unknown model '{}' (closest: {}; `hearth fit --list-models` lists all, or describe it with --params)",

@@ -52,9 +52,11 @@ Sizes sizes(const WeightLayout& w, const Machine& m, const FitOptions& o, int64_
                 memory::logits_bytes(hp, batch, 1, false);
     Breakdown& b = s.b;
     b.weights = w.weights_bytes();
-    b.kv_cache = kv_one * static_cast<uint64_t>(o.parallel);
+    b.kv_layers = memory::kv_cache_breakdown(hp, n_ctx, kv_traits(o));
+    for (memory::KvLayerGroup& g : b.kv_layers.groups) g.bytes *= static_cast<size_t>(o.parallel);
     b.recurrent_state = (1 + memory::kStateCheckpoints) * memory::recurrent_state_bytes(hp) *
                         static_cast<uint64_t>(o.parallel);
+    b.kv_cache = b.kv_layers.total() + b.recurrent_state;  // = kv_one × parallel
     b.compute = s.compute;
     b.runtime = (o.runtime_base_bytes ? o.runtime_base_bytes : kRuntimeBaseBytes) + kRunCodeBytes +
                 static_cast<uint64_t>(threads - 1) * kPerThreadBytes;  // the pool's workers; the main thread computes too
@@ -107,9 +109,9 @@ Placement place(const WeightLayout& w, const Machine& m, const Sizes& s) {
     }
     for (size_t k = 0; k < cap.size(); ++k)
         if (p.devices[k].layers > 0 || (p.output_on_gpu && used[k] > 0)) p.devices[k].bytes = used[k] + s.compute;
-    // The host: token embedding, layers left over, the output head if not on a GPU, metadata,
+    // The host: token embedding and per-layer embedding table, layers left over, the output head if not on a GPU, metadata,
     // tokenizer and runtime, and a compute buffer when it computes layers.
-    uint64_t host = w.embd_bytes + w.other_bytes + s.b.metadata + s.b.tokenizer + s.b.host_copies + s.b.runtime;
+    uint64_t host = w.embd_bytes + w.ple_embd_bytes + w.other_bytes + s.b.metadata + s.b.tokenizer + s.b.host_copies + s.b.runtime;
     for (int i = p.gpu_layers; i < L; ++i) host += s.layer_weights[static_cast<size_t>(i)] + s.layer_kv;
     if (!p.output_on_gpu) host += w.output_bytes;
     if (p.cpu_layers > 0 || cap.empty()) host += s.compute;
@@ -175,7 +177,9 @@ FitResult fit_model(const WeightLayout& w, const Machine& m, const FitOptions& o
     r.breakdown = s.b;
     r.placement = place(w, m, s);
     estimate_speed(w, m, s, r);
-    r.predicted_rss = s.b.total() - s.b.gpu_reserve - (w.tied_embeddings ? 0 : w.embd_bytes);
+    // Embedding tables read a row per token (an untied token_embd, the per-layer table) stay
+    // mapped but mostly unread: their pages are not resident.
+    r.predicted_rss = s.b.total() - s.b.gpu_reserve - (w.tied_embeddings ? 0 : w.embd_bytes) - w.ple_embd_bytes;
     return r;
 }
 

@@ -7,6 +7,7 @@
 
 #include "fit/hardware.h"
 #include "fit/weights.h"
+#include "model/memory.h"
 #include "tensor/types.h"
 
 namespace hearth::fit {
@@ -37,6 +38,9 @@ struct Breakdown {
     uint64_t weights = 0;
     uint64_t kv_cache = 0;         // KV of the attention layers and, for hybrids, the recurrent state
     uint64_t recurrent_state = 0;  // of kv_cache: the recurrent state and its checkpoints (memory.h)
+    // Of kv_cache: the KV by kind of layer, all sequences (memory::kv_cache_breakdown, the
+    // function the engine's cache is sized with); kv_cache = kv_layers.total() + recurrent_state.
+    memory::KvBreakdown kv_layers;
     uint64_t compute = 0;
     uint64_t overhead = 0;
     uint64_t total() const { return weights + kv_cache + compute + overhead; }
@@ -69,7 +73,8 @@ struct FitResult {
     double est_tg_ts_full_ctx = 0;  // generation with the whole context in the KV cache
     double est_pp_ts = 0;           // prompt processing
     // Peak resident memory of `hearth run` on the CPU: the total less the pages of an untied
-    // token embedding a run never touches (it reads one row per token).
+    // token embedding and of a per-layer embedding table a run never touches (it reads one row
+    // of each per token).
     uint64_t predicted_rss = 0;
 };
 

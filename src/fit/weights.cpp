@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "common/error.h"
+#include "convert/synth.h"
 #include "model/arch.h"
 
 namespace hearth::fit {
@@ -14,8 +15,11 @@ using convert::TensorRole;
 
 bool is_expert(std::string_view name) { return name.find("_exps") != std::string_view::npos; }
 
-// Adds one tensor's bytes to the bucket its name belongs to.
-void account(WeightLayout& w, std::string_view name, uint64_t bytes, uint64_t n_elements) {
+// The per-layer embedding table's name (model/arch.cpp's PerLayerEmbedding group).
+constexpr std::string_view kPleTable = "per_layer_token_embd.weight";
+
+// Adds one tensor's bytes (`rows` rows) to the bucket its name belongs to.
+void account(WeightLayout& w, std::string_view name, uint64_t bytes, uint64_t n_elements, uint64_t rows) {
     w.n_params += n_elements;
     const int layer = convert::tensor_layer(name);
     if (layer >= 0) {
@@ -24,6 +28,9 @@ void account(WeightLayout& w, std::string_view name, uint64_t bytes, uint64_t n_
         if (is_expert(name)) w.expert_bytes += bytes;
     } else if (name == "token_embd.weight") {
         w.embd_bytes += bytes;
+    } else if (name == kPleTable) {
+        w.ple_embd_bytes += bytes;
+        w.ple_embd_row_bytes = rows ? bytes / rows : 0;
     } else if (name == "output.weight" || name == "output_norm.weight") {
         w.output_bytes += bytes;
     } else {
@@ -58,6 +65,8 @@ HParams tolerant_hparams(const gguf::File& f) {
 }
 
 HParams hparams_of(const CatalogueModel& m) {
+    // Per-layer geometry (gemma4) is the synth preset's: the table's scalars cannot hold it.
+    if (!m.synth_preset.empty()) return convert::preset_hparams(convert::find_model_preset(m.synth_preset));
     HParams hp;
     hp.arch = find_arch(m.arch);
     hp.arch_name = std::string(m.arch);
@@ -91,6 +100,10 @@ HParams hparams_of(const CatalogueModel& m) {
 // of the 128k-context Phi models).
 std::vector<TensorInstance> tensors_of(const CatalogueModel& m, const HParams& hp) {
     if (!hp.arch) fail("internal: catalogue model {} has architecture '{}' without a manifest", m.name, m.arch);
+    if (!m.synth_preset.empty()) {  // the optional tensors `hearth synth` writes for it
+        const convert::ModelPreset& p = convert::find_model_preset(m.synth_preset);
+        return expand_manifest(hp, [&](const TensorInstance& t) { return convert::preset_has_tensor(p, hp, t); });
+    }
     return expand_manifest(hp, [&](const TensorInstance& t) {
         switch (t.spec->slot) {
             case Slot::Output: return !m.tied_embeddings;
@@ -123,12 +136,13 @@ uint64_t metadata_heap_bytes(const gguf::File& file) {
 }
 
 uint64_t WeightLayout::weights_bytes() const {
-    return embd_bytes + output_bytes + other_bytes + std::accumulate(layer_bytes.begin(), layer_bytes.end(), uint64_t{0});
+    return embd_bytes + ple_embd_bytes + output_bytes + other_bytes + std::accumulate(layer_bytes.begin(), layer_bytes.end(), uint64_t{0});
 }
 
 uint64_t WeightLayout::active_bytes_per_token() const {
     uint64_t bytes = weights_bytes();
     if (!tied_embeddings) bytes -= embd_bytes;  // one row of it: negligible
+    bytes -= ple_embd_bytes - ple_embd_row_bytes;  // one token's row (n_layer × n_embd_per_layer values)
     if (n_expert > 0 && expert_bytes > 0)
         bytes -= expert_bytes - expert_bytes * static_cast<uint64_t>(n_expert_used) / static_cast<uint64_t>(n_expert);
     return bytes;
@@ -137,6 +151,7 @@ uint64_t WeightLayout::active_bytes_per_token() const {
 double WeightLayout::flops_per_token() const {
     double params = static_cast<double>(n_params);
     if (!tied_embeddings && hp.n_vocab > 0) params -= static_cast<double>(hp.n_vocab) * hp.n_embd;
+    if (ple_embd_bytes > 0) params -= static_cast<double>(hp.n_vocab) * hp.n_layer * hp.n_embd_per_layer;
     if (n_expert > 0 && weights_bytes() > 0)
         params *= static_cast<double>(active_bytes_per_token()) / static_cast<double>(weights_bytes());
     return 2.0 * params;
@@ -159,7 +174,8 @@ WeightLayout layout_from_file(const gguf::File& file) {
     w.layer_bytes.assign(static_cast<size_t>(std::max(w.hp.n_layer, 0)), 0);
     std::map<std::string, uint64_t> by_type;
     for (const gguf::TensorInfo& t : file.tensors()) {
-        account(w, t.name, t.n_bytes, static_cast<uint64_t>(t.n_elements));
+        const uint64_t rows = static_cast<uint64_t>(t.n_elements / std::max<int64_t>(t.row_length(), 1));
+        account(w, t.name, t.n_bytes, static_cast<uint64_t>(t.n_elements), rows);
         if (t.dims.size() >= 2) by_type[t.traits->name] += t.n_bytes;
     }
     uint64_t best = 0;
@@ -199,7 +215,7 @@ WeightLayout layout_from_catalogue(const CatalogueModel& m, const convert::Quant
             type = convert::choose_tensor_type(mix, t.name, t.dims[0], shape, false);
         const TypeTraits& tr = type_traits(type);
         const uint64_t bytes = static_cast<uint64_t>(n / t.dims[0]) * row_bytes(tr, t.dims[0]);
-        account(w, t.name, bytes, static_cast<uint64_t>(n));
+        account(w, t.name, bytes, static_cast<uint64_t>(n), static_cast<uint64_t>(n / t.dims[0]));
         w.present.insert(t.name);
     }
     // Metadata of a typical file: the vocabulary strings dominate (~10 bytes per token, more
@@ -219,6 +235,7 @@ WeightLayout layout_from_params(const ParamsShape& s, const convert::QuantMix& m
     double best = 1e300;
     for (const CatalogueModel& m : catalogue_models()) {
         if (m.n_expert > 0) continue;
+        if (!m.synth_preset.empty()) continue;  // per-layer geometry: the shape flags could not override it
         WeightLayout l = layout_from_catalogue(m, mix);
         const double d = std::fabs(std::log(static_cast<double>(l.n_params) / s.n_params));
         if (d < best) best = d, base = std::move(l);

@@ -26,6 +26,11 @@ struct WeightLayout {
     uint64_t n_params = 0;
     uint64_t header_bytes = 0;   // GGUF header, metadata and tensor directory
     uint64_t embd_bytes = 0;     // token_embd
+    // The per-layer embedding table (gemma4's per_layer_token_embd: a row of n_layer ×
+    // n_embd_per_layer per token, ~1.5 GiB in E4B-class files). Memory-mapped and, like an
+    // untied token_embd, read a row per token: never all of it.
+    uint64_t ple_embd_bytes = 0;
+    uint64_t ple_embd_row_bytes = 0;  // one token's row of it
     uint64_t output_bytes = 0;   // output head (0 when tied) and output_norm
     uint64_t other_bytes = 0;    // anything outside layers not named above (rope_freqs, …)
     uint64_t expert_bytes = 0;   // MoE expert matrices, all layers
@@ -38,9 +43,11 @@ struct WeightLayout {
     uint64_t weights_bytes() const;  // every tensor
     uint64_t file_bytes() const { return header_bytes + weights_bytes(); }
     // Weight bytes one generated token reads: every matrix once, but only one row of an untied
-    // token embedding and only the routed experts of an MoE layer.
+    // token embedding and of the per-layer embedding table, and only the routed experts of an
+    // MoE layer.
     uint64_t active_bytes_per_token() const;
-    // 2 × active parameters: multiply-adds per token through the weights.
+    // 2 × active parameters: multiply-adds per token through the weights (embedding look-ups,
+    // token_embd untied and the per-layer table, do none).
     double flops_per_token() const;
 };
 

@@ -1,23 +1,53 @@
 #include "model/memory.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace hearth::memory {
 
-size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, const TypeTraits& type) {
-    if (n_ctx <= 0) return 0;
+size_t KvBreakdown::total() const {
+    size_t sum = 0;
+    for (const KvLayerGroup& g : groups) sum += g.bytes;
+    return sum;
+}
+
+KvBreakdown kv_cache_breakdown(const HParams& hp, int64_t n_ctx, const TypeTraits& type) {
+    KvBreakdown b;
+    const size_t positions = static_cast<size_t>(std::max<int64_t>(n_ctx, 0));
     // Block types (q8_0, q4_0 caches of other runtimes) store whole blocks per row.
     auto row = [&](int64_t width) {
         const int64_t blocks = (width + type.block_size - 1) / type.block_size;
         return static_cast<size_t>(blocks) * type.block_bytes;
     };
-    size_t per_position = 0;
-    for (int il = 0; il < hp.n_layer; ++il)
-        if (hp.has_own_kv(il)) {
-            const LayerGeometry g = hp.geometry(il);
-            per_position += row(g.kv_width()) + row(g.v_width());
+    for (int il = 0; il < hp.n_layer; ++il) {
+        if (hp.layer_kind(il) == LayerKind::Recurrent) {
+            ++b.n_recurrent;
+            continue;
         }
-    return static_cast<size_t>(n_ctx) * per_position;
+        if (!hp.has_own_kv(il)) {
+            ++b.n_sharing;
+            continue;
+        }
+        const LayerGeometry g = hp.geometry(il);
+        const bool window = hp.uses_window(il);
+        auto same = [&](const KvLayerGroup& k) {
+            return k.window == window && k.n_head_kv == g.n_head_kv && k.head_dim == g.head_dim &&
+                   k.head_dim_v == g.head_dim_v;
+        };
+        auto it = std::find_if(b.groups.begin(), b.groups.end(), same);
+        if (it == b.groups.end()) {
+            b.groups.push_back(KvLayerGroup{.window = window, .n_head_kv = g.n_head_kv, .head_dim = g.head_dim,
+                                            .head_dim_v = g.head_dim_v});
+            it = std::prev(b.groups.end());
+        }
+        it->n_layers++;
+        it->bytes += positions * (row(g.kv_width()) + row(g.v_width()));
+    }
+    return b;
+}
+
+size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, const TypeTraits& type) {
+    return kv_cache_breakdown(hp, n_ctx, type).total();
 }
 
 size_t recurrent_state_bytes(const HParams& hp) {

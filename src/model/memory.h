@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "model/hparams.h"
 #include "ops/ops.h"
@@ -19,6 +20,25 @@ namespace hearth::memory {
 // recurrent layers of a hybrid keep no KV.
 size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, const TypeTraits& type);
 size_t kv_cache_bytes(const HParams& hp, int64_t n_ctx, ops::KvType type);
+
+// The same bytes by kind of layer, for explaining them (`hearth fit`): kv_cache_bytes is the
+// sum of these groups, so the explanation cannot disagree with what is allocated. Layers with
+// their own KV are grouped by (window or global, KV heads, head sizes), in order of first use.
+// A window layer keeps all n_ctx positions, like a global one: the cache is not cut to the
+// window (attention reads only the window's rows, but every row stays allocated).
+struct KvLayerGroup {
+    bool window = false;  // sliding-window layers (HParams::uses_window)
+    int n_layers = 0;     // layers of this kind that store KV
+    int n_head_kv = 0, head_dim = 0, head_dim_v = 0;
+    size_t bytes = 0;     // their KV for n_ctx positions of one sequence
+};
+struct KvBreakdown {
+    std::vector<KvLayerGroup> groups;
+    int n_sharing = 0;    // attention layers that read another layer's KV and store none
+    int n_recurrent = 0;  // delta-net layers: no KV (their state is recurrent_state_bytes)
+    size_t total() const;
+};
+KvBreakdown kv_cache_breakdown(const HParams& hp, int64_t n_ctx, const TypeTraits& type);
 const TypeTraits& kv_type_traits(ops::KvType type);
 
 // Bytes of one sequence's recurrent state (f32, independent of the context size): per delta-net

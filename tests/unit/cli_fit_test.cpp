@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gguf/gguf.h"
 #include "process.h"
 #include "test_support.h"
 
@@ -114,6 +115,67 @@ TEST(CliFit, ParamsAloneGivesF16Weights) {
     ProcessResult r = hearth({"fit", "--params", "70.6B", "--ram", "256G", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NEAR(json::parse(r.out)["weights_bytes"].get<double>() / 1e9, 141.2, 0.15);
+}
+
+// A model whose layers all store KV of one shape prints the one-line formula, as always.
+TEST(CliFit, UniformModelKeepsTheOneLineKvFormula) {
+    ProcessResult r = hearth({"fit", "-m", "llama3.1:8b", "--ram", "64G", "--cpu-only", "-c", "8192"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("\n  KV cache       1.00 GiB  (2 x 32 layers x 8192 ctx x 8 kv heads x 128 head dim x 2 B x "
+                         "1 sequence)\n  compute "),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("per-layer"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("store KV"), std::string::npos) << r.out;
+    const json j = json::parse(hearth({"fit", "-m", "llama3.1:8b", "--ram", "64G", "-c", "8192", "--json"}).out);
+    ASSERT_EQ(j["kv_cache"]["groups"].size(), 1u);
+    EXPECT_EQ(j["kv_cache"]["groups"][0]["layers"], 32);
+    EXPECT_EQ(j["kv_cache"]["groups"][0]["bytes"], j["kv_cache_bytes"]);
+    EXPECT_EQ(j["kv_cache"]["layers_sharing_kv"], 0);
+    EXPECT_EQ(j["weights"]["per_layer_token_embd"], 0);
+}
+
+// tiny-gemma4: layers 0, 1 (window: 2 KV heads of 32, window 16) and 2 (global: 1 KV head of
+// 64) store KV, layers 3-5 reuse it. Per position, f16: 2 × 2 × 32 × 2 B = 256 B a window
+// layer, 2 × 1 × 64 × 2 B = 256 B the global one.
+TEST(CliFit, Gemma4ExplainsKvPerKindOfLayerAndThePerLayerEmbeddings) {
+    const std::string model = (test::temp_dir() / "tiny-gemma4.gguf").string();
+    ProcessResult s = hearth({"synth", "--preset", "tiny-gemma4", "--type", "F32", "-o", model, "-q"});
+    ASSERT_EQ(s.exit_code, 0) << s.err;
+    ProcessResult jr = hearth({"fit", "-m", model, "-c", "1000", "--cpu-only", "--ram", "16G", "--json"});
+    ASSERT_EQ(jr.exit_code, 0) << jr.err;
+    const json j = json::parse(jr.out);
+    const json& kv = j["kv_cache"];
+    EXPECT_EQ(kv["layers_storing_kv"], 3);
+    EXPECT_EQ(kv["layers_sharing_kv"], 3);
+    EXPECT_EQ(kv["sliding_window"], 16);
+    ASSERT_EQ(kv["groups"].size(), 2u);
+    EXPECT_EQ(kv["groups"][0]["kind"], "window");
+    EXPECT_EQ(kv["groups"][0]["layers"], 2);
+    EXPECT_EQ(kv["groups"][0]["bytes"], 1000 * 2 * 256);
+    EXPECT_EQ(kv["groups"][1]["kind"], "global");
+    EXPECT_EQ(kv["groups"][1]["layers"], 1);
+    EXPECT_EQ(kv["groups"][1]["bytes"], 1000 * 1 * 256);
+    EXPECT_EQ(j["kv_cache_bytes"].get<uint64_t>(),
+              kv["groups"][0]["bytes"].get<uint64_t>() + kv["groups"][1]["bytes"].get<uint64_t>());
+    // The per-layer embedding table: its own entry, the tensor's bytes, one row read per token.
+    auto file = gguf::File::open(model);
+    const gguf::TensorInfo* table = file->find_tensor("per_layer_token_embd.weight");
+    ASSERT_NE(table, nullptr);
+    EXPECT_EQ(j["weights"]["per_layer_token_embd"].get<uint64_t>(), table->n_bytes);
+    EXPECT_EQ(j["weights"]["per_layer_token_embd_row"].get<uint64_t>(), uint64_t{6} * 64 * 4);
+    EXPECT_EQ(j["weights"]["active_bytes_per_token"].get<uint64_t>(),
+              j["weights_bytes"].get<uint64_t>() - table->n_bytes + 6 * 64 * 4);
+
+    ProcessResult t = hearth({"fit", "-m", model, "-c", "1000", "--cpu-only", "--ram", "16G"});
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    for (const char* part : {"(3 of 6 layers store KV, 3 reuse an earlier layer's; 1000 ctx x 2 B x 1 sequence)",
+                             "500.0 KiB   2 window layers x 2 x 2 kv heads x 32 head dim  (all 1000 positions: not "
+                             "cut to the 16-token window)\n",
+                             "250.0 KiB   1 global layer x 2 x 1 kv heads x 64 head dim\n",
+                             ", per-layer embedding 768.0 KiB (mapped, 1.5 KiB read per token),"})
+        EXPECT_NE(t.out.find(part), std::string::npos) << part << "\n" << t.out;
+    std::filesystem::remove(model);
 }
 
 // With transparent huge pages always on, the kernel may back small heaps with 2 MiB pages,

@@ -2,14 +2,18 @@
 // the engine agreeing with the accounting functions, placement over devices, the largest
 // fitting context, and the parsers' bad inputs.
 #include <cmath>
+#include <filesystem>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 
 #include "common/error.h"
 #include "convert/quant_mix.h"
+#include "convert/synth.h"
 #include "engine/loader.h"
 #include "engine/session.h"
+#include "model/kv_cache.h"
 #include "fit/hardware.h"
 #include "fit/model_catalogue.h"
 #include "fit/plan.h"
@@ -141,6 +145,93 @@ TEST(FitKvCache, HostCopiesOfQkNormsAreCounted) {
     LoadedModel lm = load_model(path);
     EXPECT_EQ(lm.model->host_copy_bytes(),
               memory::model_host_copy_bytes(lm.model->hparams(), [&](const TensorInstance& t) { return lm.model->file().find_tensor(t.name) != nullptr; }));
+}
+
+// tiny-gemma4 (convert/synth.cpp): 6 layers, window layers 0, 1, 3, 4 (2 KV heads of 32),
+// global 2 and 5 (1 KV head of 64); layers 3-5 reuse the KV of 1 and 2. So layers 0, 1 (window)
+// and 2 (global) store KV, per position and layer 2 × kv heads × head dim × 2 B (f16):
+// window 2 × 2 × 32 × 2 = 256 B, global 2 × 1 × 64 × 2 = 256 B.
+std::string write_tiny_gemma4(const std::filesystem::path& dir) {
+    convert::SynthOptions o;
+    o.preset = convert::find_model_preset("tiny-gemma4");
+    o.mix = &convert::find_quant_mix("F32");
+    const std::string path = (dir / "tiny-gemma4.gguf").string();
+    convert::synthesize_model(o, path);
+    return path;
+}
+
+TEST(FitKvCache, PerLayerKindsOfGemma4SumToTheTotal) {
+    const std::string path = write_tiny_gemma4(test::temp_dir());
+    auto file = gguf::File::open(path);
+    const WeightLayout w = layout_from_file(*file);
+    FitOptions o;
+    o.n_ctx = 1000;
+    o.parallel = 2;
+    const FitResult r = fit_model(w, machine("", 1, "16G"), o);
+    const memory::KvBreakdown& k = r.breakdown.kv_layers;
+    ASSERT_EQ(k.groups.size(), 2u);
+    EXPECT_TRUE(k.groups[0].window);
+    EXPECT_EQ(k.groups[0].n_layers, 2);
+    EXPECT_EQ(k.groups[0].n_head_kv, 2);
+    EXPECT_EQ(k.groups[0].head_dim, 32);
+    EXPECT_EQ(k.groups[0].bytes, size_t{2} * 1000 * 2 * 256);  // 2 sequences × ctx × 2 layers × 256 B
+    EXPECT_FALSE(k.groups[1].window);
+    EXPECT_EQ(k.groups[1].n_layers, 1);
+    EXPECT_EQ(k.groups[1].n_head_kv, 1);
+    EXPECT_EQ(k.groups[1].head_dim, 64);
+    EXPECT_EQ(k.groups[1].bytes, size_t{2} * 1000 * 1 * 256);
+    EXPECT_EQ(k.n_sharing, 3);
+    EXPECT_EQ(k.n_recurrent, 0);
+    EXPECT_EQ(r.breakdown.kv_cache, k.groups[0].bytes + k.groups[1].bytes);
+    // The engine's cache is that size: window layers keep every position too.
+    LoadedModel lm = load_model(path);
+    EXPECT_EQ(KvCache(lm.model->hparams(), 1000, ops::KvType::F16).bytes() * 2, r.breakdown.kv_cache);
+}
+
+TEST(FitWeights, PerLayerEmbeddingTableIsItsOwnLineAndReadARowPerToken) {
+    const std::string path = write_tiny_gemma4(test::temp_dir());
+    auto file = gguf::File::open(path);
+    const WeightLayout w = layout_from_file(*file);
+    const gguf::TensorInfo* table = file->find_tensor("per_layer_token_embd.weight");
+    ASSERT_NE(table, nullptr);
+    // 512 tokens × (6 layers × 64) F32 values.
+    EXPECT_EQ(w.ple_embd_bytes, uint64_t{512} * 6 * 64 * 4);
+    EXPECT_EQ(w.ple_embd_bytes, table->n_bytes);
+    EXPECT_EQ(w.ple_embd_row_bytes, uint64_t{6} * 64 * 4);
+    uint64_t sum = 0;
+    for (const auto& t : file->tensors()) sum += t.n_bytes;
+    EXPECT_EQ(w.weights_bytes(), sum);  // in the total once
+    // Tied embeddings: token_embd is read whole (the output head); of the table one row.
+    EXPECT_EQ(w.active_bytes_per_token(), sum - w.ple_embd_bytes + w.ple_embd_row_bytes);
+    // Resident: the table's pages are not, like an untied token_embd's.
+    const FitResult r = fit_model(w, machine("", 1, "16G"), {});
+    EXPECT_EQ(r.predicted_rss, r.breakdown.total() - w.ple_embd_bytes);
+}
+
+TEST(FitCatalogue, Gemma4ShapesAreTheSynthPresets) {
+    for (const auto& [name, preset] : {std::pair{"gemma4:e2b", "gemma4-e2b"}, std::pair{"gemma4:e4b", "gemma4-e4b"},
+                                       std::pair{"gemma4:31b", "gemma4-31b"}}) {
+        SCOPED_TRACE(name);
+        const CatalogueModel& m = find_catalogue_model(name);
+        EXPECT_FALSE(m.provenance.empty());  // no published GGUF size to check against
+        const HParams want = convert::preset_hparams(convert::find_model_preset(preset));
+        const WeightLayout w = layout_from_catalogue(m, convert::find_quant_mix("Q4_K_M"));
+        EXPECT_EQ(w.hp.n_layer, want.n_layer);
+        EXPECT_EQ(w.hp.n_kv_shared, want.n_kv_shared);
+        EXPECT_EQ(w.hp.n_embd_per_layer, want.n_embd_per_layer);
+        EXPECT_EQ(memory::kv_cache_bytes(w.hp, 4096, ops::KvType::F16), memory::kv_cache_bytes(want, 4096, ops::KvType::F16));
+        if (want.n_embd_per_layer > 0) {
+            EXPECT_GT(w.ple_embd_bytes, uint64_t{1} << 30);  // ~1.5 GiB of a 262144-token vocabulary
+            EXPECT_EQ(w.ple_embd_bytes, w.ple_embd_row_bytes * static_cast<uint64_t>(want.n_vocab));
+            EXPECT_EQ(w.active_bytes_per_token(), w.weights_bytes() - w.ple_embd_bytes + w.ple_embd_row_bytes);
+        } else {
+            EXPECT_EQ(w.ple_embd_bytes, 0u);
+        }
+    }
+    // --params never takes a per-layer family's shape as its base.
+    ParamsShape s;
+    s.n_params = 4e9;
+    EXPECT_EQ(layout_from_params(s, convert::find_quant_mix("Q4_K_M")).ple_embd_bytes, 0u);
 }
 
 TEST(FitPlacement, EightBillionFitsOneRtx4090) {

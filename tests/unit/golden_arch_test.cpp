@@ -53,8 +53,6 @@ Limits limits_for(const ArchCase& c, ops::CpuPath path, ops::KvType kv) {
 
 using test::ScopedCpuPath;
 
-int argmax_row(const float* row, int n) { return static_cast<int>(std::max_element(row, row + n) - row); }
-
 struct ArchGolden {
     std::string gguf;
     json tokens;
@@ -98,28 +96,21 @@ TEST_P(GoldenArch, LogitsMatchReferences) {
             const std::vector<float> got = session.eval(tokens, LogitsFor::All);
             ASSERT_EQ(got.size(), want.size());
 
-            double max_abs = 0, sum_sq = 0;
-            for (size_t i = 0; i < got.size(); ++i) {
-                const double d = std::fabs(static_cast<double>(got[i]) - want[i]);
-                max_abs = std::max(max_abs, d);
-                sum_sq += d * d;
-            }
-            const double rms = std::sqrt(sum_sq / static_cast<double>(got.size()));
+            const test::LogitsDiff d = test::compare_logits(got, want, static_cast<size_t>(n_vocab));
             if (lim.max_abs >= 0) {
-                EXPECT_LE(max_abs, lim.max_abs) << name << " rms " << rms;
+                EXPECT_LE(d.max_abs, lim.max_abs) << name << " " << d;
             }
             if (lim.rms >= 0) {
-                EXPECT_LE(rms, lim.rms) << name << " max " << max_abs;
+                EXPECT_LE(d.rms, lim.rms) << name << " " << d;
             }
             for (size_t pos = 0; pos < tokens.size(); ++pos) {
                 if (margins[pos] <= lim.margin_floor) continue;
-                EXPECT_EQ(argmax_row(got.data() + pos * n_vocab, n_vocab),
-                          argmax_row(want.data() + pos * n_vocab, n_vocab))
-                    << "position " << pos;
+                EXPECT_TRUE(d.top1_equal(pos)) << "position " << pos << ": top-1 " << d.got_top1[pos]
+                                               << ", the reference's " << d.want_top1[pos];
             }
             std::printf("    %s %s kv %s vs %s: max abs %.6f, rms %.6f\n", name.c_str(), ops::cpu_path_name(path),
-                        ops::kv_type_name(kv), lim.against == Reference::Exact ? "exact" : "llama.cpp", max_abs,
-                        rms);
+                        ops::kv_type_name(kv), lim.against == Reference::Exact ? "exact" : "llama.cpp", d.max_abs,
+                        d.rms);
         }
     }
 }
@@ -150,7 +141,7 @@ TEST_P(GoldenArch, GreedyContinuationMatchesLlamaCpp) {
         size_t compared = 0;
         for (size_t step = 0; step < expected.size(); ++step) {
             if (margins[step] < margin_floor) break;
-            const int next = argmax_row(logits.data(), n_vocab);
+            const int next = static_cast<int>(test::argmax(std::span<const float>(logits).first(static_cast<size_t>(n_vocab))));
             ASSERT_EQ(next, expected[step]) << "step " << step;
             ++compared;
             logits = session.eval({next});

@@ -37,8 +37,6 @@ struct Gemma4Case {
 };
 std::ostream& operator<<(std::ostream& os, const Gemma4Case& c) { return os << c.name; }
 
-int argmax_row(const float* row, int n) { return static_cast<int>(std::max_element(row, row + n) - row); }
-
 // The model as `hearth synth --preset tiny-gemma4 --type T --pure --seed S --pool-rows N` writes it.
 std::string synthesize(const Gemma4Case& c, const json& meta, const fs::path& dir) {
     const convert::QuantMix& mix = convert::find_quant_mix(c.type);
@@ -101,24 +99,17 @@ TEST_P(GoldenGemma4, LogitsMatchLlamaCpp) {
                     got.insert(got.end(), l.begin(), l.end());
                 }
                 ASSERT_EQ(got.size(), want.size());
-                double max_abs = 0, sum_sq = 0;
-                for (size_t i = 0; i < got.size(); ++i) {
-                    const double d = std::fabs(static_cast<double>(got[i]) - want[i]);
-                    max_abs = std::max(max_abs, d);
-                    sum_sq += d * d;
-                }
-                const double rms = std::sqrt(sum_sq / static_cast<double>(got.size()));
-                EXPECT_LE(max_abs, max_limit) << "rms " << rms;
-                EXPECT_LE(rms, rms_limit) << "max " << max_abs;
+                const test::LogitsDiff d = test::compare_logits(got, want, static_cast<size_t>(n_vocab));
+                EXPECT_LE(d.max_abs, max_limit) << d;
+                EXPECT_LE(d.rms, rms_limit) << d;
                 for (size_t pos = 0; pos < tokens.size(); ++pos) {
                     if (margins[pos] <= margin_floor) continue;
-                    EXPECT_EQ(argmax_row(got.data() + pos * n_vocab, n_vocab),
-                              argmax_row(want.data() + pos * n_vocab, n_vocab))
-                        << "position " << pos;
+                    EXPECT_TRUE(d.top1_equal(pos)) << "position " << pos << ": top-1 " << d.got_top1[pos]
+                                                   << ", llama.cpp's " << d.want_top1[pos];
                 }
                 if (chunk == 0)
                     std::printf("    %s %s kv %s vs llama.cpp: max abs %.6f, rms %.6f\n", c.name,
-                                ops::cpu_path_name(path_kind), ops::kv_type_name(kv), max_abs, rms);
+                                ops::cpu_path_name(path_kind), ops::kv_type_name(kv), d.max_abs, d.rms);
             }
         }
     }
@@ -144,7 +135,7 @@ TEST_P(GoldenGemma4, GreedyContinuationMatchesLlamaCpp) {
     const double floor = std::string(c.type) != "F32" ? 1.0 : 0.05;
     size_t compared = 0;
     for (size_t s = 0; s < expected.size() && margins[s] >= floor; ++s, ++compared) {
-        const int next = argmax_row(logits.data(), n_vocab);
+        const int next = static_cast<int>(test::argmax(std::span<const float>(logits).first(static_cast<size_t>(n_vocab))));
         ASSERT_EQ(next, expected[s]) << "step " << s;
         logits = session.eval({next});
     }

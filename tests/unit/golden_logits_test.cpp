@@ -52,32 +52,6 @@ using test::ScopedCpuPath;
 
 class GoldenLogits : public ::testing::TestWithParam<GoldenCase> {};
 
-struct Comparison {
-    double max_abs = 0, rms = 0;
-    std::vector<int> argmax;
-};
-
-Comparison compare(const std::vector<float>& got, const std::vector<float>& want, int n_vocab) {
-    Comparison c;
-    double sum_sq = 0;
-    for (size_t i = 0; i < got.size(); ++i) {
-        double d = std::fabs(static_cast<double>(got[i]) - want[i]);
-        c.max_abs = std::max(c.max_abs, d);
-        sum_sq += d * d;
-    }
-    c.rms = std::sqrt(sum_sq / got.size());
-    for (size_t row = 0; row < got.size() / n_vocab; ++row) {
-        const float* r = got.data() + row * n_vocab;
-        c.argmax.push_back(static_cast<int>(std::max_element(r, r + n_vocab) - r));
-    }
-    return c;
-}
-
-int argmax_of(const std::vector<float>& v, size_t row, int n_vocab) {
-    const float* r = v.data() + row * n_vocab;
-    return static_cast<int>(std::max_element(r, r + n_vocab) - r);
-}
-
 TEST_P(GoldenLogits, MatchExactReference) {
     const GoldenCase& gc = GetParam();
     const std::string name = gc.model;
@@ -101,16 +75,17 @@ TEST_P(GoldenLogits, MatchExactReference) {
             Session session(*lm.model, opt);
             std::vector<float> got = session.eval(tokens, LogitsFor::All);
             ASSERT_EQ(got.size(), exact.size());
-            Comparison c = compare(got, exact, n_vocab);
+            const test::LogitsDiff c = test::compare_logits(got, exact, static_cast<size_t>(n_vocab));
             const Limits lim = limits_for(gc, path, kv);
-            EXPECT_LE(c.max_abs, lim.max_abs) << name << " rms " << c.rms;
+            EXPECT_LE(c.max_abs, lim.max_abs) << name << " " << c;
             if (lim.rms >= 0) {
-                EXPECT_LE(c.rms, lim.rms) << name;
+                EXPECT_LE(c.rms, lim.rms) << name << " " << c;
             }
             // Top-1 must agree wherever the reference is not a near-tie.
             for (size_t pos = 0; pos < tokens.size(); ++pos) {
                 if (margins[pos] > lim.margin_floor) {
-                    EXPECT_EQ(c.argmax[pos], argmax_of(exact, pos, n_vocab)) << "position " << pos;
+                    EXPECT_TRUE(c.top1_equal(pos)) << "position " << pos << ": top-1 " << c.got_top1[pos]
+                                                   << ", the exact reference's " << c.want_top1[pos];
                 }
             }
             std::printf("    %s %s kv %s: max abs %.6f, rms %.6f (limit %.4f)\n", name.c_str(),
@@ -141,7 +116,7 @@ TEST_P(GoldenLogits, GreedyContinuationMatchesExact) {
         std::vector<float> logits = session.eval(prompt);
         int compared = 0;
         for (size_t step = 0; step < expected.size(); ++step) {
-            int next = argmax_of(logits, 0, n_vocab);
+            const int next = static_cast<int>(test::argmax(std::span<const float>(logits).first(static_cast<size_t>(n_vocab))));
             if (margins[step] < margin_floor) break;  // a near-tie: either choice is right from here on
             ASSERT_EQ(next, expected[step]) << "step " << step;
             ++compared;

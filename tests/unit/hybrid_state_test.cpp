@@ -29,29 +29,6 @@ std::vector<int32_t> golden_tokens(const std::string& model) {
     return tj["tokens"].get<std::vector<int32_t>>();
 }
 
-double max_abs_diff(const float* a, const float* b, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
-    return m;
-}
-
-double rms_diff(const float* a, const float* b, size_t n) {
-    double sum = 0;
-    for (size_t i = 0; i < n; ++i) sum += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    return std::sqrt(sum / static_cast<double>(n));
-}
-
-size_t argmax(const float* row, size_t n) { return static_cast<size_t>(std::max_element(row, row + n) - row); }
-
-// The gap between the largest and the second largest value of a row.
-double top1_margin(const float* row, size_t n) {
-    const size_t best = argmax(row, n);
-    float second = -INFINITY;
-    for (size_t i = 0; i < n; ++i)
-        if (i != best) second = std::max(second, row[i]);
-    return static_cast<double>(row[best]) - second;
-}
-
 std::vector<float> eval_all(const Model& model, const std::vector<int32_t>& tokens, int n_batch) {
     SessionOptions opt;
     opt.n_ctx = 256;
@@ -131,34 +108,33 @@ TEST_P(HybridSplits, OneBatchChunksAndTokenByTokenAgree) {
             SCOPED_TRACE("n_batch " + std::to_string(n_batch));
             const std::vector<float> got = n_batch == 64 ? whole : eval_all(*lm.model, tokens, n_batch);
             ASSERT_EQ(got.size(), whole.size());
-            const double split_diff = max_abs_diff(whole.data(), got.data(), got.size());
-            const double split_rms_diff = rms_diff(whole.data(), got.data(), got.size());
+            const test::LogitsDiff split = test::compare_logits(got, whole, n_vocab);
             if (split_max >= 0) {
-                EXPECT_LE(split_diff, split_max);
+                EXPECT_LE(split.max_abs, split_max) << split;
             }
             if (split_rms >= 0) {
-                EXPECT_LE(split_rms_diff, split_rms);
+                EXPECT_LE(split.rms, split_rms) << split;
             }
             const double margin_floor = quantized_activations ? 1.0 : 0.01;
             for (size_t pos = 0; pos < tokens.size(); ++pos) {
-                const float* row = whole.data() + pos * n_vocab;
-                if (top1_margin(row, n_vocab) <= margin_floor) continue;
-                EXPECT_EQ(argmax(got.data() + pos * n_vocab, n_vocab), argmax(row, n_vocab)) << "position " << pos;
+                if (test::top1_margin(std::span<const float>(whole).subspan(pos * n_vocab, n_vocab)) <= margin_floor)
+                    continue;
+                EXPECT_TRUE(split.top1_equal(pos)) << "position " << pos << ": top-1 " << split.got_top1[pos]
+                                                   << ", one batch's " << split.want_top1[pos];
             }
             const std::vector<float>& want = quantized_activations ? llamacpp : exact;
-            const double golden_max = max_abs_diff(got.data(), want.data(), got.size());
-            const double golden_rms = rms_diff(got.data(), want.data(), got.size());
+            const test::LogitsDiff golden = test::compare_logits(got, want, n_vocab);
             if (quantized_activations) {
-                EXPECT_LE(golden_rms, 0.5);
+                EXPECT_LE(golden.rms, 0.5) << golden;
                 if (!sc.moe) {
-                    EXPECT_LE(golden_max, 1.5);
+                    EXPECT_LE(golden.max_abs, 1.5) << golden;
                 }
             } else {
-                EXPECT_LE(golden_max, 1e-3);
+                EXPECT_LE(golden.max_abs, 1e-3) << golden;
             }
             std::printf("    %s %s n_batch %2d: vs one batch max %.2e rms %.2e; vs %s max %.2e rms %.2e\n",
-                        name.c_str(), ops::cpu_path_name(cpu), n_batch, split_diff, split_rms_diff,
-                        quantized_activations ? "llama.cpp" : "exact", golden_max, golden_rms);
+                        name.c_str(), ops::cpu_path_name(cpu), n_batch, split.max_abs, split.rms,
+                        quantized_activations ? "llama.cpp" : "exact", golden.max_abs, golden.rms);
         }
     }
 }
@@ -196,13 +172,15 @@ TEST(HybridState, RewindResumesFromACheckpointAndGivesTheSameLogits) {
     const std::vector<int32_t> rest(tokens.begin() + 20, tokens.end());
     const std::vector<float> resumed = session.eval(rest, LogitsFor::All);
     ASSERT_EQ(resumed.size(), rest.size() * n_vocab);
-    EXPECT_LE(max_abs_diff(resumed.data(), reference.data() + 20 * n_vocab, resumed.size()), 1e-4);
+    EXPECT_LE(test::compare_logits(resumed, std::span<const float>(reference).subspan(20 * n_vocab, resumed.size()),
+                                   n_vocab).max_abs,
+              1e-4);
 
     // A rewind to the state's own position keeps everything; one before every checkpoint starts over.
     EXPECT_EQ(session.rewind(48), 48);
     EXPECT_EQ(session.rewind(10), 0);
     const std::vector<float> again = session.eval(tokens, LogitsFor::All);
-    EXPECT_LE(max_abs_diff(again.data(), reference.data(), again.size()), 1e-4);
+    EXPECT_LE(test::compare_logits(again, reference, n_vocab).max_abs, 1e-4);
 }
 
 TEST(HybridState, ForwardRefusesToContinueFromAnotherPosition) {

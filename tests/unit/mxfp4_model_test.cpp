@@ -16,11 +16,6 @@
 namespace hearth {
 namespace {
 
-int argmax_row(const std::vector<float>& v, size_t row, int n) {
-    const float* r = v.data() + row * static_cast<size_t>(n);
-    return static_cast<int>(std::max_element(r, r + n) - r);
-}
-
 TEST(Mxfp4Model, GptOssLogitsOnEveryPath) {
     const std::string base = "golden/arch/synth-gptoss-256-MXFP4";
     HEARTH_SHARED_OR_SKIP(gguf_path, base + ".gguf");
@@ -45,23 +40,18 @@ TEST(Mxfp4Model, GptOssLogitsOnEveryPath) {
         ASSERT_EQ(got.size(), exact.size());
         const bool scalar = path == ops::CpuPath::Scalar;
         const std::vector<float>& want = scalar ? exact : llamacpp;
-        double max_abs = 0, sum_sq = 0;
-        for (size_t i = 0; i < got.size(); ++i) {
-            const double d = std::fabs(static_cast<double>(got[i]) - want[i]);
-            max_abs = std::max(max_abs, d);
-            sum_sq += d * d;
-        }
-        const double rms = std::sqrt(sum_sq / static_cast<double>(got.size()));
+        const test::LogitsDiff d = test::compare_logits(got, want, static_cast<size_t>(n_vocab));
         std::printf("    gpt-oss MXFP4 %s vs %s: max abs %.5f, rms %.5f\n", ops::cpu_path_name(path),
-                    scalar ? "exact" : "llama.cpp", max_abs, rms);
+                    scalar ? "exact" : "llama.cpp", d.max_abs, d.rms);
         if (scalar) {
-            EXPECT_LE(max_abs, 1e-3);  // the README's F32 bound: the weights are exactly the reference's
+            EXPECT_LE(d.max_abs, 1e-3) << d;  // the README's F32 bound: the weights are exactly the reference's
         } else {
-            EXPECT_LE(rms, 0.5);  // quantized activations; no max bound for MoE (routing flips)
+            EXPECT_LE(d.rms, 0.5) << d;  // quantized activations; no max bound for MoE (routing flips)
         }
         for (size_t pos = 0; pos < tokens.size(); ++pos)
             if (margins[pos] > (scalar ? 0.01 : 1.0)) {
-                EXPECT_EQ(argmax_row(got, pos, n_vocab), argmax_row(want, pos, n_vocab)) << "position " << pos;
+                EXPECT_TRUE(d.top1_equal(pos)) << "position " << pos << ": top-1 " << d.got_top1[pos]
+                                               << ", the reference's " << d.want_top1[pos];
             }
     }
     ops::set_cpu_path(saved);

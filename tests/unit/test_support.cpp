@@ -2,8 +2,12 @@
 
 #include "convert/synth.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
+#include <limits>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -68,6 +72,45 @@ std::filesystem::path temp_dir() {
     std::filesystem::create_directories(dir);
     cleaner().dirs.push_back(dir);
     return dir;
+}
+
+size_t argmax(std::span<const float> row) {
+    return static_cast<size_t>(std::max_element(row.begin(), row.end()) - row.begin());
+}
+
+double top1_margin(std::span<const float> row) {
+    const size_t best = argmax(row);
+    float second = -std::numeric_limits<float>::infinity();
+    for (size_t i = 0; i < row.size(); ++i)
+        if (i != best) second = std::max(second, row[i]);
+    return static_cast<double>(row[best]) - second;
+}
+
+LogitsDiff compare_logits(std::span<const float> got, std::span<const float> want, size_t n_vocab) {
+    LogitsDiff d;
+    EXPECT_EQ(got.size(), want.size()) << "logits of different sizes";
+    EXPECT_TRUE(n_vocab > 0 && got.size() % n_vocab == 0) << got.size() << " logits are not rows of " << n_vocab;
+    const size_t n = std::min(got.size(), want.size());
+    if (n == 0 || n_vocab == 0) return d;
+    double sum_sq = 0;
+    for (size_t i = 0; i < n; ++i) {
+        const double diff = std::fabs(static_cast<double>(got[i]) - want[i]);
+        d.max_abs = std::max(d.max_abs, diff);
+        sum_sq += diff * diff;
+    }
+    d.rms = std::sqrt(sum_sq / static_cast<double>(n));
+    for (size_t row = 0; row < n / n_vocab; ++row) {
+        d.got_top1.push_back(argmax(got.subspan(row * n_vocab, n_vocab)));
+        d.want_top1.push_back(argmax(want.subspan(row * n_vocab, n_vocab)));
+        d.top1_agree += d.top1_equal(row);
+    }
+    return d;
+}
+
+std::ostream& operator<<(std::ostream& os, const LogitsDiff& d) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "max abs %.6f, rms %.6f, top-1 %zu/%zu", d.max_abs, d.rms, d.top1_agree, d.rows());
+    return os << buf;
 }
 
 void write_tiny_model(const std::filesystem::path& path) {
