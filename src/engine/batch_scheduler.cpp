@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <optional>
 #include <unordered_map>
 
@@ -29,9 +30,13 @@ const char* finish_reason_name(FinishReason r) {
 
 // ---- Job ------------------------------------------------------------------------------------
 
-bool Job::next(std::string& out) {
+bool Job::next(std::string& out, std::vector<TokenLogprob>* logprobs) {
     std::unique_lock lock(mutex_);
     cv_.wait(lock, [&] { return !pending_.empty() || done_; });
+    if (logprobs) {
+        std::move(pending_logprobs_.begin(), pending_logprobs_.end(), std::back_inserter(*logprobs));
+        pending_logprobs_.clear();
+    }
     if (pending_.empty()) return false;
     out += pending_;
     pending_.clear();
@@ -51,6 +56,11 @@ void Job::push_text(std::string text) {
         pending_ += text;
     }
     cv_.notify_all();
+}
+
+void Job::push_logprob(TokenLogprob entry) {
+    std::lock_guard lock(mutex_);
+    pending_logprobs_.push_back(std::move(entry));
 }
 
 void Job::finish(JobResult result) {
@@ -130,6 +140,8 @@ std::shared_ptr<Job> BatchScheduler::submit(BatchRequest request) {
     if (!std::isfinite(request.presence_penalty) || !std::isfinite(request.frequency_penalty))
         fail("the presence and frequency penalties must be finite numbers");
     request.sampling.validate();
+    if (request.top_logprobs < -1 || request.top_logprobs > kMaxTopLogprobs)
+        fail("top_logprobs must be in [0, {}] (got {})", kMaxTopLogprobs, request.top_logprobs);
     if (!request.grammar != !request.vocab) fail("grammar: a grammar needs the vocabulary trie, and the trie a grammar");
     if (request.vocab && request.vocab->n_vocab() != model_.hparams().n_vocab)
         fail("grammar: built for {} tokens, the model has {}", request.vocab->n_vocab(), model_.hparams().n_vocab);
@@ -242,6 +254,10 @@ void BatchScheduler::step_slot(Slot& slot, const float* logits) {
     if (constraint) constraint->accept(next);
     slot.sampler->accept(next);
     r.tokens.push_back(next);
+    if (req.top_logprobs >= 0) {
+        r.logprobs.push_back(token_logprob(row, next, req.top_logprobs));
+        slot.job->push_logprob(r.logprobs.back());
+    }
     ++slot.counts[next];
     std::string text = slot.stops.push(slot.decoder->push(next));
     r.text += text;

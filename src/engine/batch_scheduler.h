@@ -23,6 +23,7 @@
 #include "common/thread_pool.h"
 #include "grammar/token_constraint.h"
 #include "model/model.h"
+#include "sample/logprobs.h"
 #include "sample/sampler.h"
 #include "tokenizer/tokenizer.h"
 
@@ -45,6 +46,9 @@ struct BatchRequest {
     float presence_penalty = 0.0f;
     float frequency_penalty = 0.0f;
     std::vector<std::string> stop;  // stop strings (not included in the output)
+    // -1: no log-probabilities; 0..kMaxTopLogprobs: each generated token's, and this many of
+    // the most likely alternatives (sample/logprobs.h).
+    int top_logprobs = -1;
     // Grammar-constrained sampling (structured output, forced tool calls): only tokens that keep
     // the text inside the grammar are sampled, and generation ends when it is complete. The
     // caller parses the grammar (so a bad one fails before submit); the slot that runs the
@@ -54,6 +58,8 @@ struct BatchRequest {
     std::shared_ptr<const grammar::VocabTrie> vocab;
 };
 
+inline constexpr int kMaxTopLogprobs = 20;
+
 enum class FinishReason { Stop, Length, Cancelled, Error };
 const char* finish_reason_name(FinishReason r);  // "stop", "length", "cancelled", "error"
 
@@ -61,6 +67,7 @@ struct JobResult {
     FinishReason finish = FinishReason::Stop;
     std::string error;              // for FinishReason::Error
     std::vector<TokenId> tokens;    // generated ids (no end-of-generation token)
+    std::vector<TokenLogprob> logprobs;  // one per generated token, when the request asked
     std::string text;               // the whole output text (stop string excluded)
     int n_prompt = 0;
     int n_generated = 0;            // == tokens.size()
@@ -74,8 +81,10 @@ struct JobResult {
 class Job {
 public:
     // Blocks until text is ready (appended to `out`, returns true) or the job is finished
-    // (returns false; result() is then final).
-    bool next(std::string& out);
+    // (returns false; result() is then final). `logprobs`, when given, receives the entries of
+    // the tokens generated since the last call (a token's text may still be held back for a
+    // stop string or an incomplete character, so entries can come before their text).
+    bool next(std::string& out, std::vector<TokenLogprob>* logprobs = nullptr);
     // Asks the scheduler to stop this job at its next step; frees its slot.
     void cancel() { cancel_.store(true); }
     bool cancelled() const { return cancel_.load(); }
@@ -86,6 +95,7 @@ public:
 private:
     friend class BatchScheduler;
     void push_text(std::string text);
+    void push_logprob(TokenLogprob entry);
     void finish(JobResult result);
 
     BatchRequest request_;
@@ -94,6 +104,7 @@ private:
     std::mutex mutex_;
     std::condition_variable cv_;
     std::string pending_;
+    std::vector<TokenLogprob> pending_logprobs_;
     bool done_ = false;
     JobResult result_;
 };

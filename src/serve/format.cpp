@@ -1,6 +1,7 @@
 #include "serve/format.h"
 
 #include <chrono>
+#include <cmath>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -146,6 +147,47 @@ std::string rfc3339_now() {
     gmtime_r(&secs, &tm);
     return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                        tm.tm_hour, tm.tm_min, tm.tm_sec, ns % 1000000000);
+}
+
+namespace {
+// -inf (a token the model gives no chance) is not JSON: OpenAI's floor, -9999, stands in.
+double json_logprob(float lp) { return std::isfinite(lp) ? double(lp) : -9999.0; }
+
+ordered_json byte_values(const std::string& text) {
+    ordered_json bytes = ordered_json::array();
+    for (char c : text) bytes.push_back(static_cast<unsigned char>(c));
+    return bytes;
+}
+}  // namespace
+
+ordered_json chat_logprobs(const std::vector<LogprobEntry>& entries) {
+    ordered_json content = ordered_json::array();
+    for (const LogprobEntry& e : entries) {
+        ordered_json top = ordered_json::array();
+        for (const auto& [token, lp] : e.top)
+            top.push_back({{"token", token}, {"logprob", json_logprob(lp)}, {"bytes", byte_values(token)}});
+        content.push_back({{"token", e.token},
+                           {"logprob", json_logprob(e.logprob)},
+                           {"bytes", byte_values(e.token)},
+                           {"top_logprobs", top}});
+    }
+    return {{"content", content}, {"refusal", nullptr}};
+}
+
+ordered_json completion_logprobs(const std::vector<LogprobEntry>& entries, size_t first_offset) {
+    ordered_json tokens = ordered_json::array(), lps = ordered_json::array(), tops = ordered_json::array(),
+                 offsets = ordered_json::array();
+    size_t offset = first_offset;
+    for (const LogprobEntry& e : entries) {
+        tokens.push_back(e.token);
+        lps.push_back(json_logprob(e.logprob));
+        ordered_json top = ordered_json::object();
+        for (const auto& [token, lp] : e.top) top[token] = json_logprob(lp);
+        tops.push_back(top);
+        offsets.push_back(offset);
+        offset += e.token.size();
+    }
+    return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
 }
 
 }  // namespace hearth::serve

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -78,6 +79,21 @@ ordered_json text_chunk(const ResponseMeta& m, const std::string& text, const st
 ordered_json ollama_piece(Api api, const std::string& model, const std::string& created_at, const ChatReply& part);
 ordered_json ollama_final(Api api, const std::string& model, const std::string& created_at, const ChatReply& reply,
                           const std::string& done_reason, const Usage& u, const Timings& t);
+
+// One generated token's log-probability with the likeliest alternatives, as text (the bytes
+// each token stands for).
+struct LogprobEntry {
+    std::string token;
+    float logprob = 0;
+    std::vector<std::pair<std::string, float>> top;
+};
+// OpenAI chat `choices[].logprobs`: {"content": [{"token", "logprob", "bytes", "top_logprobs"}],
+// "refusal": null}.
+ordered_json chat_logprobs(const std::vector<LogprobEntry>& entries);
+// OpenAI completions `choices[].logprobs`: {"tokens", "token_logprobs", "top_logprobs" (one
+// {token: logprob} object per token), "text_offset"}; offsets count bytes of the completion
+// text from `first_offset`.
+ordered_json completion_logprobs(const std::vector<LogprobEntry>& entries, size_t first_offset);
 
 // Time as RFC 3339 with nanoseconds, UTC ("2026-11-22T04:21:25.123456789Z").
 std::string rfc3339_now();

@@ -360,6 +360,19 @@ void read_ollama_format(const json& body, GenerationRequest& req) {
     req.grammar = schema_grammar(*f, "format");
 }
 
+// Chat: `logprobs` a boolean and `top_logprobs` 0..20 with it; completions: `logprobs` 0..5.
+void read_logprobs(const json& body, GenerationRequest& req) {
+    if (req.api == Api::OpenAICompletion) {
+        if (auto n = read_int(body, "logprobs", 0, 5)) req.top_logprobs = static_cast<int>(*n);
+        return;
+    }
+    bool wanted = false;
+    read_bool(body, "logprobs", wanted);
+    const std::optional<int64_t> top = read_int(body, "top_logprobs", 0, 20);
+    if (top && !wanted) bad("'top_logprobs' needs 'logprobs': true");
+    if (wanted) req.top_logprobs = top ? static_cast<int>(*top) : 0;
+}
+
 void read_openai(const json& body, GenerationRequest& req) {
     read_response_format(body, req);
     req.reasoning_effort = read_effort(body, "reasoning_effort");
@@ -389,6 +402,7 @@ void read_openai(const json& body, GenerationRequest& req) {
     if (auto p = read_number(body, "presence_penalty", -2, 2)) req.presence_penalty = static_cast<float>(*p);
     if (auto f = read_number(body, "frequency_penalty", -2, 2)) req.frequency_penalty = static_cast<float>(*f);
     if (auto n = read_int(body, "n", 1, INT64_MAX); n && *n != 1) bad("only n = 1 is supported");
+    read_logprobs(body, req);
     req.stop = read_stop(body, "stop");
 }
 

@@ -58,6 +58,9 @@ struct GenerationRequest {
     float presence_penalty = 0.0f;
     float frequency_penalty = 0.0f;
     std::vector<std::string> stop;
+    // OpenAI log-probabilities: -1 none; otherwise each generated token's and this many
+    // alternatives (chat: `logprobs: true` + `top_logprobs` 0..20; completions: `logprobs` 0..5).
+    int top_logprobs = -1;
     // Reasoning: Ollama's `think` (true / false, or "low" / "medium" / "high"), OpenAI's
     // `reasoning_effort`. false asks the template to switch thinking off (enable_thinking) and
     // leaves any thinking out of the answer; unset: the model's default, returned separately.

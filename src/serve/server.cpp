@@ -81,6 +81,7 @@ const char* finish_name(FinishReason r) { return r == FinishReason::Length ? "le
 struct StreamState {
     std::shared_ptr<Job> job;
     Api api;
+    const Tokenizer* tokenizer = nullptr;  // the server's, which outlives every response
     ResponseMeta meta;
     std::string created_at;
     bool include_usage = false;
@@ -89,6 +90,10 @@ struct StreamState {
     // Chat replies are read for reasoning markup and tool calls (serve/reply.h).
     std::optional<ReplyReader> reply;
     std::vector<ToolCall> tool_calls;   // sent when the reply ends
+    // OpenAI logprobs: -1 when not asked; entries not sent yet; the completion text's byte offset.
+    int top_logprobs = -1;
+    std::vector<TokenLogprob> logprobs;
+    size_t text_offset = 0;
     ~StreamState() { job->cancel(); }
 };
 
@@ -219,6 +224,7 @@ struct Server::Impl {
             br.presence_penalty = g.presence_penalty;
             br.frequency_penalty = g.frequency_penalty;
             br.stop = g.stop;
+            br.top_logprobs = g.top_logprobs;
             constrain_reply(s, g, opens_thinking, br);
             try {
                 job = s.scheduler_->submit(std::move(br));
@@ -240,9 +246,11 @@ struct Server::Impl {
         auto st = std::make_shared<StreamState>();
         st->job = job;
         st->api = api;
+        st->tokenizer = s.model_.tokenizer.get();
         st->meta = {random_id(api == Api::OpenAICompletion ? "cmpl-" : "chatcmpl-"), s.name_, unix_now()};
         st->created_at = rfc3339_now();
         st->include_usage = g.include_usage;
+        st->top_logprobs = is_ollama(api) ? -1 : g.top_logprobs;
         st->t0 = t0;
         if (uses_template(g)) {
             ReplyOptions ro;
@@ -299,11 +307,46 @@ struct Server::Impl {
         }
         const std::string finish = finish_of(r, !reply.tool_calls.empty());
         switch (st.api) {
-            case Api::OpenAIChat: return chat_completion(st.meta, reply, finish, usage_of(r));
-            case Api::OpenAICompletion: return text_completion(st.meta, r.text, finish, usage_of(r));
+            case Api::OpenAIChat: {
+                ordered_json body = chat_completion(st.meta, reply, finish, usage_of(r));
+                if (st.top_logprobs >= 0) body["choices"][0]["logprobs"] = chat_logprobs(logprob_text(st, r.logprobs));
+                return body;
+            }
+            case Api::OpenAICompletion: {
+                ordered_json body = text_completion(st.meta, r.text, finish, usage_of(r));
+                if (st.top_logprobs >= 0)
+                    body["choices"][0]["logprobs"] = completion_logprobs(logprob_text(st, r.logprobs), 0);
+                return body;
+            }
             default:
                 return ollama_final(st.api, st.meta.model, rfc3339_now(), reply, finish, usage_of(r), timings_of(st, r));
         }
+    }
+
+    // Token ids to text (special tokens as their text: a client sees what the model chose).
+    static std::vector<LogprobEntry> logprob_text(const StreamState& st, const std::vector<TokenLogprob>& lps) {
+        const Tokenizer& tok = *st.tokenizer;
+        std::vector<LogprobEntry> out;
+        for (const TokenLogprob& lp : lps) {
+            LogprobEntry e{std::string(tok.token_to_piece(lp.token, true)), lp.logprob, {}};
+            for (const auto& [id, value] : lp.top) e.top.emplace_back(std::string(tok.token_to_piece(id, true)), value);
+            out.push_back(std::move(e));
+        }
+        return out;
+    }
+
+    // Puts the entries not sent yet into an OpenAI chunk (the first chunk after their tokens).
+    static ordered_json with_logprobs(StreamState& st, ordered_json chunk) {
+        if (st.top_logprobs < 0 || st.logprobs.empty()) return chunk;
+        const std::vector<LogprobEntry> entries = logprob_text(st, st.logprobs);
+        st.logprobs.clear();
+        if (st.api == Api::OpenAIChat) {
+            chunk["choices"][0]["logprobs"] = chat_logprobs(entries);
+        } else {
+            chunk["choices"][0]["logprobs"] = completion_logprobs(entries, st.text_offset);
+            for (const LogprobEntry& e : entries) st.text_offset += e.token.size();
+        }
+        return chunk;
     }
 
     // The events of one piece of streamed text: reasoning and answer as they come; tool calls
@@ -311,7 +354,8 @@ struct Server::Impl {
     static void stream_text(StreamState& st, const std::string& text, std::string& out) {
         if (text.empty()) return;
         if (!st.reply) {  // completion routes: the text as generated
-            if (st.api == Api::OpenAICompletion) out += sse_event(text_chunk(st.meta, text, nullptr, st.include_usage));
+            if (st.api == Api::OpenAICompletion)
+                out += sse_event(with_logprobs(st, text_chunk(st.meta, text, nullptr, st.include_usage)));
             else out += ndjson_line(ollama_piece(st.api, st.meta.model, rfc3339_now(), ChatReply{text, {}, {}}));
             return;
         }
@@ -322,9 +366,9 @@ struct Server::Impl {
         if (part.thinking.empty() && part.content.empty()) return;
         if (st.api == Api::OpenAIChat) {
             if (!part.thinking.empty())
-                out += sse_event(chat_chunk(st.meta, nullptr, nullptr, nullptr, st.include_usage, &part.thinking));
+                out += sse_event(with_logprobs(st, chat_chunk(st.meta, nullptr, nullptr, nullptr, st.include_usage, &part.thinking)));
             if (!part.content.empty())
-                out += sse_event(chat_chunk(st.meta, nullptr, &part.content, nullptr, st.include_usage));
+                out += sse_event(with_logprobs(st, chat_chunk(st.meta, nullptr, &part.content, nullptr, st.include_usage)));
         } else {
             out += ndjson_line(ollama_piece(st.api, st.meta.model, rfc3339_now(), part));
         }
@@ -344,7 +388,7 @@ struct Server::Impl {
             }
         }
         std::string text;
-        const bool more = st.job->next(text);
+        const bool more = st.job->next(text, st.top_logprobs >= 0 ? &st.logprobs : nullptr);
         stream_text(st, text, out);
         if (!more) {
             if (st.reply) {
@@ -365,8 +409,9 @@ struct Server::Impl {
                 if (!st.tool_calls.empty())
                     out += sse_event(chat_chunk(st.meta, nullptr, nullptr, nullptr, st.include_usage, nullptr,
                                                 &st.tool_calls, 0));
-                if (st.api == Api::OpenAIChat) out += sse_event(chat_chunk(st.meta, nullptr, nullptr, &finish, st.include_usage));
-                else out += sse_event(text_chunk(st.meta, "", &finish, st.include_usage));
+                if (st.api == Api::OpenAIChat)
+                    out += sse_event(with_logprobs(st, chat_chunk(st.meta, nullptr, nullptr, &finish, st.include_usage)));
+                else out += sse_event(with_logprobs(st, text_chunk(st.meta, "", &finish, st.include_usage)));
                 if (st.include_usage)
                     out += sse_event(usage_chunk(st.meta, st.api == Api::OpenAIChat ? "chat.completion.chunk" : "text_completion",
                                                  usage_of(r)));

@@ -384,5 +384,42 @@ TEST_F(BatchTest, PresenceAndFrequencyPenaltiesApplyToGeneratedTokens) {
     EXPECT_EQ(distinct(rc.tokens), 1u);
 }
 
+TEST_F(BatchTest, LogprobsOfEachGeneratedToken) {
+    SchedulerOptions o;
+    o.n_slots = 2;
+    o.n_ctx = 64;
+    o.n_threads = 1;
+    BatchScheduler sched(*tiny_->model, *tiny_->tokenizer, o);
+    BatchRequest r = greedy_request(some_tokens(5, 8, tiny_->model->hparams().n_vocab), 12);
+    r.top_logprobs = 3;
+    auto job = sched.submit(r);
+    std::vector<TokenLogprob> streamed;
+    std::string text;
+    while (job->next(text, &streamed)) {
+    }
+    const JobResult& res = job->result();
+    ASSERT_EQ(res.logprobs.size(), res.tokens.size());
+    ASSERT_EQ(streamed.size(), res.tokens.size());  // every entry reaches the reader, the last ones at the end
+    for (size_t i = 0; i < res.tokens.size(); ++i) {
+        const TokenLogprob& lp = res.logprobs[i];
+        EXPECT_EQ(lp.token, res.tokens[i]);
+        EXPECT_EQ(streamed[i].token, lp.token);
+        ASSERT_EQ(lp.top.size(), 3u);
+        EXPECT_EQ(lp.top[0].first, lp.token);  // greedy: the most likely token
+        EXPECT_FLOAT_EQ(lp.top[0].second, lp.logprob);
+        EXPECT_LE(lp.logprob, 0.0f);
+        EXPECT_GE(lp.top[0].second, lp.top[1].second);
+        EXPECT_GE(lp.top[1].second, lp.top[2].second);
+        double mass = 0;
+        for (const auto& t : lp.top) mass += std::exp(double(t.second));
+        EXPECT_LE(mass, 1.0 + 1e-5);
+    }
+    // Not asked: none.
+    BatchRequest plain = greedy_request(some_tokens(5, 8, tiny_->model->hparams().n_vocab), 4);
+    EXPECT_TRUE(sched.submit(plain)->wait().logprobs.empty());
+    plain.top_logprobs = 21;
+    EXPECT_THROW(sched.submit(plain), Error);
+}
+
 }  // namespace
 }  // namespace hearth

@@ -1,5 +1,6 @@
 // hearth serve: request parsing (JSON body -> GenerationRequest, with every kind of bad input)
 // and the exact bytes of SSE / NDJSON framing and response bodies.
+#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -223,6 +224,41 @@ TEST(ServeRequest, BadStructuredOutputIsA400NamingTheField) {
         EXPECT_NE(std::string(e.what()).find("pattern"), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find("response_format.json_schema.schema"), std::string::npos) << e.what();
     }
+}
+
+TEST(ServeRequest, Logprobs) {
+    const std::string m = R"("messages":[{"role":"user","content":"x"}])";
+    EXPECT_EQ(parse(Api::OpenAIChat, "{" + m + "}").top_logprobs, -1);
+    EXPECT_EQ(parse(Api::OpenAIChat, "{" + m + R"(,"logprobs":false})").top_logprobs, -1);
+    EXPECT_EQ(parse(Api::OpenAIChat, "{" + m + R"(,"logprobs":true})").top_logprobs, 0);
+    EXPECT_EQ(parse(Api::OpenAIChat, "{" + m + R"(,"logprobs":true,"top_logprobs":20})").top_logprobs, 20);
+    EXPECT_EQ(parse(Api::OpenAICompletion, R"({"prompt":"x","logprobs":3})").top_logprobs, 3);
+    EXPECT_EQ(parse(Api::OpenAICompletion, R"({"prompt":"x","logprobs":null})").top_logprobs, -1);
+    for (const std::string f : {R"("top_logprobs":2)", R"("logprobs":true,"top_logprobs":21)", R"("logprobs":1)",
+                                R"("logprobs":true,"top_logprobs":-1)"})
+        EXPECT_EQ(error_of(Api::OpenAIChat, "{" + m + "," + f + "}").first, 400) << f;
+    EXPECT_EQ(error_of(Api::OpenAICompletion, R"({"prompt":"x","logprobs":6})").first, 400);
+    EXPECT_EQ(error_of(Api::OpenAICompletion, R"({"prompt":"x","logprobs":true})").first, 400);
+}
+
+TEST(ServeFormat, LogprobBodies) {
+    const float inf = std::numeric_limits<float>::infinity();
+    const std::vector<LogprobEntry> entries = {{"Hi", -0.25f, {{"Hi", -0.25f}, {"Yo", -1.5f}}},
+                                               {"\xC3\xA9", -inf, {}}};
+    const auto chat = json::parse(dump_json(chat_logprobs(entries)));
+    ASSERT_EQ(chat["content"].size(), 2u);
+    EXPECT_EQ(chat["content"][0]["token"], "Hi");
+    EXPECT_FLOAT_EQ(chat["content"][0]["logprob"].get<float>(), -0.25f);
+    EXPECT_EQ(chat["content"][0]["bytes"], json::array({72, 105}));
+    EXPECT_EQ(chat["content"][0]["top_logprobs"][1]["token"], "Yo");
+    EXPECT_EQ(chat["content"][1]["bytes"], json::array({0xC3, 0xA9}));
+    EXPECT_EQ(chat["content"][1]["logprob"], -9999.0);  // -inf is not JSON
+    EXPECT_TRUE(chat["refusal"].is_null());
+    const auto completion = json::parse(dump_json(completion_logprobs(entries, 10)));
+    EXPECT_EQ(completion["tokens"], json::array({"Hi", "\xC3\xA9"}));
+    EXPECT_EQ(completion["text_offset"], json::array({10, 12}));
+    EXPECT_FLOAT_EQ(completion["top_logprobs"][0]["Yo"].get<float>(), -1.5f);
+    EXPECT_TRUE(completion["top_logprobs"][1].is_object());
 }
 
 TEST(ServeRequest, ShowRequest) {

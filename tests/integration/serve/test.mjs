@@ -79,6 +79,34 @@ await check('openai: completions, streaming and not', async () => {
   assert.equal(text, r.choices[0].text);
 });
 
+await check('openai: logprobs, whole and streamed, chat and completions', async () => {
+  const body = { model: modelName, messages: hello, max_tokens: 12, temperature: 0, logprobs: true, top_logprobs: 3 };
+  const r = await openai.chat.completions.create(body);
+  const content = r.choices[0].logprobs.content;
+  assert.equal(content.length, r.usage.completion_tokens);
+  for (const e of content) {
+    assert.ok(e.logprob <= 0 && typeof e.token === 'string' && Array.isArray(e.bytes));
+    assert.equal(e.top_logprobs.length, 3);
+    assert.equal(e.top_logprobs[0].token, e.token);  // greedy picks the likeliest token
+    assert.ok(e.top_logprobs[0].logprob >= e.top_logprobs[1].logprob);
+  }
+  assert.equal(Buffer.from(content.flatMap((e) => e.bytes)).toString('utf8').trim(), r.choices[0].message.content.trim());
+  const streamed = [];
+  for await (const chunk of await openai.chat.completions.create({ ...body, stream: true }))
+    streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+  assert.deepEqual(streamed.map((e) => [e.token, e.logprob]), content.map((e) => [e.token, e.logprob]));
+  const plain = await openai.chat.completions.create({ ...body, logprobs: false, top_logprobs: undefined });
+  assert.equal(plain.choices[0].logprobs, null);
+
+  const c = await openai.completions.create({ model: modelName, prompt: 'Once upon a time', max_tokens: 8, temperature: 0, logprobs: 2 });
+  const lp = c.choices[0].logprobs;
+  assert.equal(lp.tokens.length, c.usage.completion_tokens);
+  assert.equal(lp.tokens.join(''), c.choices[0].text);
+  assert.equal(lp.text_offset[0], 0);
+  assert.equal(Object.keys(lp.top_logprobs[0]).length, 2);
+  await assert.rejects(openai.chat.completions.create({ ...body, top_logprobs: 21 }), (e) => e.status === 400);
+});
+
 await check('openai: stop sequence cuts the text before it', async () => {
   const full = await openai.completions.create({ model: modelName, prompt: 'Once upon a time', max_tokens: 24, temperature: 0 });
   const text = full.choices[0].text;
