@@ -72,8 +72,6 @@ def main():
         if not os.path.exists(model):
             print(f"synthesizing {model} ...", file=sys.stderr)
             subprocess.run([a.hearth, "synth", "--preset", "llama3-1b", "--type", "Q4_0", "-o", model, "-q"], check=True)
-    # 17 messages of about (words × 1.3) tokens each make the history.
-    words = max(4, int(a.history / 17 / 1.3))
     args = ["--parallel", "2", "-c", str(a.ctx)]
     if a.threads:
         args += ["-t", str(a.threads)]
@@ -85,6 +83,11 @@ def main():
     try:
         for s in (cached_server, plain_server):  # page the weights in
             chat(s, [{"role": "user", "content": "warm up"}], 2)
+        # Tokens per word of this tokenizer, so that 17 messages make about --history tokens.
+        probe = [{"role": "user", "content": text(0, 100)}]
+        empty = chat(plain_server, [{"role": "user", "content": ""}], 1)[0]["usage"]["prompt_tokens"]
+        per_word = (chat(plain_server, probe, 1)[0]["usage"]["prompt_tokens"] - empty) / 100
+        words = max(4, int(a.history / 17 / per_word))
         for rep in range(a.reps):
             msgs = history(rep, words)
             turn9, _ = chat(cached_server, msgs, a.answer)
