@@ -34,6 +34,7 @@ struct ServeFlags {
     std::string seed = "-1";
     bool json = false;
     bool no_parse_special = false;
+    bool no_prompt_cache = false;
 };
 
 int run(const ServeFlags& f) {
@@ -52,6 +53,7 @@ int run(const ServeFlags& f) {
     o.scheduler.n_threads = so.n_threads;
     o.scheduler.n_batch = so.n_batch;
     o.scheduler.kv_type = so.kv_type;
+    o.scheduler.prompt_cache = !f.no_prompt_cache;
     o.sampling = f.sampling;
     o.sampling.seed = parse_seed(f.seed);
     o.sampling.validate();
@@ -120,6 +122,8 @@ CommandRunner add_serve_command(CLI::App& app) {
         "        GET /api/version (Ollama); GET /health (never needs the key).\n"
         "Up to --parallel requests decode together in one batched forward pass per step; up to\n"
         "--max-queue more wait, beyond that requests get 503. -c is the context of EACH slot.\n"
+        "A slot keeps its KV cache after a request: the next request goes to the free slot\n"
+        "sharing the longest prompt prefix and evaluates only the rest (--no-prompt-cache: off).\n"
         "SIGINT/SIGTERM: stop accepting, let running requests finish (10 s; a second signal\n"
         "cancels them), exit 0.\n"
         "Examples:\n"
@@ -139,6 +143,8 @@ CommandRunner add_serve_command(CLI::App& app) {
     cmd->add_flag("--no-parse-special", flags->no_parse_special,
                   "tokenize special-token text in /v1/completions and raw /api/generate prompts as plain text "
                   "(chat message text is always plain text)");
+    cmd->add_flag("--no-prompt-cache", flags->no_prompt_cache,
+                  "evaluate every prompt from its start (no reuse of a slot's cached prefix; for comparisons)");
     cmd->add_flag("--json", flags->json, "print the address as one JSON line at startup (for scripts)");
     flags->session.add(*cmd);
     add_sampling_flags(*cmd, flags->sampling, flags->seed);

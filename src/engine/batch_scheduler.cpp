@@ -90,6 +90,10 @@ struct BatchScheduler::Slot {
     size_t prompt_done = 0;  // prompt tokens evaluated so far
     TokenId next_input = 0;  // the last sampled token, evaluated at the next step
     Clock::time_point admitted, first_logits;
+    // Prompt cache: the tokens at the cache's positions [0, size) once the slot is free again,
+    // and when it last finished a request (least recently used goes first).
+    std::vector<TokenId> cached;
+    uint64_t last_used = 0;
 
     bool decoding() const { return job && prompt_done == job->request_.prompt.size(); }
 };
@@ -179,8 +183,41 @@ int BatchScheduler::queued() const {
     return static_cast<int>(queue_.size());
 }
 
+int BatchScheduler::reusable(const Slot& slot, const std::vector<TokenId>& prompt) const {
+    if (!options_.prompt_cache) return 0;
+    const size_t limit = std::min(slot.cached.size(), prompt.size() - 1);
+    size_t shared = 0;
+    while (shared < limit && slot.cached[shared] == prompt[shared]) ++shared;
+    // A KV cache resumes anywhere (later positions are overwritten; window layers read absolute
+    // positions from the full cache); a recurrent state only where it or a checkpoint stands.
+    return slot.cache.resume_point(static_cast<int>(shared));
+}
+
+BatchScheduler::Slot* BatchScheduler::pick_slot(const std::vector<TokenId>& prompt) {
+    Slot* best = nullptr;
+    int best_reuse = -1;
+    for (auto& slot : slots_) {
+        if (slot->job) continue;
+        const int reuse = reusable(*slot, prompt);
+        if (reuse > best_reuse || (reuse == best_reuse && slot->last_used < best->last_used)) {
+            best = slot.get();
+            best_reuse = reuse;
+        }
+    }
+    return best;
+}
+
 void BatchScheduler::admit(Slot& slot, std::shared_ptr<Job> job) {
     const BatchRequest& req = job->request_;
+    const int reuse = reusable(slot, req.prompt);
+    if (reuse > 0) {
+        slot.cache.rewind_to(reuse);  // == reuse (reusable asked resume_point)
+        cache_hits_.fetch_add(1);
+        cached_tokens_.fetch_add(static_cast<uint64_t>(reuse));
+    } else {
+        slot.cache.reset();
+    }
+    slot.cached.resize(static_cast<size_t>(reuse));
     slot.job = std::move(job);
     slot.admitted = Clock::now();
     slot.first_logits = slot.admitted;
@@ -191,10 +228,11 @@ void BatchScheduler::admit(Slot& slot, std::shared_ptr<Job> job) {
     slot.counts.clear();
     slot.result = JobResult{};
     slot.result.n_prompt = static_cast<int>(req.prompt.size());
+    slot.result.n_cached = reuse;
     slot.result.seed = slot.sampler->seed();
     slot.result.queue_ms = ms_between(slot.job->submitted_, slot.admitted);
-    slot.n_past = 0;
-    slot.prompt_done = 0;
+    slot.n_past = reuse;
+    slot.prompt_done = static_cast<size_t>(reuse);
     slot.constraint.reset();
     if (req.grammar) slot.constraint = std::make_unique<grammar::TokenConstraint>(*req.grammar, req.vocab);
     active_.fetch_add(1);
@@ -209,6 +247,18 @@ void BatchScheduler::retire(Slot& slot, FinishReason reason, std::string error) 
         r.text += tail;
         slot.job->push_text(std::move(tail));
     }
+    // What the cache holds now: the prompt, then the generated tokens that were evaluated (the
+    // last sampled one may not have been). After an error it may hold anything: forget it.
+    if (reason == FinishReason::Error) {
+        slot.cached.clear();
+        slot.cache.reset();
+    } else {
+        const std::vector<TokenId>& prompt = slot.job->request_.prompt;
+        slot.cached.assign(prompt.begin(), prompt.end());
+        slot.cached.insert(slot.cached.end(), r.tokens.begin(), r.tokens.end());
+        slot.cached.resize(std::min(slot.cached.size(), static_cast<size_t>(slot.n_past)));
+    }
+    slot.last_used = ++use_clock_;
     r.finish = reason;
     r.error = std::move(error);
     r.n_generated = static_cast<int>(r.tokens.size());
@@ -296,9 +346,8 @@ void BatchScheduler::loop() {
                 }
                 queue_.clear();
             }
-            for (auto& slot : slots_) {
-                if (queue_.empty()) break;
-                if (slot->job) continue;
+            // In order of arrival, each into the free slot that caches most of its prompt.
+            while (!queue_.empty() && active_.load() < options_.n_slots) {
                 std::shared_ptr<Job> job = std::move(queue_.front());
                 queue_.pop_front();
                 if (job->cancelled()) {
@@ -307,6 +356,11 @@ void BatchScheduler::loop() {
                     r.n_prompt = static_cast<int>(job->request_.prompt.size());
                     job->finish(std::move(r));
                     continue;
+                }
+                Slot* slot = pick_slot(job->request_.prompt);
+                if (!slot) {  // cannot happen while active_ counts the busy slots; wait for one
+                    queue_.push_front(std::move(job));
+                    break;
                 }
                 admit(*slot, std::move(job));
             }
@@ -344,7 +398,11 @@ void BatchScheduler::loop() {
                 for (size_t i = 0; i < seqs.size(); ++i) {
                     Slot& slot = *owners[i];
                     slot.n_past += static_cast<int>(seqs[i].tokens.size());
-                    if (!slot.decoding()) slot.prompt_done += seqs[i].tokens.size();
+                    if (!slot.decoding()) {
+                        slot.prompt_done += seqs[i].tokens.size();
+                        // A recurrent state at the prompt's end: a later request may share the prompt but not the reply.
+                        if (slot.decoding() && options_.prompt_cache) slot.cache.checkpoint();
+                    }
                     if (wants_logits[i]) step_slot(slot, logits.data() + i * n_vocab);
                 }
             } catch (const std::exception& e) {

@@ -5,6 +5,12 @@
 // prompts, at most n_batch tokens), run one batched forward pass, sample per slot, hand text to
 // each request, and retire finished or cancelled ones. New requests join between steps.
 //
+// Prompt cache: a slot keeps its KV cache and the tokens it holds when its request ends. A new
+// request goes to the free slot whose cached tokens share the longest prefix with its prompt
+// (the least recently used one when none shares any) and evaluates only the rest. Recurrent
+// state (qwen35 hybrids) cannot be cut back: those slots resume only where the state, or one of
+// its checkpoints, stands (model/kv_cache.h), else from position 0.
+//
 //   BatchScheduler sched(model, tokenizer, {.n_slots = 4});
 //   auto job = sched.submit(std::move(request));   // nullptr: the queue is full
 //   std::string piece;
@@ -36,6 +42,7 @@ struct SchedulerOptions {
     int n_threads = 0;         // 0: all cores
     int n_batch = 512;         // tokens per forward pass (at least n_slots)
     int max_queue = 64;        // requests waiting for a slot; more are rejected
+    bool prompt_cache = true;  // reuse a slot's cached prefix (false: every request from position 0)
 };
 
 struct BatchRequest {
@@ -70,6 +77,7 @@ struct JobResult {
     std::vector<TokenLogprob> logprobs;  // one per generated token, when the request asked
     std::string text;               // the whole output text (stop string excluded)
     int n_prompt = 0;
+    int n_cached = 0;               // prompt tokens taken from the slot's cache (n_prompt − n_cached evaluated)
     int n_generated = 0;            // == tokens.size()
     uint64_t seed = 0;              // the seed actually used
     double queue_ms = 0;            // from submit to admission into a slot
@@ -135,10 +143,17 @@ public:
     int active() const { return active_.load(); }
     int queued() const;
     uint64_t steps() const { return steps_.load(); }  // forward passes run so far
+    bool prompt_cache() const { return options_.prompt_cache; }
+    uint64_t cache_hits() const { return cache_hits_.load(); }            // requests that reused a prefix
+    uint64_t cached_tokens_total() const { return cached_tokens_.load(); }  // prompt tokens they did not evaluate
 
 private:
     struct Slot;
     void loop();
+    // The free slot for `prompt`: the longest reusable prefix, then the least recently used. Null: none free.
+    Slot* pick_slot(const std::vector<TokenId>& prompt);
+    // How many of `prompt`'s tokens `slot` can take from its cache (never the last one: its logits are needed).
+    int reusable(const Slot& slot, const std::vector<TokenId>& prompt) const;
     void admit(Slot& slot, std::shared_ptr<Job> job);
     void retire(Slot& slot, FinishReason reason, std::string error = {});
     // Samples the next token of `slot` from one row of logits, streams its text and retires the
@@ -161,6 +176,8 @@ private:
     bool quit_ = false;
     std::atomic<int> active_{0};
     std::atomic<uint64_t> steps_{0};
+    std::atomic<uint64_t> cache_hits_{0}, cached_tokens_{0};
+    uint64_t use_clock_ = 0;  // ticks at each retire; a slot's last_used (scheduler thread only)
     std::thread thread_;
 };
 

@@ -128,13 +128,23 @@ void KvCache::reset() {
     checkpoints_.clear();
 }
 
+const KvCache::Checkpoint* KvCache::checkpoint_for(int n_past) const {
+    const Checkpoint* best = nullptr;
+    for (const Checkpoint& c : checkpoints_)
+        if (c.pos > 0 && c.pos <= n_past && (!best || c.pos > best->pos)) best = &c;
+    return best;
+}
+
+int KvCache::resume_point(int n_past) const {
+    if (state_.empty() || n_past == state_pos_) return n_past;
+    const Checkpoint* best = checkpoint_for(n_past);
+    return best ? best->pos : 0;
+}
+
 int KvCache::rewind_to(int n_past) {
     if (state_.empty()) return n_past;
     if (n_past != state_pos_) {
-        const Checkpoint* best = nullptr;
-        for (const Checkpoint& c : checkpoints_)
-            if (c.pos <= n_past && (!best || c.pos > best->pos)) best = &c;
-        if (best && best->pos > 0) {
+        if (const Checkpoint* best = checkpoint_for(n_past)) {
             state_ = best->state;
             state_pos_ = best->pos;
         } else {

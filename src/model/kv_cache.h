@@ -49,6 +49,8 @@ public:
     // checkpoint at or before it (restored), else 0 (cleared). Checkpoints past that position
     // are dropped: what follows may differ from what they saw.
     int rewind_to(int n_past);
+    // Where rewind_to(n_past) would continue from, without changing anything.
+    int resume_point(int n_past) const;
 
 private:
     struct Checkpoint {
@@ -63,6 +65,8 @@ private:
         bool attends = false;
     };
     ops::KvLayerView view_of(int il) const;
+    // The latest checkpoint past position 0 at or before n_past, or null.
+    const Checkpoint* checkpoint_for(int n_past) const;
 
     int n_ctx_;
     ops::KvType type_;

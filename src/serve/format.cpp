@@ -27,7 +27,8 @@ ordered_json ollama_error(const std::string& message) { return {{"error", messag
 ordered_json usage_json(const Usage& u) {
     return {{"prompt_tokens", u.prompt_tokens},
             {"completion_tokens", u.completion_tokens},
-            {"total_tokens", u.prompt_tokens + u.completion_tokens}};
+            {"total_tokens", u.prompt_tokens + u.completion_tokens},
+            {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
 }
 
 static ordered_json header(const ResponseMeta& m, const char* object) {
@@ -132,7 +133,7 @@ ordered_json ollama_final(Api api, const std::string& model, const std::string& 
     j["done_reason"] = done_reason;
     j["total_duration"] = t.total;
     j["load_duration"] = t.load;
-    j["prompt_eval_count"] = u.prompt_tokens;
+    j["prompt_eval_count"] = u.evaluated_prompt_tokens();  // as Ollama: cached tokens are not evaluated
     j["prompt_eval_duration"] = t.prompt_eval;
     j["eval_count"] = u.completion_tokens;
     j["eval_duration"] = t.eval;

@@ -30,8 +30,10 @@ ordered_json ollama_error(const std::string& message);
 
 // What a finished generation reports.
 struct Usage {
-    int prompt_tokens = 0;
+    int prompt_tokens = 0;      // the whole prompt (OpenAI), cached tokens included
     int completion_tokens = 0;
+    int cached_tokens = 0;      // prompt tokens taken from the prompt cache, not evaluated
+    int evaluated_prompt_tokens() const { return prompt_tokens - cached_tokens; }  // Ollama's prompt_eval_count
 };
 struct Timings {  // nanoseconds, for Ollama
     int64_t total = 0, load = 0, prompt_eval = 0, eval = 0;

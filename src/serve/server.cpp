@@ -187,6 +187,17 @@ struct Server::Impl {
         }
     }
 
+    // Slots have a fixed context (-c): a request asking for more gets a 400, not less than it asked.
+    static void check_num_ctx(const Server& s, const GenerationRequest& g) {
+        const int n_ctx = s.scheduler_->n_ctx();
+        if (g.num_ctx > n_ctx)
+            throw ApiError(400,
+                           fmt::format("options.num_ctx {} is more than this server's context per slot ({}); "
+                                       "restart hearth serve with -c {} or more, or ask for at most {}",
+                                       g.num_ctx, n_ctx, g.num_ctx, n_ctx),
+                           "invalid_request_error", "context_length_exceeded");
+    }
+
     static bool uses_template(const GenerationRequest& g) {
         return g.api == Api::OpenAIChat || g.api == Api::OllamaChat || (g.api == Api::OllamaGenerate && !g.raw);
     }
@@ -217,6 +228,7 @@ struct Server::Impl {
                 send_json(res, 200, j);
                 return;
             }
+            check_num_ctx(s, g);
             BatchRequest br;
             br.prompt = prompt_tokens(s, g, opens_thinking);
             br.n_predict = g.n_predict;
@@ -277,7 +289,7 @@ struct Server::Impl {
         res.set_chunked_content_provider(type, [st](size_t, httplib::DataSink& sink) { return stream_step(*st, sink); });
     }
 
-    static Usage usage_of(const JobResult& r) { return {r.n_prompt, r.n_generated}; }
+    static Usage usage_of(const JobResult& r) { return {r.n_prompt, r.n_generated, r.n_cached}; }
 
     static Timings timings_of(const StreamState& st, const JobResult& r) {
         Timings t;
@@ -585,7 +597,11 @@ void Server::routes() {
                    {"slots", scheduler_->n_slots()},
                    {"slots_busy", scheduler_->active()},
                    {"queued", scheduler_->queued()},
-                   {"n_ctx", scheduler_->n_ctx()}});
+                   {"n_ctx", scheduler_->n_ctx()},
+                   {"cache",
+                    {{"enabled", scheduler_->prompt_cache()},
+                     {"hits", scheduler_->cache_hits()},
+                     {"cached_tokens_total", scheduler_->cached_tokens_total()}}}});
     });
 }
 

@@ -105,6 +105,10 @@ expect_status 404 POST /v1/chat/completions "${auth[@]}" -d '{"model":"gpt-9","m
 [ "$(json_field "$body" '.error.code')" = model_not_found ] || fail "unknown model: $body"
 expect_status 400 POST /api/generate "${auth[@]}" -d '{"prompt":"x","options":{"num_ctx":"big"}}'
 [ "$(json_expr "$body" 'typeof j.error')" = string ] || fail "ollama error shape: $body"
+# num_ctx above the slot context (-c 256) is refused, not silently ignored.
+expect_status 400 POST /api/generate "${auth[@]}" -d '{"prompt":"x","options":{"num_ctx":100000}}'
+[ "$(json_expr "$body" '/num_ctx/.test(j.error)')" = true ] || fail "num_ctx: $body"
+expect_status 200 POST /api/generate "${auth[@]}" -d '{"prompt":"x","stream":false,"options":{"num_ctx":128,"num_predict":1}}'
 # A prompt longer than the context (256 tokens per slot) is refused, never truncated.
 long=$(head -c 6000 /dev/zero | tr '\0' 'a' | sed 's/a/word /g')
 expect_status 400 POST /v1/completions "${auth[@]}" -d "{\"prompt\":\"$long\"}"
@@ -130,6 +134,10 @@ echo "ok - curl checks"
 
 # ---- the official clients ----------------------------------------------------------------------
 (cd "$work" && node test.mjs "$url" "$key" tiny)
+# The repeated chats above were served from the prompt cache.
+expect_status 200 GET /health
+[ "$(json_expr "$body" 'j.cache.enabled && j.cache.hits > 0 && j.cache.cached_tokens_total > 0')" = true ] ||
+    fail "health cache: $body"
 
 # ---- reasoning: a template that opens <think> itself (as Qwen3.5's does) -------------------------
 # The tiny model never writes </think>, so its whole reply is reasoning and the answer is empty.

@@ -46,6 +46,18 @@ await check('openai: chat non-streaming, usage exact', async () => {
   greedyText = c.message.content;
 });
 
+await check('openai: a repeated chat is served from the prompt cache with the same answer', async () => {
+  const messages = [{ role: 'system', content: 'You are brief. '.repeat(12) }, { role: 'user', content: 'Once upon a time' }];
+  const ask = () => openai.chat.completions.create({ model: modelName, messages, max_tokens: 8, temperature: 0 });
+  const a = await ask();
+  const b = await ask();
+  assert.equal(b.choices[0].message.content, a.choices[0].message.content);
+  assert.equal(typeof a.usage.prompt_tokens_details.cached_tokens, 'number');
+  // All of the prompt but its last token, whose logits start the answer.
+  assert.equal(b.usage.prompt_tokens_details.cached_tokens, b.usage.prompt_tokens - 1);
+  assert.equal(b.usage.prompt_tokens, a.usage.prompt_tokens);
+});
+
 await check('openai: chat streaming equals non-streaming, include_usage', async () => {
   const stream = await openai.chat.completions.create({
     model: modelName, messages: hello, max_tokens: 12, temperature: 0, stream: true,
@@ -170,6 +182,10 @@ await check('ollama: generate non-streaming with counts and durations', async ()
   for (const k of ['total_duration', 'load_duration', 'prompt_eval_duration', 'eval_duration']) assert.equal(typeof r[k], 'number', k);
   assert.ok(r.total_duration > 0);
   ollamaText = r.response;
+  // Asked again, only the prompt's last token is evaluated (Ollama counts evaluated tokens).
+  const again = await ollama.generate({ model: modelName, prompt: 'Once upon a time', stream: false, options: { num_predict: 10, temperature: 0 } });
+  assert.equal(again.response, r.response);
+  assert.equal(again.prompt_eval_count, 1);
 });
 
 await check('ollama: generate streaming equals non-streaming', async () => {
