@@ -1,18 +1,22 @@
 #pragma once
 // The HTTP front of `hearth serve`: OpenAI routes (/v1/chat/completions, /v1/completions,
-// /v1/models), Ollama routes (/api/generate, /api/chat, /api/tags, /api/ps, /api/show,
-// /api/version) and /health, over one model and a BatchScheduler. cpp-httplib serves each
-// connection on its own thread; generation happens on the scheduler's thread, and a request's
-// thread only waits for its text and writes it out (streaming flushes each piece).
+// /v1/models, /v1/embeddings), Ollama routes (/api/generate, /api/chat, /api/embed,
+// /api/embeddings, /api/tags, /api/ps, /api/show, /api/version) and /health, over one model
+// and a BatchScheduler. cpp-httplib serves each connection on its own thread; generation
+// happens on the scheduler's thread, and a request's thread only waits for its text and writes
+// it out (streaming flushes each piece).
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "chat/tool_calls.h"
 #include "engine/batch_scheduler.h"
 #include "engine/chat_session.h"
+#include "engine/embed.h"
 #include "engine/loader.h"
 #include "sample/sampler.h"
+#include "serve/embed_request.h"
 
 namespace httplib {
 class Server;
@@ -53,6 +57,8 @@ public:
 
 private:
     void routes();
+    // The embedding routes (embed_route.cpp): the response body, or ApiError.
+    nlohmann::ordered_json embed(const EmbedRequest& request);
 
     LoadedModel model_;
     ServerOptions options_;
@@ -60,6 +66,10 @@ private:
     std::unique_ptr<ChatFormat> chat_format_;
     chat::ToolCallFamily tool_family_ = chat::ToolCallFamily::None;  // how the template's model writes calls
     std::unique_ptr<BatchScheduler> scheduler_;
+    // Embeddings run beside the scheduler, not through it: their own threads and per-request KV
+    // caches over the shared read-only weights, one request at a time (embed_route.cpp says why).
+    std::mutex embed_mutex_;
+    std::unique_ptr<Embedder> embedder_;  // made on the first embedding request
     std::unique_ptr<httplib::Server> http_;
     int port_ = 0;
     std::atomic<bool> stopping_{false};
