@@ -29,6 +29,8 @@ int run(const EmbedFlags& f) {
     std::vector<std::string> texts = f.prompts;
     for (const std::string& path : f.files) texts.push_back(read_input_file(path, "input file"));
     if (texts.empty()) fail("nothing to embed: give -p TEXT or -f FILE");
+    for (size_t i = 0; i < texts.size(); ++i)
+        if (texts[i].empty()) fail("input {} is empty: there is nothing to embed", i);
 
     const library::ResolvedModel model = f.model.resolve();
     SessionFlags session = f.session;  // a preset's num_ctx applies unless -c was given
@@ -71,7 +73,7 @@ int run(const EmbedFlags& f) {
                 e.vectors.size() == 1 ? "" : "s", embedder.dim(), pooling_name(embedder.pooling()),
                 f.no_normalize ? "" : ", L2-normalised", static_cast<long long>(e.n_tokens));
     for (size_t i = 0; i < e.vectors.size(); ++i) {
-        std::printf("[%zu] %zu tokens:", i, inputs[i].size());
+        std::printf("[%zu] %zu token%s:", i, inputs[i].size(), inputs[i].size() == 1 ? "" : "s");
         for (float v : e.vectors[i]) std::printf(" %.6g", v);
         std::printf("\n");
     }

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <numeric>
 
+#include <fmt/format.h>
+
 #include <gtest/gtest.h>
 
 #include "common/error.h"
