@@ -54,7 +54,8 @@ int run(const EmbedFlags& f) {
         try {
             embedder.fit_to_context(inputs.back(), i, f.truncate);
         } catch (const Error& e) {
-            fail("{}{}", e.what(), f.truncate ? "" : " (--truncate cuts it, or raise -c/--ctx-size)");
+            fail("{} (--truncate embeds its first {} tokens; -c/--ctx-size sets the context)", e.what(),
+                 embedder.n_ctx());
         }
     }
     const Embeddings e = embedder.embed(inputs, !f.no_normalize);

@@ -100,8 +100,7 @@ void Embedder::fit_to_context(std::vector<TokenId>& tokens, size_t index, bool t
     if (tokens.empty()) fail("input {} is empty: there is nothing to embed", index);
     if (static_cast<int64_t>(tokens.size()) <= n_ctx_) return;
     if (!truncate)
-        fail("input {} has {} tokens, more than the context of {} (ask for truncation to embed its first {})", index,
-             tokens.size(), n_ctx_, n_ctx_);
+        fail("input {} has {} tokens, more than the context of {}", index, tokens.size(), n_ctx_);
     tokens.resize(static_cast<size_t>(n_ctx_));
 }
 

@@ -65,14 +65,17 @@ nlohmann::ordered_json Server::embed(const EmbedRequest& request) {
         try {
             embedder_->fit_to_context(inputs.back(), i, request.truncate);
         } catch (const Error& e) {
-            throw ApiError(400, fmt::format("{}{}", e.what(), request.truncate ? "" : " (\"truncate\": true cuts it)"),
+            throw ApiError(400,
+                           fmt::format("{} (\"truncate\": true embeds its first {} tokens)", e.what(),
+                                       embedder_->n_ctx()),
                            "invalid_request_error", "context_length_exceeded");
         }
     }
     Embeddings e = embedder_->embed(inputs, /*normalize=*/request.api != EmbedApi::OllamaEmbeddings);
     reply.vectors = std::move(e.vectors);
     reply.n_tokens = e.n_tokens;
-    reply.total_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+    const auto elapsed = std::chrono::steady_clock::now() - t0;
+    reply.total_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
     return embed_response(request, reply);
 }
 
