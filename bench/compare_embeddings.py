@@ -7,7 +7,8 @@ Usage:
                               [--pooling mean|cls|last] [--kv f16|f32] [-c 512] MODEL.gguf TEXT [TEXT ...]
 
 Runs `llama-embedding --embd-output-format json --embd-normalize 2` (one line per text, all in
-one call, so its batching is exercised too) and `hearth embed --json` with one -p per text.
+one call, so its batching is exercised too; a padding line goes last, see below) and
+`hearth embed --json` with one -p per text.
 --pooling is passed to llama.cpp (needed for a file that names none: hearth then uses mean);
 hearth always takes the file's rule. llama.cpp prints 7 decimals, so distances below ~1e-7
 are at its print precision. The peer binary is something you build yourself; this script
@@ -16,6 +17,7 @@ never builds it.
 import argparse
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -48,12 +50,22 @@ def main():
     if any("\n" in t for t in args.texts):
         sys.exit("texts must be single lines (llama-embedding splits its prompt at newlines)")
 
-    llama = [args.llama_embedding, "-m", args.model, "-p", "\n".join(args.texts), "--embd-output-format", "json",
+    llama = [args.llama_embedding, "-m", args.model, "-p", "\n".join(args.texts + ["padding"]),
+             "--embd-output-format", "json",
              "--embd-normalize", "2", "-c", str(args.ctx), "-t", str(args.threads), "-ctk", args.kv, "-ctv", args.kv]
     if args.pooling:
         llama += ["--pooling", args.pooling]
-    out = run(llama)
-    theirs = [d["embedding"] for d in json.loads(out[out.find("{"):out.rfind("}") + 1])["data"]]
+    # llama-embedding prints through its asynchronous log thread, which often loses the last
+    # few dozen bytes at exit (seen with llama.cpp de3ff81, with a pipe or a file). So a padding
+    # input goes last, the complete arrays are read with a pattern, and a short read is retried.
+    for _ in range(10):
+        out = run(llama)
+        theirs = [[float(x) for x in m.split(",")] for m in re.findall(r'"embedding": \[([^\]]*)\]', out)]
+        if len(theirs) >= len(args.texts):
+            theirs = theirs[:len(args.texts)]
+            break
+    else:
+        sys.exit(f"llama-embedding printed fewer than {len(args.texts)} vectors:\n{out[-2000:]}")
 
     hearth = [args.hearth, "embed", "-m", args.model, "--json", "-c", str(args.ctx), "-t", str(args.threads),
               "--kv-type", args.kv]
