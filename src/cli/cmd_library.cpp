@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/library_ui.h"
 #include "common/error.h"
+#include "engine/embed.h"
 #include "gguf/gguf.h"
 #include "library/model_facts.h"
 #include "library/resolve.h"
@@ -140,6 +141,7 @@ int run_show(const ShowFlags& f) {
     ro.home = f.home;
     const library::ResolvedModel model = library::resolve_model(f.name, ro);
     const library::ModelFacts facts = library::read_model_facts(model.path);
+    const std::string pooling = describe_pooling(*gguf::File::open(model.path));
     std::optional<library::Manifest> manifest;
     std::optional<library::Store> store;
     if (model.from_library) {
@@ -167,6 +169,7 @@ int run_show(const ShowFlags& f) {
         j["context_length"] = facts.context_length;
         j["embedding_length"] = facts.embedding_length;
         j["quantization"] = facts.quantization;
+        j["embedding_pooling"] = pooling;
         j["params"] = model.params;
         j["system"] = model.system ? ordered_json(*model.system) : ordered_json();
         j["template"] = tmpl ? ordered_json(*tmpl) : ordered_json();
@@ -182,6 +185,7 @@ int run_show(const ShowFlags& f) {
     row("context length", facts.context_length ? std::to_string(facts.context_length) : "?");
     row("embedding length", facts.embedding_length ? std::to_string(facts.embedding_length) : "?");
     row("quantization", facts.quantization);
+    row("embedding pooling", pooling);
     row("file", model.path);
     if (manifest && !manifest->source.empty()) row("source", manifest->source);
     std::printf("\n");

@@ -117,8 +117,9 @@ CommandRunner add_serve_command(CLI::App& app) {
     auto flags = std::make_shared<ServeFlags>();
     CLI::App* cmd = app.add_subcommand("serve", "serve a model over HTTP (OpenAI and Ollama APIs)");
     cmd->footer(
-        "Routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models (OpenAI);\n"
-        "        POST /api/generate, POST /api/chat, GET /api/tags, GET /api/ps, POST /api/show,\n"
+        "Routes: POST /v1/chat/completions, POST /v1/completions, POST /v1/embeddings,\n"
+        "        GET /v1/models (OpenAI); POST /api/generate, POST /api/chat, POST /api/embed,\n"
+        "        POST /api/embeddings, GET /api/tags, GET /api/ps, POST /api/show,\n"
         "        GET /api/version (Ollama); GET /health (never needs the key).\n"
         "Up to --parallel requests decode together in one batched forward pass per step; up to\n"
         "--max-queue more wait, beyond that requests get 503. -c is the context of EACH slot.\n"

@@ -21,6 +21,7 @@ struct SynthFlags {
     std::string vocab_from;
     bool pure = false;
     int pool_rows = 64;
+    int pooling_type = -1;
     bool quiet = false;
 };
 
@@ -60,6 +61,9 @@ int run(const SynthFlags& f) {
     o.pool_rows = f.pool_rows;
     o.seed = f.seed;
     o.vocab_from = f.vocab_from;
+    if (f.pooling_type < -1 || f.pooling_type > 4)
+        fail("--pooling-type: {} is not one of 0 (none), 1 (mean), 2 (cls), 3 (last), 4 (rank)", f.pooling_type);
+    o.pooling_type = f.pooling_type;
     if (f.layers < 0 || f.layers > 1024) fail("--layers: {} is not a layer count (1..1024)", f.layers);
     if (f.layers) o.preset.n_layer = f.layers;
     if (f.ctx < 0) fail("--ctx: {} is not a context length", f.ctx);
@@ -105,6 +109,8 @@ CommandRunner add_synth_command(CLI::App& app) {
     cmd->add_option("--ctx", flags->ctx, "override the context length written to the file");
     cmd->add_option("--vocab-size", flags->vocab_size, "override the vocabulary size (synthesized vocabulary)");
     cmd->add_option("--vocab-from", flags->vocab_from, "copy the tokenizer (every tokenizer.* key) from this GGUF");
+    cmd->add_option("--pooling-type", flags->pooling_type,
+                    "write <arch>.pooling_type (0 none, 1 mean, 2 cls, 3 last, 4 rank), as embedding models have");
     cmd->add_flag("--pure", flags->pure, "every weight matrix gets TYPE's base type (no per-role mix)");
     cmd->add_option("--pool-rows", flags->pool_rows,
                     "distinct random rows per row length that matrices copy from (more: fewer repeated rows, "

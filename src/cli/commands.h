@@ -13,6 +13,7 @@ CommandRunner add_run_command(CLI::App& app);
 CommandRunner add_info_command(CLI::App& app);
 CommandRunner add_tokenize_command(CLI::App& app);
 CommandRunner add_eval_command(CLI::App& app);
+CommandRunner add_embed_command(CLI::App& app);
 CommandRunner add_bench_command(CLI::App& app);
 CommandRunner add_synth_command(CLI::App& app);
 CommandRunner add_quantize_command(CLI::App& app);

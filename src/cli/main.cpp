@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
     reg(hearth::cli::add_info_command);
     reg(hearth::cli::add_tokenize_command);
     reg(hearth::cli::add_eval_command);
+    reg(hearth::cli::add_embed_command);
     reg(hearth::cli::add_bench_command);
     reg(hearth::cli::add_synth_command);
     reg(hearth::cli::add_quantize_command);

@@ -534,6 +534,8 @@ SynthResult synthesize_model(const SynthOptions& options, const std::string& pat
 
     const HParams hp = hparams_of(p, n_vocab);
     add_arch_keys(w, p, n_vocab);
+    if (options.pooling_type >= 0)  // an embedding model (Qwen3-Embedding: 3, last)
+        w.set(std::string(p.arch) + ".pooling_type", gguf::make::u32(static_cast<uint32_t>(options.pooling_type)));
     w.set("general.name", gguf::make::string(std::string(p.display_name)));
     w.set("general.file_type", gguf::make::u32(mix.file_type()));
     w.set("general.quantization_version", gguf::make::u32(2));

@@ -91,6 +91,7 @@ struct SynthOptions {
     uint64_t seed = 1;
     std::string vocab_from;         // copy every tokenizer.* key from this GGUF instead of synthesizing
     int pool_rows = 64;             // distinct random rows per (type, row length)
+    int pooling_type = -1;          // <arch>.pooling_type to write (llama.cpp's enum; -1: none, as chat models)
     ProgressFn progress;
 };
 

@@ -3,7 +3,7 @@
 //   for each layer:  x += [post_norm] attn_output(attention(rope(q), rope(k), v) [⊙ σ(gate)])  on h = rmsnorm(x)
 //                       (or, in the recurrent layers of hybrids, x += delta_net(h): delta_net.cpp)
 //                    x += [post_norm] ffn(h)          (dense gated FFN or mixture of experts)
-//   logits = output(rmsnorm(x))
+//   logits = output(rmsnorm(x))          (embeddings: rmsnorm(x) itself, Model::hidden_states)
 // Family differences are the ArchSpec's flags and which tensors exist (biases, q/k norms,
 // sinks, fused projections, post norms), never copies of this code.
 #include <algorithm>
@@ -25,6 +25,16 @@ void copy_columns(const float* src, int64_t width, int64_t c0, int64_t n, int64_
     for (int64_t t = 0; t < T; ++t) std::copy_n(src + t * width + c0, n, dst + t * n);
 }
 
+// A batch of several sequences: each brings tokens and its own cache.
+void check_sequences(std::span<const SequenceBatch> seqs) {
+    if (seqs.empty()) fail("forward: empty batch");
+    for (const SequenceBatch& s : seqs)
+        if (s.tokens.empty()) fail("forward: a sequence of the batch has no tokens");
+    for (size_t i = 0; i < seqs.size(); ++i)
+        for (size_t j = i + 1; j < seqs.size(); ++j)
+            if (seqs[i].cache == seqs[j].cache) fail("forward: two sequences of a batch share a KV cache");
+}
+
 }  // namespace
 
 void Model::forward(ops::Context& ctx, const std::vector<int32_t>& tokens, int n_past, KvCache& cache,
@@ -34,26 +44,30 @@ void Model::forward(ops::Context& ctx, const std::vector<int32_t>& tokens, int n
     SequenceBatch seq{std::span<const int32_t>(tokens), n_past, &cache};
     std::vector<int64_t> out_rows;
     for (int64_t t = which == LogitsFor::All ? 0 : T - 1; t < T; ++t) out_rows.push_back(t);
-    run(ctx, std::span<const SequenceBatch>(&seq, 1), out_rows, logits);
+    run(ctx, std::span<const SequenceBatch>(&seq, 1), out_rows, Output::Logits, logits);
 }
 
 void Model::forward_batch(ops::Context& ctx, std::span<const SequenceBatch> seqs, std::vector<float>& logits) const {
-    if (seqs.empty()) fail("forward: empty batch");
+    check_sequences(seqs);
     std::vector<int64_t> out_rows;
     int64_t row = 0;
     for (const SequenceBatch& s : seqs) {
-        if (s.tokens.empty()) fail("forward: a sequence of the batch has no tokens");
         row += static_cast<int64_t>(s.tokens.size());
         out_rows.push_back(row - 1);
     }
-    for (size_t i = 0; i < seqs.size(); ++i)
-        for (size_t j = i + 1; j < seqs.size(); ++j)
-            if (seqs[i].cache == seqs[j].cache) fail("forward: two sequences of a batch share a KV cache");
-    run(ctx, seqs, out_rows, logits);
+    run(ctx, seqs, out_rows, Output::Logits, logits);
+}
+
+void Model::hidden_states(ops::Context& ctx, std::span<const SequenceBatch> seqs, std::vector<float>& hidden) const {
+    check_sequences(seqs);
+    std::vector<int64_t> out_rows;
+    for (const SequenceBatch& s : seqs)
+        for (size_t t = 0; t < s.tokens.size(); ++t) out_rows.push_back(static_cast<int64_t>(out_rows.size()));
+    run(ctx, seqs, out_rows, Output::Hidden, hidden);
 }
 
 void Model::run(ops::Context& ctx, std::span<const SequenceBatch> seqs, const std::vector<int64_t>& out_rows,
-                std::vector<float>& logits) const {
+                Output what, std::vector<float>& out) const {
     const HParams& hp = hp_;
     int64_t T = 0;
     int n_ctx = 0;
@@ -116,13 +130,16 @@ void Model::run(ops::Context& ctx, std::span<const SequenceBatch> seqs, const st
     if (hp.is_hybrid())
         for (const SequenceBatch& s : seqs) s.cache->set_state_pos(s.n_past + static_cast<int>(s.tokens.size()));
 
-    // Only the rows that need logits go through the (large) output matrix.
+    // Only the rows that need logits go through the (large) output matrix; embeddings skip it.
     const auto n_out = static_cast<int64_t>(out_rows.size());
+    if (what == Output::Hidden) out.resize(static_cast<size_t>(n_out * E));
+    float* normed = what == Output::Hidden ? out.data() : rs.h.data();
     for (int64_t i = 0; i < n_out; ++i)
-        ops::rmsnorm(&rs.x[out_rows[i] * E], &rs.h[i * E], w_.output_norm.data(), 1, E, hp.norm_eps);
-    logits.resize(static_cast<size_t>(n_out) * hp.n_vocab);
-    ops::matmul(ctx, w_.output, rs.h.data(), n_out, logits.data());
-    if (hp.final_softcap > 0) ops::softcap(logits.data(), hp.final_softcap, n_out * hp.n_vocab);
+        ops::rmsnorm(&rs.x[out_rows[i] * E], &normed[i * E], w_.output_norm.data(), 1, E, hp.norm_eps);
+    if (what == Output::Hidden) return;
+    out.resize(static_cast<size_t>(n_out) * hp.n_vocab);
+    ops::matmul(ctx, w_.output, rs.h.data(), n_out, out.data());
+    if (hp.final_softcap > 0) ops::softcap(out.data(), hp.final_softcap, n_out * hp.n_vocab);
 }
 
 void Model::attention_block(ops::Context& ctx, int il, std::span<const SequenceBatch> seqs,

@@ -128,10 +128,17 @@ public:
     // last token of each sequence, in order ([seqs.size()][n_vocab]). Caches must be distinct.
     void forward_batch(ops::Context& ctx, std::span<const SequenceBatch> seqs, std::vector<float>& logits) const;
 
+    // Embeddings: the same pass, but it stops before the output matrix (the largest one) and
+    // fills `hidden` with the final hidden state (after the output norm) of every token of every
+    // sequence, back to back ([total tokens][n_embd]). Pooling is the engine's (engine/embed.h).
+    void hidden_states(ops::Context& ctx, std::span<const SequenceBatch> seqs, std::vector<float>& hidden) const;
+
 private:
-    // The pass itself: rows are the sequences' tokens back to back; logits for `out_rows`.
+    enum class Output { Logits, Hidden };
+    // The pass itself: rows are the sequences' tokens back to back; for `out_rows`, logits or
+    // the normed hidden states.
     void run(ops::Context& ctx, std::span<const SequenceBatch> seqs, const std::vector<int64_t>& out_rows,
-             std::vector<float>& logits) const;
+             Output what, std::vector<float>& out) const;
 
     // The blocks of one layer, in the order they run (forward.cpp, moe.cpp). Both read h/x of
     // `rs` ([T][n_embd]) and add their output to the residual x.

@@ -493,6 +493,7 @@ struct Server::Impl {
                 {"details", details(s)},
                 {"model_info", info},
                 {"capabilities", capabilities(s)},
+                {"embedding_pooling", describe_pooling(f)},
                 {"modified_at", rfc3339_now()}};
     }
 };
@@ -569,6 +570,22 @@ void Server::routes() {
     h.Post("/api/chat", [this](const httplib::Request& q, httplib::Response& r) {
         Impl::generate(*this, Api::OllamaChat, q, r);
     });
+    // Embeddings (embed_route.cpp): beside the scheduler, never through it.
+    auto embed_route = [this](EmbedApi api) {
+        return [this, api](const httplib::Request& q, httplib::Response& r) {
+            const bool ollama = api != EmbedApi::OpenAI;
+            try {
+                const EmbedRequest request = parse_embed_request(api, q.body);
+                Impl::check_model(*this, request.model, ollama);
+                send_json(r, 200, embed(request));
+            } catch (const ApiError& e) {
+                send_error(r, ollama, e);
+            }
+        };
+    };
+    h.Post("/v1/embeddings", embed_route(EmbedApi::OpenAI));
+    h.Post("/api/embed", embed_route(EmbedApi::OllamaEmbed));
+    h.Post("/api/embeddings", embed_route(EmbedApi::OllamaEmbeddings));
     h.Get("/v1/models", [this](const httplib::Request&, httplib::Response& r) {
         ordered_json m = {{"id", name_}, {"object", "model"}, {"created", unix_now()}, {"owned_by", "hearth"}};
         send_json(r, 200, {{"object", "list"}, {"data", ordered_json::array({m})}});

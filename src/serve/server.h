@@ -1,9 +1,10 @@
 #pragma once
 // The HTTP front of `hearth serve`: OpenAI routes (/v1/chat/completions, /v1/completions,
-// /v1/models), Ollama routes (/api/generate, /api/chat, /api/tags, /api/ps, /api/show,
-// /api/version) and /health, over one model and a BatchScheduler. cpp-httplib serves each
-// connection on its own thread; generation happens on the scheduler's thread, and a request's
-// thread only waits for its text and writes it out (streaming flushes each piece).
+// /v1/models, /v1/embeddings), Ollama routes (/api/generate, /api/chat, /api/embed,
+// /api/embeddings, /api/tags, /api/ps, /api/show, /api/version) and /health, over one model
+// and a BatchScheduler. cpp-httplib serves each connection on its own thread; generation
+// happens on the scheduler's thread, and a request's thread only waits for its text and writes
+// it out (streaming flushes each piece).
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -12,9 +13,11 @@
 #include "chat/tool_calls.h"
 #include "engine/batch_scheduler.h"
 #include "engine/chat_session.h"
-#include "grammar/token_constraint.h"
+#include "engine/embed.h"
 #include "engine/loader.h"
+#include "grammar/token_constraint.h"
 #include "sample/sampler.h"
+#include "serve/embed_request.h"
 
 namespace httplib {
 class Server;
@@ -55,6 +58,8 @@ public:
 
 private:
     void routes();
+    // The embedding routes (embed_route.cpp): the response body, or ApiError.
+    nlohmann::ordered_json embed(const EmbedRequest& request);
 
     LoadedModel model_;
     ServerOptions options_;
@@ -65,6 +70,10 @@ private:
     // The vocabulary as a trie for grammar-constrained replies: built on the first such request.
     std::once_flag vocab_once_;
     std::shared_ptr<const grammar::VocabTrie> vocab_;
+    // Embeddings run beside the scheduler, not through it: their own threads and per-request KV
+    // caches over the shared read-only weights, one request at a time (embed_route.cpp says why).
+    std::mutex embed_mutex_;
+    std::unique_ptr<Embedder> embedder_;  // made on the first embedding request
     std::unique_ptr<httplib::Server> http_;
     int port_ = 0;
     std::atomic<bool> stopping_{false};

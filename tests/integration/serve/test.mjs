@@ -218,4 +218,31 @@ await check('ollama: bad options are an error with the message', async () => {
   await assert.rejects(ollama.chat({ model: 'nope', messages: hello, stream: false }), (e) => e.status_code === 404);
 });
 
+// ---- Embeddings ---------------------------------------------------------------------------------
+const norm = (v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+await check('embeddings: openai (float and base64) and ollama.embed give the same unit vectors', async () => {
+  const texts = ['The cat sat on the mat.', 'Tom had a red ball'];
+  const f = await openai.embeddings.create({ model: modelName, input: texts, encoding_format: 'float' });
+  assert.equal(f.object, 'list');
+  assert.equal(f.data.length, 2);
+  assert.deepEqual(f.data.map((d) => d.index), [0, 1]);
+  assert.ok(f.usage.prompt_tokens > 0);
+  assert.equal(f.usage.total_tokens, f.usage.prompt_tokens);
+  for (const d of f.data) assert.ok(Math.abs(norm(d.embedding) - 1) < 1e-5);
+  // The client asks for base64 by default and decodes it to floats itself.
+  const b = await openai.embeddings.create({ model: modelName, input: texts });
+  assert.deepEqual(b.data.map((d) => Array.from(d.embedding)), f.data.map((d) => d.embedding));
+  const o = await ollama.embed({ model: modelName, input: texts });
+  assert.equal(o.embeddings.length, 2);
+  for (let i = 0; i < 2; i++) assert.deepEqual(o.embeddings[i], f.data[i].embedding);
+  assert.equal(o.prompt_eval_count, f.usage.prompt_tokens);
+});
+
+await check('embeddings: bad input is a 400 with the message', async () => {
+  await assert.rejects(openai.embeddings.create({ model: modelName, input: '' }),
+    (e) => e.status === 400 && /empty/.test(e.message));
+  await assert.rejects(ollama.embed({ model: modelName, input: [] }),
+    (e) => e.status_code === 400 && /empty/.test(e.error ?? e.message));
+});
+
 console.log(`all ${checks} client checks passed`);
