@@ -348,6 +348,26 @@ TEST(TokenizerVocab, Gemma4AndKimiEndTokens) {
     EXPECT_FALSE(tok->is_end_of_generation(7));  // <|turn> opens a turn
 }
 
+// Reasoning and tool-call markers (Gemma 4's thought channel and calls, Kimi's sections) that a
+// file makes control tokens keep their text, so the server's reply reader sees them; the end
+// tokens stay control.
+TEST(TokenizerVocab, ReplyMarkupKeepsItsText) {
+    GgufWriter w;
+    w.str("tokenizer.ggml.model", "llama")
+        .str_array("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "<|channel>", "<channel|>",
+                                             "<|tool_call>", "<|tool_calls_section_begin|>", "<turn|>", "<ctrl>"})
+        .f32_array("tokenizer.ggml.scores", std::vector<float>(11, 0))
+        .i32_array("tokenizer.ggml.token_type", {2, 3, 3, 1, 1, 3, 3, 3, 3, 3, 3})
+        .boolean("tokenizer.ggml.add_space_prefix", false);
+    auto tok = tokenizer_of(w);
+    for (TokenId id : {5, 6, 7, 8}) {
+        EXPECT_EQ(tok->vocab().types[id], TokenType::UserDefined) << id;
+        EXPECT_EQ(tok->token_to_piece(id), tok->vocab().pieces[id]);
+    }
+    EXPECT_EQ(tok->token_to_piece(9), "");   // <turn|> ends the turn
+    EXPECT_EQ(tok->token_to_piece(10), "");  // other control tokens are untouched
+}
+
 // encode()'s literal ranges: Control/Unknown text touching one is plain text; elsewhere it is
 // parsed; UserDefined tokens are matched everywhere (as without parse_special).
 TEST(TokenizerVocab, LiteralRangesKeepControlTextPlain) {
