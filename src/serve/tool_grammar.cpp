@@ -104,12 +104,12 @@ std::string xml_calls(const std::vector<Tool>& tools, const XmlStyle& style, std
             }
         }
         alternatives += fmt::format("{}{}{}{}", i ? " | " : "", literal_gbnf(style.head(tools[i].name)), body,
-                                    style.tail.empty() ? "" : " " + literal_gbnf(style.tail));
+                                    style.tail.empty() ? std::string() : fmt::format(" {}", literal_gbnf(style.tail)));
     }
     return rules + "call ::= " + alternatives;
 }
 
-// Calls framed by markers around a name and JSON arguments (DeepSeek, Kimi K2): one alternative
+// Calls framed by markers around a name and JSON arguments (Kimi K2): one alternative
 // per tool, `before(name) args after`, the arguments following the tool's schema.
 std::string framed_json_calls(const std::vector<Tool>& tools, std::string (*before)(const std::string& name),
                               const std::string& after, std::vector<grammar::NamedSchema>& schemas) {
@@ -118,17 +118,26 @@ std::string framed_json_calls(const std::vector<Tool>& tools, std::string (*befo
         const std::string rule = fmt::format("args-{}", i);
         schemas.push_back({rule, tools[i].parameters});
         alternatives += fmt::format("{}{} {}{}", i ? " | " : "", before(tools[i].name), rule,
-                                    after.empty() ? "" : " " + literal_gbnf(after));
+                                    after.empty() ? std::string() : fmt::format(" {}", literal_gbnf(after)));
     }
     return "call ::= " + alternatives;
 }
 
-// DeepSeek V3.1 writes f<｜tool▁sep｜>{...}; V3 and R1 function<｜tool▁sep｜>f\n```json\n{...}\n```.
-// Both are allowed: the model takes the form it was trained on, and the parser reads either.
-std::string deepseek_call_head(const std::string& name) {
+// DeepSeek V3.1 writes <｜tool▁call▁begin｜>f<｜tool▁sep｜>{...}<｜tool▁call▁end｜>; V3 and R1 write
+// <｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n```json\n{...}\n```<｜tool▁call▁end｜>. Both are
+// allowed: the model takes the form it was trained on, and the parser reads either.
+std::string deepseek_calls(const std::vector<Tool>& tools, std::vector<grammar::NamedSchema>& schemas) {
     using namespace chat::detail;
-    return fmt::format("{} ( {} | {} )", literal_gbnf(kDeepSeekCallBegin), literal_gbnf(name + std::string(kDeepSeekSep)),
-                       literal_gbnf("function" + std::string(kDeepSeekSep) + name + "\n```json\n"));
+    const std::string sep(kDeepSeekSep);
+    std::string alternatives;
+    for (size_t i = 0; i < tools.size(); ++i) {
+        const std::string rule = fmt::format("args-{}", i), name = tools[i].name;
+        schemas.push_back({rule, tools[i].parameters});
+        alternatives += fmt::format("{}{} {} | {} {} {}", i ? " | " : "", literal_gbnf(name + sep), rule,
+                                    literal_gbnf("function" + sep + name + "\n```json\n"), rule, literal_gbnf("\n```"));
+    }
+    return fmt::format("call ::= {} ( {} ) {}", literal_gbnf(kDeepSeekCallBegin), alternatives,
+                       literal_gbnf(kDeepSeekCallEnd));
 }
 
 }  // namespace
@@ -166,10 +175,8 @@ std::string forced_tool_call_grammar(chat::ToolCallFamily family, const json& to
             break;
         case ToolCallFamily::DeepSeek: {
             using namespace chat::detail;
-            // The V3 form closes its JSON with "\n```"; optional, so either form ends the same way.
-            rules = framed_json_calls(chosen, deepseek_call_head, "", schemas) + "\n";
-            rules += "call-end ::= ( \"\\n```\" )? " + literal_gbnf(kDeepSeekCallEnd);
-            root = literal_gbnf(kDeepSeekCallsBegin) + " " + repeated("call call-end", "\"\\n\"?", parallel) + " " +
+            rules = deepseek_calls(chosen, schemas);
+            root = literal_gbnf(kDeepSeekCallsBegin) + " " + repeated("call", "\"\\n\"?", parallel) + " " +
                    literal_gbnf(kDeepSeekCallsEnd);
             break;
         }

@@ -156,8 +156,8 @@ std::vector<std::string> char_vocab() {
     std::vector<std::string> v = {""};
     for (char c = 0x20; c < 0x7F; ++c) v.push_back(std::string(1, c));
     v.push_back("\n");
-    // DeepSeek's markers are not ASCII: whole tokens, as in its vocabulary.
-    for (const char* marker : {"<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>", "<｜tool▁call▁begin｜>",
+    // DeepSeek's markers are not ASCII: whole tokens, as in its vocabulary, and their characters.
+    for (const char* marker : {"｜", "▁", "<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>", "<｜tool▁call▁begin｜>",
                                "<｜tool▁call▁end｜>", "<｜tool▁sep｜>"})
         v.push_back(marker);
     return v;
