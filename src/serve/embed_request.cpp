@@ -5,31 +5,17 @@
 
 #include <fmt/format.h>
 
+#include "serve/json_body.h"
+
 namespace hearth::serve {
 
 using json = nlohmann::ordered_json;
 
 namespace {
 
-[[noreturn]] void bad(const std::string& message, const std::string& code = "invalid_value") {
-    throw ApiError(400, message, "invalid_request_error", code);
-}
-
-// The same wording as request.cpp's errors (kept separate so that file can change freely).
-const char* kind_of(const json& v) {
-    if (v.is_null()) return "null";
-    if (v.is_boolean()) return "a boolean";
-    if (v.is_number()) return "a number";
-    if (v.is_string()) return "a string";
-    if (v.is_array()) return "an array";
-    return "an object";
-}
-
-const json* field(const json& obj, const char* key) {
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) return nullptr;
-    return &*it;
-}
+using body::bad;
+using body::field;
+using body::kind_of;
 
 bool read_bool(const json& obj, const char* key, bool fallback) {
     const json* v = field(obj, key);

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <fmt/format.h>
 
+#include "serve/json_body.h"
+
 #include "grammar/grammar.h"
 #include "grammar/json_schema.h"
 
@@ -18,25 +20,9 @@ bool is_ollama(Api api) { return api == Api::OllamaGenerate || api == Api::Ollam
 
 namespace {
 
-[[noreturn]] void bad(const std::string& message, const std::string& code = "invalid_value") {
-    throw ApiError(400, message, "invalid_request_error", code);
-}
-
-const char* kind_of(const json& v) {
-    if (v.is_null()) return "null";
-    if (v.is_boolean()) return "a boolean";
-    if (v.is_number()) return "a number";
-    if (v.is_string()) return "a string";
-    if (v.is_array()) return "an array";
-    return "an object";
-}
-
-// The field, or null when absent or JSON null (both mean "use the default").
-const json* field(const json& obj, const char* key) {
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) return nullptr;
-    return &*it;
-}
+using body::bad;
+using body::field;
+using body::kind_of;
 
 void read_bool(const json& obj, const char* key, bool& out) {
     const json* v = field(obj, key);
