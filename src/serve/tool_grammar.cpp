@@ -112,15 +112,16 @@ std::string xml_calls(const std::vector<Tool>& tools, const XmlStyle& style, std
 // Calls framed by markers around a name and JSON arguments (Kimi K2): one alternative
 // per tool, `before(name) args after`, the arguments following the tool's schema.
 std::string framed_json_calls(const std::vector<Tool>& tools, std::string (*before)(const std::string& name),
-                              const std::string& after, std::vector<grammar::NamedSchema>& schemas) {
+                              const std::string& after, std::vector<grammar::NamedSchema>& schemas,
+                              const std::string& call_rule = "call") {
     std::string alternatives;
     for (size_t i = 0; i < tools.size(); ++i) {
-        const std::string rule = fmt::format("args-{}", i);
+        const std::string rule = fmt::format("{}-args-{}", call_rule, i);
         schemas.push_back({rule, tools[i].parameters});
         alternatives += fmt::format("{}{} {}{}", i ? " | " : "", before(tools[i].name), rule,
                                     after.empty() ? std::string() : fmt::format(" {}", literal_gbnf(after)));
     }
-    return "call ::= " + alternatives;
+    return call_rule + " ::= " + alternatives;
 }
 
 // DeepSeek V3.1 writes <｜tool▁call▁begin｜>f<｜tool▁sep｜>{...}<｜tool▁call▁end｜>; V3 and R1 write
@@ -192,8 +193,19 @@ std::string forced_tool_call_grammar(chat::ToolCallFamily family, const json& to
             root = literal_gbnf(kKimiSectionBegin) + (parallel ? " call+ " : " call ") + literal_gbnf(kKimiSectionEnd);
             break;
         }
+        case ToolCallFamily::Mistral: {
+            // v0.3 / Nemo: [TOOL_CALLS][{"name": …, "arguments": …}, …]; Small 3.2 / Magistral:
+            // [TOOL_CALLS]f[ARGS]{…} per call. Both are allowed: the model takes the form it was
+            // trained on, and the parser reads either. [TOOL_CALLS] is reply markup, so the model's
+            // control token for it can write it.
+            rules = json_calls(chosen, "arguments", call, schemas) + "\n" +
+                    framed_json_calls(chosen, [](const std::string& name) { return literal_gbnf(name + "[ARGS]"); }, "",
+                                      schemas, "named-call");
+            root = literal_gbnf("[TOOL_CALLS]") + " ( \"[\" " + repeated("call", "\", \"", parallel) + " \"]\" | " +
+                   repeated("named-call", literal_gbnf("[TOOL_CALLS]"), parallel) + " )";
+            break;
+        }
         case ToolCallFamily::Gemma4:  // arguments in Gemma's own value syntax, which the schema compiler does not write
-        case ToolCallFamily::Mistral:
         case ToolCallFamily::Harmony:
         case ToolCallFamily::None: return "";
     }

@@ -51,6 +51,7 @@ std::string weather_call(ToolCallFamily family) {
         case ToolCallFamily::DeepSeek:
             return "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{\"city\": \"Oslo\", \"days\": 2}"
                    "<｜tool▁call▁end｜><｜tool▁calls▁end｜>";
+        case ToolCallFamily::Mistral: return "[TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\", \"days\": 2}}]";
         case ToolCallFamily::Kimi:
             return "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>"
                    "{\"city\": \"Oslo\", \"days\": 2}<|tool_call_end|><|tool_calls_section_end|>";
@@ -60,7 +61,7 @@ std::string weather_call(ToolCallFamily family) {
 
 const ToolCallFamily kTextFamilies[] = {ToolCallFamily::Hermes,   ToolCallFamily::QwenXml, ToolCallFamily::Llama3,
                                         ToolCallFamily::Phi4Mini, ToolCallFamily::Glm,     ToolCallFamily::DeepSeek,
-                                        ToolCallFamily::Kimi};
+                                        ToolCallFamily::Kimi,     ToolCallFamily::Mistral};
 
 TEST(ServeToolGrammar, AcceptsTheCallsTheParserReads) {
     for (ToolCallFamily family : kTextFamilies) {
@@ -125,6 +126,21 @@ TEST(ServeToolGrammar, DeepSeekGlmAndKimiForms) {
     EXPECT_FALSE(accepts(kimi, weather_call(ToolCallFamily::Kimi)));  // only the named function
 }
 
+// Mistral's two forms: the JSON list (v0.3, Nemo) and name[ARGS]{...} per call (Small 3.2).
+TEST(ServeToolGrammar, MistralForms) {
+    const std::string parallel = forced_tool_call_grammar(ToolCallFamily::Mistral, kTools, "", true);
+    const std::string named = "[TOOL_CALLS]get_weather[ARGS]{\"city\": \"A\"}[TOOL_CALLS]now[ARGS]{}";
+    EXPECT_TRUE(accepts(parallel, named));
+    EXPECT_EQ(chat::parse_tool_calls(ToolCallFamily::Mistral, named, kTools).calls.size(), 2u);
+    EXPECT_TRUE(accepts(parallel, "[TOOL_CALLS][{\"name\": \"now\", \"arguments\": {}}, "
+                                  "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"B\"}}]"));
+    EXPECT_FALSE(accepts(parallel, "[TOOL_CALLS]get_weather[ARGS]{\"days\": 2}"));  // city is required
+    const std::string one = forced_tool_call_grammar(ToolCallFamily::Mistral, kTools, "now", true);
+    EXPECT_TRUE(accepts(one, "[TOOL_CALLS]now[ARGS]{}"));
+    EXPECT_FALSE(accepts(one, "[TOOL_CALLS]now[ARGS]{}[TOOL_CALLS]now[ARGS]{}"));
+    EXPECT_FALSE(accepts(one, "[TOOL_CALLS]get_weather[ARGS]{\"city\": \"A\"}"));
+}
+
 TEST(ServeToolGrammar, ANamedFunctionIsTheOnlyChoice) {
     const std::string gbnf = forced_tool_call_grammar(ToolCallFamily::Llama3, kTools, "now", true);
     EXPECT_TRUE(accepts(gbnf, R"({"name": "now", "parameters": {}})"));
@@ -132,8 +148,7 @@ TEST(ServeToolGrammar, ANamedFunctionIsTheOnlyChoice) {
     EXPECT_FALSE(accepts(gbnf, R"({"name": "now", "parameters": {}}; {"name": "now", "parameters": {}})"));
 }
 
-TEST(ServeToolGrammar, FamiliesThatOpenCallsWithAControlTokenHaveNone) {
-    EXPECT_EQ(forced_tool_call_grammar(ToolCallFamily::Mistral, kTools, "", true), "");
+TEST(ServeToolGrammar, FamiliesWithoutATextCallSyntaxHaveNone) {
     EXPECT_EQ(forced_tool_call_grammar(ToolCallFamily::Harmony, kTools, "", true), "");
     EXPECT_EQ(forced_tool_call_grammar(ToolCallFamily::Gemma4, kTools, "", true), "");  // its own value syntax
     EXPECT_EQ(forced_tool_call_grammar(ToolCallFamily::None, kTools, "", true), "");
