@@ -122,6 +122,7 @@ struct Server::Impl {
             in.bos_token = s.chat_format_->bos_token;
             in.eos_token = s.chat_format_->eos_token;
             in.options.system_clock = true;
+            s.chat_format_->adapt(in);
             ChatPrompt rendered;
             try {
                 rendered = render_chat_prompt(s.chat_format_->tmpl, in, tok);
