@@ -11,6 +11,7 @@
 
 #include "chat/reply_stream.h"
 #include "common/error.h"
+#include "common/version.h"
 #include "engine/grammar_constraint.h"
 #include "engine/prompt.h"
 #include "grammar/grammar.h"
@@ -27,8 +28,6 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr const char* kVersion = "0.1.0";
 
 bool is_ollama_path(const std::string& path) { return path.rfind("/api/", 0) == 0; }
 
@@ -605,7 +604,7 @@ void Server::routes() {
         send_json(r, 200, Impl::show(*this));
     });
     h.Get("/api/version", [](const httplib::Request&, httplib::Response& r) {
-        send_json(r, 200, {{"version", kVersion}});
+        send_json(r, 200, {{"version", hearth::version()}});
     });
     h.Get("/health", [this](const httplib::Request&, httplib::Response& r) {
         send_json(r, 200,
