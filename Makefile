@@ -7,7 +7,7 @@ MODEL ?= $(SHARED)/models/stories260K.gguf
 all: build
 
 # Building and running need only the first; the test suite also needs its tools
-# (curl, tmux, Chromium, clang, Node.js): those only come with `make test`.
+# (curl, tmux, Chromium, clang, Node.js, nginx: scripts/install-deps.sh --test) only with `make test`.
 deps:
 	scripts/install-deps.sh
 

@@ -23,6 +23,8 @@ case "${1:-}" in
       tmux                              # terminal-driven test of `hearth chat` (tests/tmux)
       chromium                          # headless rendering test of the eval-cost HTML report
       clang libclang-rt-14-dev          # libFuzzer target for the GGUF reader
+      nginx                             # two replicas behind deploy/nginx/hearth.conf (balancer test)
+      python3-yaml                      # parses deploy/kubernetes/*.yaml (deploy_files test)
     )
     # Node.js and npm run the `hearth serve` integration test (official openai/ollama npm clients).
     # Only from Debian when no node/npm is on the machine: a NodeSource nodejs already bundles npm,
