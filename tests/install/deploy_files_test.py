@@ -2,7 +2,8 @@
 """Checks the files in deploy/ that cannot run here: the Kubernetes manifests parse as YAML and
 say what docs/deploy.md promises (probes on /health and /ready, memory sized from `hearth fit`,
 an HPA on a metric hearth exports, a PVC), the Dockerfile is multi-stage with a non-root user and
-a HEALTHCHECK (hadolint too where installed), and nginx accepts the balancer configuration
+a HEALTHCHECK whose command is run against a real server (hadolint too where installed), the
+package's maintainer scripts are valid sh, and nginx accepts the balancer configuration
 (`nginx -t`, where nginx is installed).
 
     deploy_files_test.py SOURCE_DIR HEARTH_BINARY
@@ -108,11 +109,36 @@ check(any(k == "HEALTHCHECK" for k, _ in final), "no HEALTHCHECK in the runtime 
 for k, line in final:
     if k in ("CMD", "ENTRYPOINT") or (k == "HEALTHCHECK" and " CMD [" in line):
         check(json.loads(line[line.index("["):]) is not None, f"not a JSON exec form: {line}")
+# The HEALTHCHECK command itself, against a real server (its port in place of 8080), then a dead one.
+health = next(line for k, line in final if k == "HEALTHCHECK")
+health_cmd = json.loads(health[health.index("["):])
+check(health_cmd[:2] == ["bash", "-c"] and "8080" in health_cmd[2], f"unexpected HEALTHCHECK: {health}")
+with tempfile.TemporaryDirectory() as tmp:
+    model = os.path.join(tmp, "tiny.gguf")
+    subprocess.run([hearth, "synth", "--preset", "tiny", "--type", "F32", "-o", model], check=True, capture_output=True)
+    server = subprocess.Popen([hearth, "serve", "-m", model, "--port", "0", "--json", "-t", "1", "--api-key", "k",
+                               "--no-access-log"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = json.loads(server.stdout.readline())["port"]
+        probe = health_cmd[2].replace("8080", str(port))
+        check(subprocess.run(["bash", "-c", probe]).returncode == 0, "HEALTHCHECK fails on a healthy server")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    check(subprocess.run(["bash", "-c", probe], stderr=subprocess.DEVNULL).returncode != 0,
+          "HEALTHCHECK passes with no server")
+print("ok - the HEALTHCHECK command tells a live server from a stopped one")
 if shutil.which("hadolint"):
     r = subprocess.run(["hadolint", dockerfile], capture_output=True, text=True)
     check(r.returncode == 0, f"hadolint: {r.stdout}{r.stderr}")
 else:
     print("hadolint not found: Dockerfile checked by this script only")
+
+# ---- the Debian package's maintainer scripts: at least valid sh ----------------------------------
+for script in ("postinst", "postrm"):
+    path = os.path.join(source, "cmake", "deb", script)
+    check(os.access(path, os.X_OK), f"{script} is not executable")
+    check(subprocess.run(["sh", "-n", path]).returncode == 0, f"{script}: sh syntax error")
 
 # ---- nginx --------------------------------------------------------------------------------------
 nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)

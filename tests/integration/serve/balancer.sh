@@ -65,7 +65,7 @@ start_replica() {
 start_replica a
 a_url=$replica_url a_port=$replica_port a_pid=$replica_pid
 start_replica b
-b_url=$replica_url b_port=$replica_port b_pid=$replica_pid
+b_url=$replica_url b_port=$replica_port
 
 # nginx on a free port, with the shipped server/upstream blocks and only the addresses changed.
 nginx_port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
