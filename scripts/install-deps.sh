@@ -7,6 +7,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config      # compiler and build; dpkg-dev (in build-essential) for make package
+  file                                  # make package: CPack finds the binaries for dpkg-shlibdeps with it
   nlohmann-json3-dev                    # JSON: info --json, test fixtures
   libcli11-dev                          # command-line flags
   libfmt-dev                            # formatting of messages

@@ -7,7 +7,7 @@
 set -euo pipefail
 build=$1
 version=$2
-for tool in cpack dpkg-deb dpkg-shlibdeps dpkg-query ldd; do
+for tool in cpack dpkg-deb dpkg-shlibdeps dpkg-query ldd objdump file; do
     command -v "$tool" >/dev/null || { echo "deb package test: $tool not found; skipping"; exit 77; }
 done
 out=$(mktemp -d)

@@ -128,6 +128,9 @@ with tempfile.TemporaryDirectory() as tmp:
     check(subprocess.run(["bash", "-c", probe], stderr=subprocess.DEVNULL).returncode != 0,
           "HEALTHCHECK passes with no server")
 print("ok - the HEALTHCHECK command tells a live server from a stopped one")
+# The host's build folders must not reach the image (their CMakeCache.txt names host paths).
+with open(os.path.join(source, ".dockerignore")) as f:
+    check("build*/" in f.read().split(), ".dockerignore does not leave out build*/")
 if shutil.which("hadolint"):
     r = subprocess.run(["hadolint", dockerfile], capture_output=True, text=True)
     check(r.returncode == 0, f"hadolint: {r.stdout}{r.stderr}")
