@@ -6,6 +6,7 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -565,9 +566,12 @@ void Server::routes() {
     // Every answered request: counted, and logged as one JSON line. A path no route matched is
     // counted as "other", so clients cannot grow the label set.
     h.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+        // Taken, not read: a keep-alive connection's next request, if httplib refuses it before
+        // routing, must not inherit this one's model and tokens.
+        const AccessRecord record = std::exchange(current_access(), AccessRecord{});
         metrics_->count_request(req.matches.empty() ? "other" : req.path, res.status);
         if (!options_.access_log) return;
-        const std::string line = access_log_line(current_access(), req.method, req.path, res.status,
+        const std::string line = access_log_line(record, req.method, req.path, res.status,
                                                  std::chrono::system_clock::now(), Clock::now());
         std::fwrite(line.data(), 1, line.size(), stderr);
     });
