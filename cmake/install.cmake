@@ -14,12 +14,13 @@ install(DIRECTORY deploy/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
 install(FILES deploy/hearth.default DESTINATION ${CMAKE_INSTALL_DATADIR}/hearth)
 install(FILES deploy/hearth.bash-completion DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
         RENAME hearth)
-# The unit names the binary by absolute path; the prefix is only known at install time (cpack
+# The unit names the binary (and its docs) by absolute path; the prefix is only known at install time (cpack
 # installs with its own), so the copy is written then.
 install(CODE "
   set(unit_dir \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/lib/systemd/system\")
   file(READ \"${CMAKE_SOURCE_DIR}/deploy/hearth.service\" unit)
   string(REPLACE \"ExecStart=/usr/bin/hearth\" \"ExecStart=\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/hearth\" unit \"\${unit}\")
+  string(REPLACE \"file:///usr/share/doc/hearth/\" \"file://\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_DOCDIR}/\" unit \"\${unit}\")
   file(MAKE_DIRECTORY \"\${unit_dir}\")
   file(WRITE \"\${unit_dir}/hearth.service\" \"\${unit}\")
   message(STATUS \"Installing: \${unit_dir}/hearth.service\")

@@ -28,6 +28,7 @@ grep -q '"architecture": "llama"' <<<"$info" || fail "installed hearth info: $in
 
 unit=$prefix/lib/systemd/system/hearth.service
 grep -qx "ExecStart=$prefix/bin/hearth serve .*" "$unit" || fail "unit ExecStart: $(grep ExecStart "$unit")"
+grep -qx "Documentation=file://$prefix/share/doc/hearth/deploy.md" "$unit" || fail "unit Documentation: $(grep Documentation "$unit")"
 if command -v systemd-analyze >/dev/null; then
     systemd-analyze verify "$unit" || fail "systemd-analyze verify $unit"
     echo "ok - systemd-analyze verify"
