@@ -2,12 +2,17 @@
 SHARED ?= ../shared
 MODEL ?= $(SHARED)/models/stories260K.gguf
 
-.PHONY: all deps build demo test clean
+.PHONY: all deps test-deps build demo test package install clean
 
 all: build
 
+# Building and running need only the first; the test suite also needs its tools
+# (curl, tmux, Chromium, clang, Node.js, nginx: scripts/install-deps.sh --test) only with `make test`.
 deps:
 	scripts/install-deps.sh
+
+test-deps:
+	scripts/install-deps.sh --test
 
 build: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -22,8 +27,17 @@ demo: build
 	  build/bin/hearth run -m stories --home $$home -p "Once upon a time" -n 128 --temp 0; \
 	  rc=$$?; rm -rf $$home; exit $$rc
 
-test: deps
+test: test-deps
 	scripts/test.sh
+
+# build/hearth_<version>_amd64.deb (CPack; see cmake/install.cmake and docs/deploy.md).
+package: build
+	cd build && cpack -G DEB
+
+# PREFIX=/usr/local by default; DESTDIR works as usual.
+PREFIX ?= /usr/local
+install: build
+	cmake --install build --prefix $(PREFIX)
 
 clean:
 	rm -rf build build-asan build-fuzz

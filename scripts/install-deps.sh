@@ -1,29 +1,41 @@
 #!/usr/bin/env bash
-# Installs what hearth needs to build and test on Debian 12, from Debian's own packages.
-# Skips apt entirely when everything is already there.
+# Installs what hearth needs on Debian 12, from Debian's own packages. Skips apt entirely when
+# everything is already there.
+#   scripts/install-deps.sh          what building and running need (make, make demo, make package)
+#   scripts/install-deps.sh --test   that plus the tools only the test suite uses (make test)
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config      # compiler and build
+  build-essential cmake pkg-config      # compiler and build; dpkg-dev (in build-essential) for make package
+  file                                  # make package: CPack finds the binaries for dpkg-shlibdeps with it
   nlohmann-json3-dev                    # JSON: info --json, test fixtures
   libcli11-dev                          # command-line flags
   libfmt-dev                            # formatting of messages
-  libgtest-dev                          # unit tests (GoogleTest)
+  libgtest-dev                          # unit tests (GoogleTest), built with the default build
   libedit-dev                           # line editing and history in `hearth chat`
-  libcpp-httplib-dev                    # HTTP server of `hearth serve`; loopback fixture servers in tests
+  libcpp-httplib-dev                    # HTTP server of `hearth serve`, client of eval-cost --target
   libcurl4-openssl-dev                  # HTTPS downloads for `hearth pull`, `hearth ps`
-  curl                                  # integration tests of `hearth serve`
-  tmux                                  # terminal-driven test of `hearth chat` (tests/tmux)
-  libcpp-httplib-dev                    # HTTP client (eval-cost --target) and fixture servers in tests
-  chromium                              # headless rendering test of the eval-cost HTML report
-  clang libclang-rt-14-dev              # libFuzzer target for the GGUF reader
 )
-# Node.js and npm run the `hearth serve` integration test (official openai/ollama npm clients).
-# Only from Debian when no node/npm is on the machine: a NodeSource nodejs already bundles npm,
-# and Debian's npm package would conflict with it.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  packages+=(nodejs npm)
-fi
+case "${1:-}" in
+  "") ;;
+  --test)
+    packages+=(
+      curl                              # integration tests of `hearth serve`
+      tmux                              # terminal-driven test of `hearth chat` (tests/tmux)
+      chromium                          # headless rendering test of the eval-cost HTML report
+      clang libclang-rt-14-dev          # libFuzzer target for the GGUF reader
+      nginx                             # two replicas behind deploy/nginx/hearth.conf (balancer test)
+      python3-yaml                      # parses deploy/kubernetes/*.yaml (deploy_files test)
+    )
+    # Node.js and npm run the `hearth serve` integration test (official openai/ollama npm clients).
+    # Only from Debian when no node/npm is on the machine: a NodeSource nodejs already bundles npm,
+    # and Debian's npm package would conflict with it.
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+      packages+=(nodejs npm)
+    fi
+    ;;
+  *) echo "install-deps: unknown option '$1' (use no option, or --test)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -35,6 +35,8 @@ struct ServeFlags {
     bool json = false;
     bool no_parse_special = false;
     bool no_prompt_cache = false;
+    bool no_access_log = false;
+    bool metrics_public = false;
 };
 
 int run(const ServeFlags& f) {
@@ -45,6 +47,8 @@ int run(const ServeFlags& f) {
     o.alias = f.alias;
     o.max_body_bytes = f.max_body;
     o.parse_special = !f.no_parse_special;
+    o.access_log = !f.no_access_log;
+    o.metrics_public = f.metrics_public;
     if (!f.template_file.empty()) o.chat_template = read_input_file(f.template_file, "chat template file");
     const SessionOptions so = f.session.to_options();
     o.scheduler.n_slots = f.parallel;
@@ -120,7 +124,10 @@ CommandRunner add_serve_command(CLI::App& app) {
         "Routes: POST /v1/chat/completions, POST /v1/completions, POST /v1/embeddings,\n"
         "        GET /v1/models (OpenAI); POST /api/generate, POST /api/chat, POST /api/embed,\n"
         "        POST /api/embeddings, GET /api/tags, GET /api/ps, POST /api/show,\n"
-        "        GET /api/version (Ollama); GET /health (never needs the key).\n"
+        "        GET /api/version (Ollama); GET /health (liveness) and GET /ready (readiness: 503\n"
+        "        while draining) never need the key; GET /metrics (Prometheus) needs it unless\n"
+        "        --metrics-public.\n"
+        "Each answered request is logged to stderr as one JSON line (--no-access-log: off).\n"
         "Up to --parallel requests decode together in one batched forward pass per step; up to\n"
         "--max-queue more wait, beyond that requests get 503. -c is the context of EACH slot.\n"
         "A slot keeps its KV cache after a request: the next request goes to the free slot\n"
@@ -146,6 +153,9 @@ CommandRunner add_serve_command(CLI::App& app) {
                   "(chat message text is always plain text)");
     cmd->add_flag("--no-prompt-cache", flags->no_prompt_cache,
                   "evaluate every prompt from its start (no reuse of a slot's cached prefix; for comparisons)");
+    cmd->add_flag("--no-access-log", flags->no_access_log, "do not log each request as a JSON line on stderr");
+    cmd->add_flag("--metrics-public", flags->metrics_public,
+                  "serve GET /metrics without the API key (for a Prometheus that does not send it)");
     cmd->add_flag("--json", flags->json, "print the address as one JSON line at startup (for scripts)");
     flags->session.add(*cmd);
     add_sampling_flags(*cmd, flags->sampling, flags->seed);

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/version.h"
 #include "model/arch.h"
 
 namespace {
@@ -29,7 +30,7 @@ std::string one_line(const char* message) {
 
 int main(int argc, char** argv) {
     CLI::App app{"hearth: a private, local LLM runtime"};
-    app.set_version_flag("--version", "hearth 0.1.0");
+    app.set_version_flag("--version", fmt::format("hearth {} (commit {})", hearth::version(), hearth::git_commit()));
     app.require_subcommand(1);
     app.fallthrough(false);
     std::string families = "\nModel families (GGUF general.architecture):\n";

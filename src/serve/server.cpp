@@ -1,21 +1,26 @@
 #include "serve/server.h"
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 #include <httplib.h>
 
 #include "chat/reply_stream.h"
 #include "common/error.h"
+#include "common/version.h"
 #include "engine/grammar_constraint.h"
 #include "engine/prompt.h"
 #include "grammar/grammar.h"
 #include "gguf/quantization.h"
+#include "serve/access_log.h"
 #include "serve/format.h"
+#include "serve/metrics.h"
 #include "serve/reply.h"
 #include "serve/request.h"
 #include "serve/tool_grammar.h"
@@ -27,8 +32,6 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr const char* kVersion = "0.1.0";
 
 bool is_ollama_path(const std::string& path) { return path.rfind("/api/", 0) == 0; }
 
@@ -87,6 +90,7 @@ struct StreamState {
     bool include_usage = false;
     bool started = false;
     Clock::time_point t0;
+    double submit_s = 0;  // from t0 to the scheduler taking the job (parsing, templating)
     // Chat replies are read for reasoning markup and tool calls (serve/reply.h).
     std::optional<ReplyReader> reply;
     std::vector<ToolCall> tool_calls;   // sent when the reply ends
@@ -239,6 +243,7 @@ struct Server::Impl {
             br.stop = g.stop;
             br.top_logprobs = g.top_logprobs;
             constrain_reply(s, g, opens_thinking, br);
+            current_access().model = s.name_;
             try {
                 job = s.scheduler_->submit(std::move(br));
             } catch (const Error& e) {
@@ -265,6 +270,7 @@ struct Server::Impl {
         st->include_usage = g.include_usage;
         st->top_logprobs = is_ollama(api) ? -1 : g.top_logprobs;
         st->t0 = t0;
+        st->submit_s = std::chrono::duration<double>(Clock::now() - t0).count();
         if (uses_template(g)) {
             ReplyOptions ro;
             ro.opens_thinking = opens_thinking;
@@ -282,12 +288,26 @@ struct Server::Impl {
                 send_error(res, ollama, ApiError(500, "generation failed: " + r.error, "server_error", "internal_error"));
                 return;
             }
+            account(s, *st, r);
             send_json(res, 200, final_body(*st, r));
             return;
         }
         const char* type = ollama ? "application/x-ndjson" : "text/event-stream";
         if (!ollama) res.set_header("Cache-Control", "no-cache");
-        res.set_chunked_content_provider(type, [st](size_t, httplib::DataSink& sink) { return stream_step(*st, sink); });
+        res.set_chunked_content_provider(type, [&s, st](size_t, httplib::DataSink& sink) { return stream_step(s, *st, sink); });
+    }
+
+    // A finished generation in the metrics and on this request's access-log record.
+    static void account(Server& s, const StreamState& st, const JobResult& r) {
+        if (r.finish == FinishReason::Error) return;
+        s.metrics_->count_tokens(s.name_, static_cast<uint64_t>(r.n_prompt), static_cast<uint64_t>(r.n_generated));
+        if (r.n_generated > 0) s.metrics_->observe_time_to_first_token(st.submit_s + (r.queue_ms + r.prompt_ms) / 1e3);
+        if (r.n_generated > 1)
+            s.metrics_->observe_time_per_token(r.gen_ms / 1e3 / (r.n_generated - 1), static_cast<uint64_t>(r.n_generated - 1));
+        AccessRecord& a = current_access();
+        a.prompt_tokens = r.n_prompt;
+        a.completion_tokens = r.n_generated;
+        a.cached_tokens = r.n_cached;
     }
 
     static Usage usage_of(const JobResult& r) { return {r.n_prompt, r.n_generated, r.n_cached}; }
@@ -388,7 +408,7 @@ struct Server::Impl {
     }
 
     // One call of the chunked content provider: waits for the next text and writes it.
-    static bool stream_step(StreamState& st, httplib::DataSink& sink) {
+    static bool stream_step(Server& s, StreamState& st, httplib::DataSink& sink) {
         const bool ollama = is_ollama(st.api);
         std::string out;
         if (!st.started) {
@@ -410,6 +430,7 @@ struct Server::Impl {
                 send_text(st, rest, out);
             }
             const JobResult& r = st.job->result();
+            account(s, st, r);
             const std::string finish = finish_of(r, !st.tool_calls.empty());
             if (r.finish == FinishReason::Error) {
                 out += ollama ? ndjson_line(ollama_error("generation failed: " + r.error))
@@ -509,6 +530,7 @@ Server::Server(LoadedModel model, ServerOptions options) : model_(std::move(mode
                                        : ChatFormat::with_template(options_.chat_template, *model_.tokenizer));
     tool_family_ = chat::detect_tool_call_family(chat_format_->tmpl.source());
     scheduler_ = std::make_unique<BatchScheduler>(*model_.model, *model_.tokenizer, options_.scheduler);
+    metrics_ = std::make_unique<Metrics>();
     http_ = std::make_unique<httplib::Server>();
     routes();
 }
@@ -529,7 +551,10 @@ void Server::routes() {
     h.set_keep_alive_timeout(5);
 
     h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-        if (options_.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+        begin_access();
+        // Probes and (with --metrics-public) the scraper come without the key.
+        const bool open = req.path == "/health" || req.path == "/ready" || (options_.metrics_public && req.path == "/metrics");
+        if (options_.api_key.empty() || open) return httplib::Server::HandlerResponse::Unhandled;
         const std::string auth = req.get_header_value("Authorization");
         const std::string prefix = "Bearer ";
         if (auth.rfind(prefix, 0) == 0 && same_secret(std::string_view(auth).substr(prefix.size()), options_.api_key))
@@ -538,6 +563,18 @@ void Server::routes() {
                    ApiError(401, "a valid API key is required (Authorization: Bearer KEY)", "authentication_error",
                             "invalid_api_key"));
         return httplib::Server::HandlerResponse::Handled;
+    });
+    // Every answered request: counted, and logged as one JSON line. A path no route matched is
+    // counted as "other", so clients cannot grow the label set.
+    h.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+        // Taken, not read: a keep-alive connection's next request, if httplib refuses it before
+        // routing, must not inherit this one's model and tokens.
+        const AccessRecord record = std::exchange(current_access(), AccessRecord{});
+        metrics_->count_request(req.matches.empty() ? "other" : req.path, res.status);
+        if (!options_.access_log) return;
+        const std::string line = access_log_line(record, req.method, req.path, res.status,
+                                                 std::chrono::system_clock::now(), Clock::now());
+        std::fwrite(line.data(), 1, line.size(), stderr);
     });
     // Errors httplib answers itself (404 route, 413 body, 400 bad request) get JSON bodies too.
     h.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
@@ -578,6 +615,7 @@ void Server::routes() {
             try {
                 const EmbedRequest request = parse_embed_request(api, q.body);
                 Impl::check_model(*this, request.model, ollama);
+                current_access().model = name_;
                 send_json(r, 200, embed(request));
             } catch (const ApiError& e) {
                 send_error(r, ollama, e);
@@ -606,7 +644,7 @@ void Server::routes() {
         send_json(r, 200, Impl::show(*this));
     });
     h.Get("/api/version", [](const httplib::Request&, httplib::Response& r) {
-        send_json(r, 200, {{"version", kVersion}});
+        send_json(r, 200, {{"version", hearth::version()}});
     });
     h.Get("/health", [this](const httplib::Request&, httplib::Response& r) {
         send_json(r, 200,
@@ -620,6 +658,28 @@ void Server::routes() {
                     {{"enabled", scheduler_->prompt_cache()},
                      {"hits", scheduler_->cache_hits()},
                      {"cached_tokens_total", scheduler_->cached_tokens_total()}}}});
+    });
+    probe_routes();
+}
+
+void Server::probe_routes() {
+    httplib::Server& h = *http_;
+    // Readiness, for load balancers and Kubernetes: 503 once a drain began, so traffic moves
+    // to other replicas while running requests finish. (Nothing listens while the model loads.)
+    h.Get("/ready", [this](const httplib::Request&, httplib::Response& r) {
+        const bool ready = !stopping_;
+        send_json(r, ready ? 200 : 503, {{"status", ready ? "ready" : "draining"}, {"model", name_}});
+    });
+    h.Get("/metrics", [this](const httplib::Request&, httplib::Response& r) {
+        ServerGauges g;
+        g.slots = scheduler_->n_slots();
+        g.slots_busy = scheduler_->active();
+        g.queue_depth = scheduler_->queued();
+        g.ready = !stopping_;
+        g.prompt_cache_hits = scheduler_->cache_hits();
+        g.prompt_cache_tokens = scheduler_->cached_tokens_total();
+        g.models.push_back({name_, model_.file->file_size()});
+        r.set_content(metrics_->render(g), "text/plain; version=0.0.4; charset=utf-8");
     });
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The HTTP front of `hearth serve`: OpenAI routes (/v1/chat/completions, /v1/completions,
 // /v1/models, /v1/embeddings), Ollama routes (/api/generate, /api/chat, /api/embed,
-// /api/embeddings, /api/tags, /api/ps, /api/show, /api/version) and /health, over one model
+// /api/embeddings, /api/tags, /api/ps, /api/show, /api/version), /health (liveness), /ready
+// (readiness: 503 while draining) and /metrics (Prometheus), over one model
 // and a BatchScheduler. cpp-httplib serves each connection on its own thread; generation
 // happens on the scheduler's thread, and a request's thread only waits for its text and writes
 // it out (streaming flushes each piece).
@@ -25,6 +26,8 @@ class Server;
 
 namespace hearth::serve {
 
+class Metrics;
+
 struct ServerOptions {
     std::string host = "127.0.0.1";
     int port = 8080;                    // 0: any free port (see Server::port())
@@ -34,6 +37,8 @@ struct ServerOptions {
     size_t max_body_bytes = 4u << 20;   // larger request bodies get 413
     bool parse_special = true;          // special-token text in /v1/completions and raw /api/generate prompts
     double shutdown_grace_s = 10;       // on stop(): how long in-flight requests may finish
+    bool access_log = true;             // one JSON line per request on stderr (serve/access_log.h)
+    bool metrics_public = false;        // GET /metrics without the API key (for a scraper without it)
     SchedulerOptions scheduler;
     SamplingParams sampling;            // defaults for values a request does not set
 };
@@ -58,6 +63,7 @@ public:
 
 private:
     void routes();
+    void probe_routes();  // /ready and /metrics
     // The embedding routes (embed_route.cpp): the response body, or ApiError.
     nlohmann::ordered_json embed(const EmbedRequest& request);
 
@@ -74,6 +80,7 @@ private:
     // caches over the shared read-only weights, one request at a time (embed_route.cpp says why).
     std::mutex embed_mutex_;
     std::unique_ptr<Embedder> embedder_;  // made on the first embedding request
+    std::unique_ptr<Metrics> metrics_;  // GET /metrics (serve/metrics.h)
     std::unique_ptr<httplib::Server> http_;
     int port_ = 0;
     std::atomic<bool> stopping_{false};

@@ -1,6 +1,7 @@
 // `hearth serve` as a process: --help, bad flags and values (one-line errors, exit 1) and a
 // port that is taken. The HTTP API itself, signals included, is driven by
 // tests/integration/serve/run.sh with curl and real client libraries.
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,8 @@ TEST_F(CliServe, HelpNamesTheFlagsAndRoutes) {
     ProcessResult r = hearth({"serve", "--help"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     for (const char* m : {"--host", "--port", "--parallel", "--max-queue", "--api-key", "--alias", "--ctx-size",
-                          "--max-body", "--temp", "--seed", "/v1/chat/completions", "/api/generate", "/health", "503"})
+                          "--max-body", "--temp", "--seed", "--no-access-log", "--metrics-public", "/v1/chat/completions",
+                          "/api/generate", "/health", "/ready", "/metrics", "503"})
         EXPECT_NE(r.out.find(m), std::string::npos) << m << " not in:\n" << r.out;
 }
 
@@ -61,6 +63,8 @@ TEST_F(CliServe, BadValuesAreOneLineErrors) {
         {{"serve", "-m", *model_, "--seed", "x"}, "--seed"},
         {{"serve", "-m", *model_, "--host", "256.1.1.1", "--port", "0"}, "cannot listen"},
         {{"serve", "-m", "/nonexistent/model.gguf"}, "/nonexistent/model.gguf"},
+        {{"serve", "-m", *model_, "--metrics-public=maybe"}, "--metrics-public"},
+        {{"serve", "-m", *model_, "--no-access-log=maybe"}, "--no-access-log"},
     };
     for (const auto& [args, message] : cases) {
         ProcessResult r = hearth(args);
@@ -68,6 +72,14 @@ TEST_F(CliServe, BadValuesAreOneLineErrors) {
         EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
         EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "not one line: " << r.err;
     }
+}
+
+TEST_F(CliServe, VersionNamesTheVersionAndTheCommit) {
+    ProcessResult r = hearth({"--version"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    // The commit is a hex hash ("-dirty" when built from changed files), or "unknown" without git.
+    const std::regex line(R"(hearth \d+\.\d+\.\d+ \(commit ([0-9a-f]{7,}(-dirty)?|unknown)\)\n)");
+    EXPECT_TRUE(std::regex_match(r.out, line)) << r.out;
 }
 
 TEST_F(CliServe, TakenPortIsAnError) {

@@ -3,7 +3,9 @@
 # model, drives it with curl (errors, auth, body limit, SSE framing, 503 on a full queue,
 # client disconnects, SIGTERM) and with the official `openai` and `ollama` npm packages
 # (test.mjs; tools.mjs for tool calling, structured.mjs for response_format / format, with ajv
-# validating answers; installed with `npm ci` into WORK_DIR from package-lock.json).
+# validating answers; metrics.mjs parses GET /metrics with parse-prometheus-text-format; installed
+# with `npm ci` into WORK_DIR from package-lock.json). Also /ready while draining and the JSON
+# access log.
 #
 #   tests/integration/serve/run.sh HEARTH_BINARY WORK_DIR
 #
@@ -18,8 +20,9 @@ for tool in node npm curl; do
 done
 
 mkdir -p "$work"
-cp "$here/package.json" "$here/package-lock.json" "$here/test.mjs" "$here/tools.mjs" "$here/structured.mjs" "$work/"
+cp "$here/package.json" "$here/package-lock.json" "$here/test.mjs" "$here/tools.mjs" "$here/structured.mjs" "$here/metrics.mjs" "$work/"
 if [ ! -d "$work/node_modules/openai" ] || [ ! -d "$work/node_modules/ollama" ] || [ ! -d "$work/node_modules/ajv" ] ||
+   [ ! -d "$work/node_modules/parse-prometheus-text-format" ] ||
    ! cmp -s "$here/package-lock.json" "$work/node_modules/.package-lock.json.copy" 2>/dev/null; then
     if ! (cd "$work" && npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
         cat "$work/npm.log" >&2
@@ -139,6 +142,24 @@ expect_status 200 GET /health
 [ "$(json_expr "$body" 'j.cache.enabled && j.cache.hits > 0 && j.cache.cached_tokens_total > 0')" = true ] ||
     fail "health cache: $body"
 
+# ---- metrics and the access log -------------------------------------------------------------------
+(cd "$work" && node metrics.mjs "$url" "$key" tiny)
+# One JSON line per request on stderr; a generation's names its model and tokens.
+log_line=$(grep '"route":"/v1/completions","status":200' "$work/main.err" | head -n1)
+[ "$(json_expr "$log_line" 'j.model === "tiny" && j.prompt_tokens > 0 && j.completion_tokens > 0 && j.duration_ms >= 0 && /Z$/.test(j.time)')" = true ] ||
+    fail "access log line: $log_line"
+grep -q '"route":"/v1/models","status":401' "$work/main.err" || fail "401s are logged too"
+# --metrics-public: /metrics without the key (other routes still need it); --no-access-log: silent.
+start_server "$work/public" --parallel 1 -c 256 --api-key other-key --metrics-public --no-access-log
+public_pid=$server_pid
+expect_status 200 GET /metrics
+printf '%s\n' "$body" | grep -q '^hearth_slots 1$' || fail "public metrics: $body"
+expect_status 401 GET /v1/models
+kill "$public_pid"
+wait "$public_pid" 2>/dev/null || true
+! grep -q '"route"' "$work/public.err" || fail "--no-access-log still logged: $(cat "$work/public.err")"
+echo "ok - metrics and access log"
+
 # ---- reasoning: a template that opens <think> itself (as Qwen3.5's does) -------------------------
 # The tiny model never writes </think>, so its whole reply is reasoning and the answer is empty.
 printf '%s' '{% for m in messages %}{{ m.role }}: {{ m.content }}
@@ -236,6 +257,11 @@ curl_pid=$!
 sleep 0.5
 kill -TERM "$server_pid"
 sleep 0.3
+# Draining: not ready (a balancer moves traffic away), still alive, new work refused.
+expect_status 503 GET /ready
+[ "$(json_field "$body" '.status')" = draining ] || fail "/ready while draining: $body"
+expect_status 200 GET /health
+expect_status 503 POST /v1/completions -d '{"prompt":"Once","max_tokens":2}'
 kill -TERM "$server_pid"
 rc=0
 wait "$server_pid" || rc=$?
