@@ -183,19 +183,6 @@ int run(const EvalCostFlags& f) {
     outputs.cloud = f.cloud_prices.empty() ? cost::default_cloud_prices()
                                            : cost::parse_cloud_prices(outputs.cloud_prices_json, f.cloud_prices);
 
-    cost::PowerOptions po;
-    po.sysfs_root = f.sysfs_root;
-    po.fallback_watts = f.fallback_watts;
-    cost::PowerSelection power = cost::select_power_source(f.power_source, po);
-    const std::string power_desc = fmt::format("{} ({}), {}", power.reader->name(), power.reader->detail(),
-                                               power.reader->measured() ? "measured" : "estimated");
-    std::fprintf(stderr, "hearth: power: %s\n", power_desc.c_str());
-    for (const auto& n : power.notes) std::fprintf(stderr, "hearth: power: %s\n", n.c_str());
-    outputs.power_name = power.reader->name();
-    outputs.power_detail = power.reader->detail();
-    outputs.power_measured = power.reader->measured();
-    outputs.power_notes = power.notes;
-
     std::atomic<bool> stop_requested{false};
     cost::RunOptions ro;
     ro.runs = f.runs;
@@ -211,17 +198,6 @@ int run(const EvalCostFlags& f) {
     ro.request_timeout_s = f.request_timeout;
     ro.stop = &stop_requested;
 
-    // Remote servers: this machine's power says nothing about them (an estimate only when asked).
-    std::vector<std::unique_ptr<cost::PowerReader>> remote_power;
-    for (const auto& t : targets) {
-        if (cost::is_local_target(t)) remote_power.push_back(nullptr);
-        else if (f.target_watts > 0) remote_power.push_back(cost::make_fixed_reader(f.target_watts));
-        else remote_power.push_back(cost::make_no_reader("remote target: this machine's power does not apply"));
-        if (remote_power.back())
-            outputs.power_notes.push_back(fmt::format("{} is on another machine: its power is {}", t.label,
-                                                      f.target_watts > 0 ? fmt::format("an estimate of {:g} W (--target-watts)", f.target_watts)
-                                                                         : std::string("not measured (give --target-watts W to estimate it)")));
-    }
     outputs.notes.push_back(fmt::format("{} prompts × {} runs, up to {} tokens each, temperature {:g}, top_p {:g}, seed {}",
                                         prompts.size(), f.runs, f.n_predict, ro.sampling.temperature,
                                         ro.sampling.top_p, f.seed));
@@ -243,6 +219,32 @@ int run(const EvalCostFlags& f) {
         fs::create_directories(dir, ec);
         if (ec) fail("--out {}: cannot create the directory ({})", dir, ec.message());
     }
+
+    cost::PowerOptions po;
+    po.sysfs_root = f.sysfs_root;
+    po.fallback_watts = f.fallback_watts;
+    cost::PowerSelection power = cost::select_power_source(f.power_source, po);
+    const std::string power_desc = fmt::format("{} ({}), {}", power.reader->name(), power.reader->detail(),
+                                               power.reader->measured() ? "measured" : "estimated");
+    std::fprintf(stderr, "hearth: power: %s\n", power_desc.c_str());
+    for (const auto& n : power.notes) std::fprintf(stderr, "hearth: power: %s\n", n.c_str());
+    outputs.power_name = power.reader->name();
+    outputs.power_detail = power.reader->detail();
+    outputs.power_measured = power.reader->measured();
+    outputs.power_notes = power.notes;
+
+    // Remote servers: this machine's power says nothing about them (an estimate only when asked).
+    std::vector<std::unique_ptr<cost::PowerReader>> remote_power;
+    for (const auto& t : targets) {
+        if (cost::is_local_target(t)) remote_power.push_back(nullptr);
+        else if (f.target_watts > 0) remote_power.push_back(cost::make_fixed_reader(f.target_watts));
+        else remote_power.push_back(cost::make_no_reader("remote target: this machine's power does not apply"));
+        if (remote_power.back())
+            outputs.power_notes.push_back(fmt::format("{} is on another machine: its power is {}", t.label,
+                                                      f.target_watts > 0 ? fmt::format("an estimate of {:g} W (--target-watts)", f.target_watts)
+                                                                         : std::string("not measured (give --target-watts W to estimate it)")));
+    }
+
     // Start the append-only files clean: one line per response, nothing cut short.
     std::string jsonl, csv = cost::samples_csv(previous);
     for (const auto& s : previous) jsonl += cost::sample_to_json(s).dump() + "\n";
