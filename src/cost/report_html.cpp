@@ -298,8 +298,9 @@ std::string html_report(const std::vector<ModelSummary>& models, const std::vect
         h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td>"
                          "<td>{}</td><td>{}</td><td>{:.4g}</td><td>{}</td><td>{}</td></tr>\n",
                          html_escape(s.model), html_escape(s.prompt_id), s.run, s.prompt_tokens, s.gen_tokens,
-                         s.tokens_reported ? "" : " (chunks)", f(s.pp_ts, 1), f(s.tg_ts, 2),
-                         s.engine_tg_ts > 0 ? f(s.engine_tg_ts, 2) : "–", f(s.ttft_ms, 1), f(s.avg_watts, 1),
+                         s.tokens_reported ? "" : " (chunks)", s.ok() ? f(s.pp_ts, 1) : "–", s.ok() ? f(s.tg_ts, 2) : "–",
+                         s.ok() && s.engine_tg_ts > 0 ? f(s.engine_tg_ts, 2) : "–", s.ok() ? f(s.ttft_ms, 1) : "–",
+                         f(s.avg_watts, 1),
                          s.wh_per_token * 1000, html_escape(s.status), html_escape(s.stop));
     h += "</table>\n</details>\n";
     h += "<p class=\"meta\">Box: quartiles; red line: median; whiskers: the furthest responses within 1.5 × IQR "
