@@ -123,13 +123,12 @@ public:
         thread_.join();
     }
     // Ollama's API: hearth serve reports its engine's durations there.
-    cost::Target target(const std::string& label) const {
+    cost::Target target() const {
         cost::Target t;
         t.api = cost::TargetApi::Ollama;
         t.base = fmt::format("http://127.0.0.1:{}", port_);
         t.path = "/api/chat";
         t.model = server_->model_name();
-        t.label = label + " via serve";
         t.backend = "hearth serve";
         return t;
     }
@@ -306,11 +305,13 @@ int run(const EvalCostFlags& f) {
         auto stopped = [&] { return stop_requested || (f.fail_fast && failed_now > 0); };
         for (const auto& path : f.models) {
             if (stopped()) break;
+            const std::string suffix = f.via_server ? " via serve" : "";
             std::string label = fs::path(path).filename().string();
-            if (std::find(labels.begin(), labels.end(), label) != labels.end()) label = path;  // two files, one name
+            if (std::find(labels.begin(), labels.end(), label + suffix) != labels.end()) label = path;  // two files, one name
             if (f.via_server) {
                 LoopbackServer server(path, ro);
-                const cost::Target t = server.target(label);
+                cost::Target t = server.target();
+                t.label = label + suffix;
                 labels.push_back(t.label);
                 cost::run_target(t, prompts, ro, *power.reader);
             } else {

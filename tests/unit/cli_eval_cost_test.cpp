@@ -62,6 +62,11 @@ TEST(CliEvalCost, TwoModelsWriteCsvJsonAndReport) {
         EXPECT_EQ(s["measured"], false);
         EXPECT_GT(s["prompt_tokens"].get<int>(), 1);
         EXPECT_LE(s["gen_tokens"].get<int>(), s["prompt_id"] == "dog" ? 4 : 8);
+        EXPECT_EQ(s["status"], "ok");
+        EXPECT_EQ(s["backend"], "hearth");
+        if (s["gen_tokens"].get<int>() > 1) {
+            EXPECT_GT(s["engine_tg_ts"].get<double>(), 0);  // hearth's engine reports its own timings
+        }
         if (s["gen_tokens"].get<int>() > 0) {
             EXPECT_GT(s["wh_per_token"].get<double>(), 0);
             // Energy per token is 50 W × the response's time over its tokens.
@@ -88,6 +93,33 @@ TEST(CliEvalCost, TwoModelsWriteCsvJsonAndReport) {
     const std::string html = read(out / "report.html");
     EXPECT_NE(html.find("id=\"plot-cost\""), std::string::npos);
     EXPECT_NE(html.find("PPL"), std::string::npos);
+}
+
+TEST(CliEvalCost, ViaServerPaysTheHttpPathAndReportsBothTimings) {
+    HEARTH_SHARED_OR_SKIP(a, "models/stories260K.gguf");
+    fs::path dir = test::temp_dir();
+    fs::path prompts = write(dir / "p.jsonl", "{\"id\": \"girl\", \"prompt\": \"Once upon a time, a girl\"}\n");
+    // The same file twice: two backends, told apart, each measured.
+    test::ProcessResult r = run_hearth({"eval-cost", "-m", a, "-m", a, "--via-server", "--prompts", prompts.string(),
+                                        "--runs", "2", "-n", "6", "--power-source", "fixed:30", "--out",
+                                        (dir / "o").string(), "--json", "-t", "2"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j["samples"].size(), 4u);
+    ASSERT_EQ(j["summary"].size(), 2u);
+    EXPECT_EQ(j["summary"][0]["model"], "stories260K.gguf via serve");
+    EXPECT_EQ(j["summary"][1]["model"], a + " via serve");
+    for (const auto& s : j["samples"]) {
+        EXPECT_EQ(s["backend"], "hearth serve");
+        EXPECT_EQ(s["status"], "ok");
+        EXPECT_TRUE(s["tokens_reported"].get<bool>());
+        EXPECT_LE(s["gen_tokens"].get<int>(), 6);
+        EXPECT_GT(s["prompt_tokens"].get<int>(), 1);
+        if (s["gen_tokens"].get<int>() > 1) {
+            EXPECT_GT(s["engine_tg_ts"].get<double>(), 0);
+            EXPECT_GT(s["tg_ts"].get<double>(), 0);
+        }
+    }
 }
 
 TEST(CliEvalCost, MeasuredRaplFixtureAndJsonOutput) {
