@@ -383,11 +383,19 @@ CommandRunner add_eval_cost_command(CLI::App& app) {
         "else hwmon, else estimates --fallback-watts; the report says which, and whether measured or estimated.\n"
         "$ per 1M tokens = Wh per token x 1e6 / 1000 x --price-kwh (electricity only).\n"
         "--target runs the same prompts on a server: http://HOST:PORT[/v1][#MODEL] (OpenAI-compatible, streamed)\n"
-        "or http://HOST:PORT/api/chat#MODEL (Ollama).\n"
+        "or http://HOST:PORT/api/chat#MODEL (Ollama); --via-server runs the -m models through hearth serve on a\n"
+        "loopback port so they pay the same HTTP path. Speeds are client side (from the stream) in the plots,\n"
+        "engine side where the runtime reports its own timings.\n"
+        "Each response is appended to DIR/results.jsonl and DIR/results.csv as it is measured. A failed request\n"
+        "is recorded with its status and error and the run goes on; the exit code is 1 only when a backend had\n"
+        "no successful response (or at the first failure with --fail-fast). Ctrl-C: finish the response in\n"
+        "progress, write everything, exit 130 (twice: write now); continue with --resume DIR.\n"
         "Examples:\n"
         "  hearth eval-cost -m q4.gguf -m q8.gguf --runs 3 -n 128 --out cost/\n"
-        "  hearth eval-cost -m q4.gguf --target http://127.0.0.1:8080 --power-source fixed:45\n"
-        "Writes DIR/results.csv, DIR/results.json ({\"samples\": [...], \"summary\": [...]}) and DIR/report.html.");
+        "  hearth eval-cost -m q4.gguf --via-server --target http://127.0.0.1:8080 --power-source fixed:45\n"
+        "  hearth eval-cost -m q4.gguf --target http://127.0.0.1:8080 --resume cost/\n"
+        "Writes DIR/results.jsonl, DIR/results.csv, DIR/results.json ({\"samples\": [...], \"summary\": [...]}),\n"
+        "DIR/run.json and DIR/report.html.");
     cmd->add_option("-m,--model", flags->models, "GGUF model to run in-process (repeatable)");
     cmd->add_option("--target", flags->targets, "OpenAI- or Ollama-compatible server URL (repeatable)");
     cmd->add_option("--prompts", flags->prompts_file, "JSONL file of prompts replacing the built-in set");

@@ -204,7 +204,7 @@ nlohmann::json request_body(const Target& t, const std::string& prompt, int n_pr
         return b;
     }
     nlohmann::json options = {{"num_predict", n_predict}, {"temperature", s.temperature}, {"top_p", s.top_p},
-                              {"top_k", s.top_k}};
+                              {"top_k", s.top_k},         {"min_p", s.min_p},             {"repeat_penalty", s.repeat_penalty}};
     if (fixed_seed) options["seed"] = seed;
     return {{"model", t.model}, {"messages", messages}, {"stream", true}, {"options", options}};
 }

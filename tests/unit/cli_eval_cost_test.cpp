@@ -117,7 +117,8 @@ TEST(CliEvalCost, ViaServerPaysTheHttpPathAndReportsBothTimings) {
         EXPECT_GT(s["prompt_tokens"].get<int>(), 1);
         if (s["gen_tokens"].get<int>() > 1) {
             EXPECT_GT(s["engine_tg_ts"].get<double>(), 0);
-            EXPECT_GT(s["tg_ts"].get<double>(), 0);
+            // Client side may be 0 (not measured): a tiny model's whole answer can arrive in one piece.
+            EXPECT_GE(s["tg_ts"].get<double>(), 0);
         }
     }
 }

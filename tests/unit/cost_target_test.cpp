@@ -77,6 +77,7 @@ TEST(CostTarget, OpenAiStreamIsTimedAndCounted) {
     EXPECT_EQ(req["max_tokens"], 6);  // prompt b sets its own n_predict
     EXPECT_EQ(req["seed"], 8);        // seed + run
     EXPECT_NEAR(req["temperature"].get<double>(), 0.5, 1e-6);
+    EXPECT_TRUE(req.contains("top_p"));
     EXPECT_EQ(req["messages"][0]["content"], "Tell a story");
 }
 
@@ -85,6 +86,7 @@ TEST(CostTarget, OllamaStreamUsesTheServersCounts) {
     RunOptions o;
     o.runs = 1;
     o.n_predict = 5;
+    o.sampling.seed = 3;
     auto power = make_fixed_reader(10);
     auto samples = run_target(parse_target(server.url("/api/chat#llama3.2:1b")), two_prompts(), o, *power);
     ASSERT_EQ(samples.size(), 2u);
@@ -102,6 +104,9 @@ TEST(CostTarget, OllamaStreamUsesTheServersCounts) {
     nlohmann::json req = server.last_request();
     EXPECT_EQ(req["model"], "llama3.2:1b");
     EXPECT_EQ(req["options"]["num_predict"], 6);
+    // Every sampling setting is sent, not left to the server's defaults.
+    for (const char* key : {"temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed"})
+        EXPECT_TRUE(req["options"].contains(key)) << key;
 }
 
 TEST(CostTarget, ServerErrorsBecomeFailedSamples) {
