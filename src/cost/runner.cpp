@@ -75,7 +75,12 @@ std::vector<CostSample> run_local_model(const std::string& model_path, const std
         g.n_predict = 4;
         g.sampling = options.sampling;
         session.reset();
-        generate(session, *lm.tokenizer, prompt_tokens(lm, format, prompts.front().text, options.parse_special), g, nullptr);
+        try {
+            generate(session, *lm.tokenizer, prompt_tokens(lm, format, prompts.front().text, options.parse_special), g,
+                     nullptr);
+        } catch (const std::exception&) {
+            // Unrecorded: if the prompt cannot run, its measured response says why.
+        }
     }
 
     for (int run = 0; run < options.runs; ++run) {

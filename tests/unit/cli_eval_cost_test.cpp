@@ -123,6 +123,36 @@ TEST(CliEvalCost, ViaServerPaysTheHttpPathAndReportsBothTimings) {
     }
 }
 
+TEST(CliEvalCost, AnEngineErrorIsAFailedSample) {
+    HEARTH_SHARED_OR_SKIP(a, "models/stories260K.gguf");
+    fs::path dir = test::temp_dir();
+    // With -c 16 the long prompt does not fit: that response fails, the short one does not.
+    fs::path prompts = write(dir / "p.jsonl",
+                             "{\"id\": \"short\", \"prompt\": \"Hi\"}\n"
+                             "{\"id\": \"long\", \"prompt\": \"Once upon a time there was a little girl named Lily "
+                             "who loved to play in the park with her big red ball\"}\n");
+    test::ProcessResult r = run_hearth({"eval-cost", "-m", a, "-c", "16", "--prompts", prompts.string(), "--runs", "1",
+                                        "-n", "4", "--power-source", "fixed:30", "--no-warmup", "--out",
+                                        (dir / "o").string(), "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j["samples"].size(), 2u);
+    EXPECT_EQ(j["samples"][0]["status"], "ok");
+    EXPECT_EQ(j["samples"][1]["status"], "model_error");
+    EXPECT_NE(j["samples"][1]["error"].get<std::string>().find("context size 16"), std::string::npos) << j["samples"][1];
+    EXPECT_EQ(j["summary"][0]["n_failed"], 1);
+
+    // Only the long prompt: the model produced nothing, so the run is an error, written all the same.
+    fs::path only_long = write(dir / "l.jsonl",
+                               "{\"id\": \"long\", \"prompt\": \"Once upon a time there was a little girl named Lily "
+                               "who loved to play in the park with her big red ball\"}\n");
+    r = run_hearth({"eval-cost", "-m", a, "-c", "16", "--prompts", only_long.string(), "--runs", "1", "-n", "4",
+                    "--power-source", "fixed:30", "--out", (dir / "l").string()});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("stories260K.gguf: no successful response (1 failed: 1 model_error)"), std::string::npos) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(test::read_file(dir / "l/results.json"))["samples"].size(), 1u);
+}
+
 TEST(CliEvalCost, MeasuredRaplFixtureAndJsonOutput) {
     HEARTH_SHARED_OR_SKIP(a, "models/stories260K.gguf");
     fs::path dir = test::temp_dir();
