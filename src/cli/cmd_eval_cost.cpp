@@ -289,6 +289,9 @@ int run(const EvalCostFlags& f) {
             }
         }
         for (size_t i = 0; i < targets.size() && !stopped(); ++i) {
+            // The same server given twice is two backends: results are keyed by label.
+            for (int n = 2; std::find(labels.begin(), labels.end(), targets[i].label) != labels.end(); ++n)
+                targets[i].label = fmt::format("{} #{}", f.targets[i], n);
             labels.push_back(targets[i].label);
             cost::run_target(targets[i], prompts, ro, remote_power[i] ? *remote_power[i] : *power.reader);
         }

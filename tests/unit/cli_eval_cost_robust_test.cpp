@@ -193,6 +193,20 @@ TEST(CliEvalCostTarget, ExitCodeFollowsTheRule) {
     EXPECT_EQ(j["samples"][2]["attempts"], 1);
 }
 
+TEST(CliEvalCostTarget, TheSameServerTwiceIsTwoBackends) {
+    test::CostFixtureServer server;
+    fs::path dir = test::temp_dir();
+    fs::path prompts = prompts_file(dir, {{"a", "fine"}});
+    test::ProcessResult r = run_hearth({"eval-cost", "--target", server.url(), "--target", server.url(), "--prompts",
+                                        prompts.string(), "--runs", "1", "--power-source", "fixed:30", "--no-warmup",
+                                        "--out", (dir / "o").string(), "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j["summary"].size(), 2u);
+    EXPECT_EQ(j["summary"][1]["model"], server.url() + " #2");
+    EXPECT_EQ(server.requests(), 2);
+}
+
 TEST(CliEvalCostTarget, RemoteTargetPowerIsNotMeasured) {
     // Nothing listens on a TEST-NET address: the requests fail, but the power is set before.
     fs::path dir = test::temp_dir();
