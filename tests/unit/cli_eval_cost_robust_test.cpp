@@ -115,7 +115,7 @@ TEST(CliEvalCostTarget, FailuresAreRecordedAndTheRunFinishes) {
     fs::path out = dir / "out";
     test::ProcessResult r = run_hearth({"eval-cost", "--target", server.url("/v1#fixture"), "--prompts", prompts.string(),
                                         "--runs", "1", "-n", "8", "--power-source", "fixed:30", "--request-timeout",
-                                        "0.3", "--no-warmup", "--out", out.string()});
+                                        "1", "--no-warmup", "--out", out.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;  // some responses succeeded: failures are data, not an error
     EXPECT_NE(r.err.find("5 responses failed"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("FAILED (http_error): HTTP 400"), std::string::npos) << r.err;

@@ -87,7 +87,7 @@ public:
     int requests() const { return requests_; }
     int fail_status_ = 0;     // answer every OpenAI request with this status
     bool truncate_ = false;   // leave out [DONE]
-    int stall_ms = 1500;
+    int stall_ms = 2500;  // well past the tests' --request-timeout 1, so load cannot blur the two
 
 private:
     static std::string sse(const nlohmann::json& j) { return "data: " + j.dump() + "\n\n"; }
