@@ -1,6 +1,7 @@
 // hearth eval-cost: how fast, how much energy and what a million tokens cost, per model (and per
-// --target server), over a set of varied prompts. Writes a table, results.csv, results.json and
-// a self-contained report.html with box plots.
+// --target server), over a set of varied prompts. Appends every response to results.jsonl and
+// results.csv as it is measured; writes a table, results.json and a self-contained report.html
+// with box plots at the end, on a signal, or when a model fails to load halfway.
 #include <pthread.h>
 
 #include <algorithm>
@@ -67,6 +68,8 @@ nlohmann::ordered_json run_settings(const cost::RunOptions& ro) {
             {"temperature", ro.sampling.temperature},
             {"top_p", ro.sampling.top_p},
             {"top_k", ro.sampling.top_k},
+            {"min_p", ro.sampling.min_p},
+            {"repeat_penalty", ro.sampling.repeat_penalty},
             {"seed", fixed_seed ? nlohmann::ordered_json(ro.sampling.seed) : nlohmann::ordered_json(-1)}};
 }
 
