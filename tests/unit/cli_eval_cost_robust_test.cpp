@@ -276,6 +276,38 @@ TEST(CliEvalCostTarget, InterruptedRunIsWrittenAndResumedWithoutRepeats) {
     EXPECT_EQ(count_lines(out / "results.csv"), 13u);
 }
 
+TEST(CliEvalCostTarget, AKilledRunLeavesItsJsonlAndResumes) {
+    test::CostFixtureServer server;
+    fs::path dir = test::temp_dir();
+    fs::path prompts = prompts_file(dir, {{"a", "one"}, {"b", "two"}, {"c", "three"}});
+    fs::path out = dir / "out";
+    const std::vector<std::string> args = {"eval-cost", "--target", server.url("/api/chat#m"), "--prompts",
+                                           prompts.string(), "--runs", "2", "-n", "4", "--power-source", "fixed:30",
+                                           "--no-warmup"};
+    {
+        std::vector<std::string> first = args;
+        first.insert(first.end(), {"--out", out.string()});
+        Background hearth(first, dir);
+        ASSERT_TRUE(Background::wait_for([&] { return server.requests() >= 3; }));
+        hearth.signal(SIGKILL);
+        EXPECT_EQ(hearth.wait(), -1);
+    }
+    // No results.json, no report: only what was appended, every line whole.
+    const int asked_before = server.requests();
+    EXPECT_FALSE(fs::exists(out / "results.json"));
+    const size_t kept = count_lines(out / "results.jsonl");
+    EXPECT_GE(kept, 2u);
+    EXPECT_LT(kept, 6u);
+    std::vector<std::string> resume = args;
+    resume.insert(resume.end(), {"--resume", out.string()});
+    test::ProcessResult r = run_hearth(resume);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(test::read_file(out / "results.json"));
+    EXPECT_EQ(j["samples"].size(), 6u);
+    // The resume asked only for what the JSONL did not hold.
+    EXPECT_EQ(static_cast<size_t>(server.requests() - asked_before), 6 - kept);
+}
+
 TEST(CliEvalCostTarget, SecondSignalWritesWhatThereIsAndExitsNow) {
     test::CostFixtureServer server;
     server.stall_ms = 4000;
