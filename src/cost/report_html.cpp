@@ -197,15 +197,28 @@ std::string html_report(const std::vector<ModelSummary>& models, const std::vect
     if (!meta.host.empty()) h += html_escape(meta.host) + " · ";
     h += fmt::format("{} responses</p>\n", samples.size());
 
-    bool all_measured = !models.empty();
-    for (const auto& m : models) all_measured = all_measured && m.measured;
-    const std::string source = models.empty() ? "none" : models.front().power_source;
+    // This machine's power source; remote targets ("none") have no reading and are said apart.
+    bool all_measured = false, any_local = false, any_remote = false;
+    std::string source = "none";
+    for (const auto& m : models) {
+        if (m.power_source == "none") {
+            any_remote = true;
+            continue;
+        }
+        if (!any_local) source = m.power_source, all_measured = true;
+        any_local = true;
+        all_measured = all_measured && m.measured;
+    }
     h += fmt::format("<p>Power source: <b>{}</b>{} — <span class=\"{}\">{}</span>. Electricity price: ${}/kWh.</p>\n",
                      html_escape(source), meta.power_detail.empty() ? "" : " (" + html_escape(meta.power_detail) + ")",
                      all_measured ? "measured" : "estimated",
                      all_measured ? "measured by a sensor"
                                   : "estimated from a fixed wattage, not measured: energy and cost scale with it",
                      models.empty() ? "?" : fmt::format("{:g}", models.front().price_kwh));
+    if (any_remote)
+        h += "<p class=\"estimated\">Remote targets (power source <b>none</b>) are not measured: this machine's sensors "
+             "say nothing about them, so their energy and cost show 0 (<code>--target-watts</code> gives an "
+             "estimate).</p>\n";
     if (!meta.notes.empty()) {
         h += "<ul class=\"notes\">\n";
         for (const auto& n : meta.notes) h += "<li>" + html_escape(n) + "</li>\n";

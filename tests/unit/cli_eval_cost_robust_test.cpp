@@ -221,6 +221,8 @@ TEST(CliEvalCostTarget, RemoteTargetPowerIsNotMeasured) {
     EXPECT_EQ(j["samples"][0]["measured"], false);
     EXPECT_EQ(j["samples"][0]["energy_j"], 0.0);
     EXPECT_NE(j["power"]["notes"].dump().find("not measured"), std::string::npos) << j["power"];
+    const std::string html = test::read_file(dir / "o/report.html");
+    EXPECT_NE(html.find("Remote targets (power source <b>none</b>) are not measured"), std::string::npos);
 
     r = run_hearth({"eval-cost", "--target", "http://192.0.2.1:9", "--prompts", prompts.string(), "--runs", "1",
                     "--target-watts", "200", "--no-warmup", "--request-timeout", "0.2", "--out", (dir / "w").string()});
