@@ -9,6 +9,7 @@
 //   "garbage ..." a line that is not JSON
 //   "llama ..."   llama-server style: no usage, `timings` in the last event (OpenAI only)
 //   "greedy ..."  reports more tokens than max_tokens asked for
+//   "silent ..."  no usage and no timings: no token counts at all (OpenAI only)
 //   anything else: four pieces and the usage / final counts.
 // Header-only so the unit-test glob needs no change.
 #include <atomic>
@@ -43,7 +44,7 @@ public:
                 lines.push_back(sse({{"choices", nlohmann::json::array()},
                                      {"timings", {{"prompt_n", 12}, {"prompt_ms", 6.0}, {"prompt_per_second", 2000.0},
                                                   {"predicted_n", 4}, {"predicted_ms", 40.0}, {"predicted_per_second", 100.0}}}}));
-            else
+            else if (word != "silent")
                 lines.push_back(sse({{"choices", nlohmann::json::array()},
                                      {"usage", {{"prompt_tokens", 12}, {"completion_tokens", word == "greedy" ? 50 : 4}}}}));
             if (!truncate_) lines.push_back("data: [DONE]\n\n");

@@ -11,6 +11,8 @@
 
 #include "common/error.h"
 #include "cost/power.h"
+#include "cost/prices.h"
+#include "cost/report_html.h"
 #include "cost/target.h"
 #include "cost_fixture_server.h"
 
@@ -191,8 +193,9 @@ TEST(CostTarget, LlamaServerTimingsAndMissingCounts) {
     o.warmup = false;
     o.n_predict = 8;
     auto power = make_fixed_reader(10);
-    auto samples = run_target(parse_target(server.url()), {{"l", "", "llama style", 0}, {"g", "", "greedy one", 0}}, o, *power);
-    ASSERT_EQ(samples.size(), 2u);
+    auto samples = run_target(parse_target(server.url()),
+                              {{"l", "", "llama style", 0}, {"g", "", "greedy one", 0}, {"s", "", "silent one", 0}}, o, *power);
+    ASSERT_EQ(samples.size(), 3u);
     // No usage, but llama-server's timings: the engine's counts and speeds.
     EXPECT_EQ(samples[0].status, "ok");
     EXPECT_TRUE(samples[0].tokens_reported);
@@ -204,6 +207,15 @@ TEST(CostTarget, LlamaServerTimingsAndMissingCounts) {
     // More tokens than max_tokens: kept, with a warning.
     EXPECT_EQ(samples[1].gen_tokens, 50);
     EXPECT_NE(samples[1].warning.find("50 tokens where 8 were asked"), std::string::npos) << samples[1].warning;
+    // No counts at all: the streamed pieces are counted, and the sample says so.
+    EXPECT_EQ(samples[2].status, "ok");
+    EXPECT_FALSE(samples[2].tokens_reported);
+    EXPECT_EQ(samples[2].gen_tokens, 4);
+    EXPECT_EQ(samples[2].prompt_tokens, 0);
+    auto summary = summarize_models(samples, 0.1);
+    EXPECT_EQ(summary[0].n_tokens_unreported, 1);
+    const std::string html = html_report(summary, samples, default_cloud_prices(), {});
+    EXPECT_NE(html.find("reported no token counts for 1 of 3 responses"), std::string::npos);
 }
 
 TEST(CostTarget, SkipsWhatIsDoneAndStopsWhenAsked) {
