@@ -344,6 +344,25 @@ std::unique_ptr<PowerReader> make_fixed_reader(double watts) {
     return std::make_unique<FixedReader>(watts);
 }
 
+namespace {
+
+// A server on another machine: this machine's sensors say nothing about it.
+class NoReader : public PowerReader {
+public:
+    explicit NoReader(std::string why) : why_(std::move(why)) {}
+    std::string name() const override { return "none"; }
+    std::string detail() const override { return why_; }
+    bool measured() const override { return false; }
+    double energy_joules(double) override { return 0; }
+
+private:
+    std::string why_;
+};
+
+}  // namespace
+
+std::unique_ptr<PowerReader> make_no_reader(const std::string& why) { return std::make_unique<NoReader>(why); }
+
 std::unique_ptr<PowerReader> make_sum_reader(std::vector<std::unique_ptr<PowerReader>> parts) {
     if (parts.size() == 1) return std::move(parts.front());
     return std::make_unique<SumReader>(std::move(parts));

@@ -44,6 +44,9 @@ std::unique_ptr<PowerReader> make_rapl_reader(const std::string& sysfs_root);
 std::unique_ptr<PowerReader> make_hwmon_reader(const std::string& sysfs_root);
 std::unique_ptr<PowerReader> make_nvml_reader(const std::string& library);
 std::unique_ptr<PowerReader> make_fixed_reader(double watts);
+// No reading at all (zero energy, not measured): a remote --target with no --target-watts.
+// `why` is its detail().
+std::unique_ptr<PowerReader> make_no_reader(const std::string& why);
 // The sum of several readers (measured only if all are).
 std::unique_ptr<PowerReader> make_sum_reader(std::vector<std::unique_ptr<PowerReader>> parts);
 

@@ -165,6 +165,8 @@ h2 { font-size: 17px; margin-top: 28px; }
 .meta { color: #555; }
 .estimated { color: #9a4d00; font-weight: 600; }
 .measured { color: #1d6b2f; font-weight: 600; }
+.failed { color: #b3261e; font-weight: 600; }
+td.error { text-align: left; font-family: monospace; font-size: 12px; }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
@@ -195,15 +197,28 @@ std::string html_report(const std::vector<ModelSummary>& models, const std::vect
     if (!meta.host.empty()) h += html_escape(meta.host) + " · ";
     h += fmt::format("{} responses</p>\n", samples.size());
 
-    bool all_measured = !models.empty();
-    for (const auto& m : models) all_measured = all_measured && m.measured;
-    const std::string source = models.empty() ? "none" : models.front().power_source;
+    // This machine's power source; remote targets ("none") have no reading and are said apart.
+    bool all_measured = false, any_local = false, any_remote = false;
+    std::string source = "none";
+    for (const auto& m : models) {
+        if (m.power_source == "none") {
+            any_remote = true;
+            continue;
+        }
+        if (!any_local) source = m.power_source, all_measured = true;
+        any_local = true;
+        all_measured = all_measured && m.measured;
+    }
     h += fmt::format("<p>Power source: <b>{}</b>{} — <span class=\"{}\">{}</span>. Electricity price: ${}/kWh.</p>\n",
                      html_escape(source), meta.power_detail.empty() ? "" : " (" + html_escape(meta.power_detail) + ")",
                      all_measured ? "measured" : "estimated",
                      all_measured ? "measured by a sensor"
                                   : "estimated from a fixed wattage, not measured: energy and cost scale with it",
                      models.empty() ? "?" : fmt::format("{:g}", models.front().price_kwh));
+    if (any_remote)
+        h += "<p class=\"estimated\">Remote targets (power source <b>none</b>) are not measured: this machine's sensors "
+             "say nothing about them, so their energy and cost show 0 (<code>--target-watts</code> gives an "
+             "estimate).</p>\n";
     if (!meta.notes.empty()) {
         h += "<ul class=\"notes\">\n";
         for (const auto& n : meta.notes) h += "<li>" + html_escape(n) + "</li>\n";
@@ -211,25 +226,58 @@ std::string html_report(const std::vector<ModelSummary>& models, const std::vect
     }
 
     const bool any_ppl = std::any_of(models.begin(), models.end(), [](const auto& m) { return m.ppl.has_value(); });
-    h += "<h2>Summary</h2>\n<table id=\"summary\">\n<tr><th>model</th><th>backend</th><th>n</th>"
-         "<th>tg t/s median</th><th>IQR</th><th>mean ± std</th><th>outliers</th><th>pp t/s</th>"
-         "<th>TTFT ms</th><th>avg W</th><th>mWh / token</th><th>$ / 1M tokens</th>";
+    auto engine = [](const BoxStats& b, int digits) { return b.summary.n > 0 ? f(b.summary.median, digits) : "not reported"; };
+    h += "<h2>Summary</h2>\n<p>Timings: <b>client side</b> in the box plots and the tg, pp and TTFT columns (from the "
+         "start of the request, as a caller sees the stream); <b>engine side</b> where the runtime reports its own "
+         "(llama-server's <code>timings</code>, Ollama's durations, hearth's engine). A runtime called over HTTP pays "
+         "the HTTP and streaming path in its client-side figures; one run in-process does not.</p>\n";
+    h += "<table id=\"summary\">\n<tr><th>model</th><th>backend</th><th>ok</th><th>failed</th>"
+         "<th>tg t/s median</th><th>IQR</th><th>mean ± std</th><th>outliers</th><th>engine tg t/s</th><th>pp t/s</th>"
+         "<th>engine pp t/s</th><th>TTFT ms</th><th>avg W</th><th>mWh / token</th><th>$ / 1M tokens</th>";
     if (any_ppl) h += "<th>PPL</th>";
     h += "</tr>\n";
     for (const auto& m : models) {
         const auto& t = m.tg_ts.summary;
         h += fmt::format(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}–{}</td><td>{} ± {}</td><td>{}</td><td>{}</td>"
-            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-            html_escape(m.model), html_escape(m.backend), m.n, f(t.median, 2), f(t.q1, 2), f(t.q3, 2), f(t.mean, 2),
-            f(t.stddev, 2), m.tg_ts.outliers.size(), f(m.pp_ts.summary.median, 1), f(m.ttft_ms.summary.median, 1),
-            f(m.avg_watts_mean, 1), fmt::format("{:.4g}", m.wh_per_token.summary.median * 1000),
-            fmt::format("{:.4g}", m.usd_per_mtok.summary.median));
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{}–{}</td><td>{} ± {}</td><td>{}</td>"
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            html_escape(m.model), html_escape(m.backend), m.n_ok, m.n > m.n_ok ? " class=\"failed\"" : "", m.n - m.n_ok,
+            f(t.median, 2), f(t.q1, 2), f(t.q3, 2), f(t.mean, 2), f(t.stddev, 2), m.tg_ts.outliers.size(),
+            engine(m.engine_tg_ts, 2), f(m.pp_ts.summary.median, 1), engine(m.engine_pp_ts, 1),
+            f(m.ttft_ms.summary.median, 1), f(m.avg_watts_mean, 1),
+            fmt::format("{:.4g}", m.wh_per_token.summary.median * 1000), fmt::format("{:.4g}", m.usd_per_mtok.summary.median));
         if (any_ppl)
             h += m.ppl ? fmt::format("<td>{:.3f} ± {:.3f}</td>", *m.ppl, m.ppl_stderr.value_or(0)) : "<td>–</td>";
         h += "</tr>\n";
     }
     h += "</table>\n";
+    for (const auto& m : models)
+        if (m.n_tokens_unreported > 0)
+            h += fmt::format("<p class=\"estimated\">{}: the server reported no token counts for {} of {} responses; "
+                             "their token counts are the number of streamed chunks, which may differ from tokens.</p>\n",
+                             html_escape(m.model), m.n_tokens_unreported, m.n_ok);
+    for (const auto& s : samples)
+        if (!s.warning.empty())
+            h += fmt::format("<p class=\"estimated\">{} · {} #{}: {}</p>\n", html_escape(s.model), html_escape(s.prompt_id),
+                             s.run + 1, html_escape(s.warning));
+
+    size_t n_failed = 0;
+    for (const auto& s : samples) n_failed += s.ok() ? 0 : 1;
+    h += "<h2>Failures</h2>\n";
+    if (n_failed == 0) {
+        h += "<p>No response failed.</p>\n";
+    } else {
+        h += fmt::format("<p class=\"failed\">{} of {} responses failed; they are counted above and left out of every "
+                         "figure and plot.</p>\n<table id=\"failures\">\n<tr><th>model</th><th>prompt</th><th>run</th>"
+                         "<th>status</th><th>attempts</th><th>error</th></tr>\n",
+                         n_failed, samples.size());
+        for (const auto& s : samples)
+            if (!s.ok())
+                h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"error\">{}</td></tr>\n",
+                                 html_escape(s.model), html_escape(s.prompt_id), s.run, html_escape(s.status), s.attempts,
+                                 html_escape(s.error));
+        h += "</table>\n";
+    }
 
     std::vector<BoxRow> speed, energy, cost;
     for (const auto& m : models) {
@@ -245,7 +293,7 @@ std::string html_report(const std::vector<ModelSummary>& models, const std::vect
     for (const auto& c : cloud.prices) cost.push_back({c.provider + " " + c.model, {}, true, c.usd_per_mtok_output});
 
     h += "<h2>Generation speed</h2>\n";
-    h += svg_box_plot("plot-speed", "Generation speed per response", "tokens / second", speed, false);
+    h += svg_box_plot("plot-speed", "Generation speed per response (client side)", "tokens / second", speed, false);
     h += "<h2>Energy per token</h2>\n";
     h += svg_box_plot("plot-energy", "Energy per generated token", "mWh / token", energy, false);
     h += "<h2>Cost per million tokens</h2>\n";
@@ -257,13 +305,16 @@ std::string html_report(const std::vector<ModelSummary>& models, const std::vect
 
     h += "<h2>Every response</h2>\n<details><summary>" + std::to_string(samples.size()) +
          " responses</summary>\n<table id=\"samples\">\n<tr><th>model</th><th>prompt</th><th>run</th><th>prompt tok</th>"
-         "<th>gen tok</th><th>pp t/s</th><th>tg t/s</th><th>TTFT ms</th><th>avg W</th><th>mWh / token</th><th>stop</th></tr>\n";
+         "<th>gen tok</th><th>pp t/s</th><th>tg t/s</th><th>engine tg t/s</th><th>TTFT ms</th><th>avg W</th>"
+         "<th>mWh / token</th><th>status</th><th>stop</th></tr>\n";
     for (const auto& s : samples)
-        h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                         "<td>{}</td><td>{:.4g}</td><td>{}</td></tr>\n",
+        h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                         "<td>{}</td><td>{}</td><td>{:.4g}</td><td>{}</td><td>{}</td></tr>\n",
                          html_escape(s.model), html_escape(s.prompt_id), s.run, s.prompt_tokens, s.gen_tokens,
-                         f(s.pp_ts, 1), f(s.tg_ts, 2), f(s.ttft_ms, 1), f(s.avg_watts, 1), s.wh_per_token * 1000,
-                         html_escape(s.stop));
+                         s.tokens_reported ? "" : " (chunks)", s.ok() ? f(s.pp_ts, 1) : "–", s.ok() ? f(s.tg_ts, 2) : "–",
+                         s.ok() && s.engine_tg_ts > 0 ? f(s.engine_tg_ts, 2) : "–", s.ok() ? f(s.ttft_ms, 1) : "–",
+                         f(s.avg_watts, 1),
+                         s.wh_per_token * 1000, html_escape(s.status), html_escape(s.stop));
     h += "</table>\n</details>\n";
     h += "<p class=\"meta\">Box: quartiles; red line: median; whiskers: the furthest responses within 1.5 × IQR "
          "(Tukey); circles: outliers beyond them; diamonds: cloud prices.</p>\n</body>\n</html>\n";

@@ -1,8 +1,11 @@
 #include "cost/target.h"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include <httplib.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -42,9 +45,22 @@ Target parse_target(const std::string& url) {
     return t;
 }
 
+bool is_local_target(const Target& target) {
+    std::string host = target.base.substr(target.base.find("://") + 3);
+    if (!host.empty() && host.front() == '[') host = host.substr(1, host.find(']') - 1);  // [::1]:port
+    else host = host.substr(0, host.rfind(':'));
+    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 namespace {
 
 using clock = std::chrono::steady_clock;
+
+// Why a stream is not a usable response: the sample's status and error.
+struct StreamFailure {
+    const char* status;
+    std::string message;
+};
 
 // Splits a byte stream into lines and hands each to the API's parser with the time it arrived.
 class StreamReader {
@@ -64,12 +80,10 @@ public:
     StreamStats finish() {
         if (!buffer_.empty()) handle(buffer_);
         buffer_.clear();
-        if (!done_) fail("the stream ended before its final message");
-        if (stats_.gen_tokens == 0) stats_.gen_tokens = chunks_;
-        if (api_ == TargetApi::OpenAI || stats_.tg_ts == 0)
-            stats_.tg_ts = generation_rate(stats_.gen_tokens, stats_.ttft_ms, stats_.last_ms);
-        if (api_ == TargetApi::OpenAI && stats_.prompt_tokens > 0 && stats_.ttft_ms > 0)
-            stats_.pp_ts = stats_.prompt_tokens / (stats_.ttft_ms / 1000.0);
+        if (!done_) throw StreamFailure{kStatusInvalidStream, "the stream ended before its final message"};
+        if (!stats_.tokens_reported) stats_.gen_tokens = chunks_;
+        stats_.tg_ts = generation_rate(stats_.gen_tokens, stats_.ttft_ms, stats_.last_ms);
+        if (stats_.prompt_tokens > 0 && stats_.ttft_ms > 0) stats_.pp_ts = stats_.prompt_tokens / (stats_.ttft_ms / 1000.0);
         return stats_;
     }
 
@@ -87,54 +101,82 @@ private:
         try {
             return nlohmann::json::parse(text);
         } catch (const nlohmann::json::parse_error&) {
-            fail("the server sent a line that is not JSON: '{}'", text.substr(0, 120));
+            throw StreamFailure{kStatusInvalidStream, "the server sent a line that is not JSON: '" + text.substr(0, 120) + "'"};
         }
     }
 
+    static double number(const nlohmann::json& j, const char* key) {
+        return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
+    }
+
     void handle(const std::string& line) {
-        if (api_ == TargetApi::OpenAI) {
-            // Server-sent events: "data: {...}" lines, "data: [DONE]" at the end.
-            if (line.rfind("data:", 0) != 0) return;
-            std::string payload = line.substr(5);
-            while (!payload.empty() && payload.front() == ' ') payload.erase(0, 1);
-            if (payload == "[DONE]") {
-                done_ = true;
-                return;
+        if (api_ == TargetApi::OpenAI) handle_sse(line);
+        else handle_ndjson(line);
+    }
+
+    // Server-sent events: "data: {...}" lines, "data: [DONE]" at the end.
+    void handle_sse(const std::string& line) {
+        if (line.rfind("data:", 0) != 0) return;
+        std::string payload = line.substr(5);
+        while (!payload.empty() && payload.front() == ' ') payload.erase(0, 1);
+        if (payload == "[DONE]") {
+            done_ = true;
+            return;
+        }
+        nlohmann::json j = parse_json(payload);
+        if (!j.is_object()) throw StreamFailure{kStatusInvalidStream, "a stream event is not a JSON object"};
+        if (j.contains("error")) throw StreamFailure{kStatusServerError, "the server reported an error: " + j["error"].dump()};
+        if (j.contains("choices") && j["choices"].is_array() && !j["choices"].empty()) {
+            const auto& c = j["choices"][0];
+            if (c.contains("delta") && c["delta"].is_object()) {
+                if (c["delta"].contains("content")) token_text(c["delta"]["content"]);
+                if (c["delta"].contains("reasoning_content")) token_text(c["delta"]["reasoning_content"]);
             }
-            nlohmann::json j = parse_json(payload);
-            if (j.contains("error")) fail("the server reported an error: {}", j["error"].dump());
-            if (j.contains("choices") && j["choices"].is_array() && !j["choices"].empty()) {
-                const auto& c = j["choices"][0];
-                if (c.contains("delta") && c["delta"].is_object()) {
-                    if (c["delta"].contains("content")) token_text(c["delta"]["content"]);
-                    if (c["delta"].contains("reasoning_content")) token_text(c["delta"]["reasoning_content"]);
-                }
-                if (c.contains("finish_reason") && c["finish_reason"].is_string())
-                    stats_.stop = c["finish_reason"].get<std::string>();
+            if (c.contains("finish_reason") && c["finish_reason"].is_string())
+                stats_.stop = c["finish_reason"].get<std::string>();
+        }
+        if (j.contains("usage") && j["usage"].is_object()) {
+            const auto& u = j["usage"];
+            if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number_integer())
+                stats_.prompt_tokens = u["prompt_tokens"].get<int>();
+            if (u.contains("completion_tokens") && u["completion_tokens"].is_number_integer()) {
+                stats_.gen_tokens = u["completion_tokens"].get<int>();
+                stats_.tokens_reported = true;
             }
-            if (j.contains("usage") && j["usage"].is_object()) {
-                const auto& u = j["usage"];
-                if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number_integer())
-                    stats_.prompt_tokens = u["prompt_tokens"].get<int>();
-                if (u.contains("completion_tokens") && u["completion_tokens"].is_number_integer())
-                    stats_.gen_tokens = u["completion_tokens"].get<int>();
+        }
+        // llama-server's own timings of the engine, in the last event.
+        if (j.contains("timings") && j["timings"].is_object()) {
+            const auto& t = j["timings"];
+            stats_.engine_pp_ts = number(t, "prompt_per_second");
+            stats_.engine_tg_ts = number(t, "predicted_per_second");
+            if (!stats_.tokens_reported && t.contains("predicted_n") && t["predicted_n"].is_number_integer()) {
+                stats_.gen_tokens = t["predicted_n"].get<int>();
+                stats_.tokens_reported = true;
+                if (stats_.prompt_tokens == 0) stats_.prompt_tokens = static_cast<int>(number(t, "prompt_n"));
             }
-        } else {
-            // Ollama: one JSON object per line; the last has "done": true and the server's counts
-            // and durations (nanoseconds).
-            nlohmann::json j = parse_json(line);
-            if (j.contains("error")) fail("the server reported an error: {}", j["error"].dump());
-            if (j.contains("message") && j["message"].is_object() && j["message"].contains("content"))
-                token_text(j["message"]["content"]);
-            if (j.value("done", false)) {
-                done_ = true;
-                stats_.stop = j.value("done_reason", std::string("stop"));
-                auto num = [&](const char* key) { return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0; };
-                stats_.prompt_tokens = static_cast<int>(num("prompt_eval_count"));
-                stats_.gen_tokens = static_cast<int>(num("eval_count"));
-                if (num("prompt_eval_duration") > 0) stats_.pp_ts = num("prompt_eval_count") / (num("prompt_eval_duration") * 1e-9);
-                if (num("eval_duration") > 0) stats_.tg_ts = num("eval_count") / (num("eval_duration") * 1e-9);
+        }
+    }
+
+    // Ollama: one JSON object per line; the last has "done": true and the server's counts and
+    // durations (nanoseconds).
+    void handle_ndjson(const std::string& line) {
+        nlohmann::json j = parse_json(line);
+        if (!j.is_object()) throw StreamFailure{kStatusInvalidStream, "a stream line is not a JSON object"};
+        if (j.contains("error")) throw StreamFailure{kStatusServerError, "the server reported an error: " + j["error"].dump()};
+        if (j.contains("message") && j["message"].is_object() && j["message"].contains("content"))
+            token_text(j["message"]["content"]);
+        if (j.contains("done") && j["done"].is_boolean() && j["done"].get<bool>()) {
+            done_ = true;
+            stats_.stop = j.contains("done_reason") && j["done_reason"].is_string() ? j["done_reason"].get<std::string>() : "stop";
+            if (j.contains("eval_count") && j["eval_count"].is_number_integer()) {
+                stats_.gen_tokens = j["eval_count"].get<int>();
+                stats_.tokens_reported = true;
             }
+            stats_.prompt_tokens = static_cast<int>(number(j, "prompt_eval_count"));
+            if (number(j, "prompt_eval_duration") > 0)
+                stats_.engine_pp_ts = number(j, "prompt_eval_count") / (number(j, "prompt_eval_duration") * 1e-9);
+            if (number(j, "eval_duration") > 0)
+                stats_.engine_tg_ts = number(j, "eval_count") / (number(j, "eval_duration") * 1e-9);
         }
     }
 
@@ -162,9 +204,88 @@ nlohmann::json request_body(const Target& t, const std::string& prompt, int n_pr
         return b;
     }
     nlohmann::json options = {{"num_predict", n_predict}, {"temperature", s.temperature}, {"top_p", s.top_p},
-                              {"top_k", s.top_k}};
+                              {"top_k", s.top_k},         {"min_p", s.min_p},             {"repeat_penalty", s.repeat_penalty}};
     if (fixed_seed) options["seed"] = seed;
     return {{"model", t.model}, {"messages", messages}, {"stream", true}, {"options", options}};
+}
+
+// One request, measured; a failure is a sample with its status and error, not an exception.
+CostSample measure_once(httplib::Client& client, const Target& target, const std::string& body, double timeout_s,
+                        PowerSampler& sampler, PowerReader& power) {
+    CostSample s;
+    const auto t0 = clock::now();
+    auto last_data = t0;
+    StreamReader reader(target.api, t0);
+    std::string error_body;
+    int status = 0;
+    size_t received = 0;
+    std::optional<StreamFailure> failure;
+    httplib::Request req;
+    req.method = "POST";
+    req.path = target.path;
+    req.body = body;
+    req.set_header("Content-Type", "application/json");
+    req.set_header("Accept", target.api == TargetApi::OpenAI ? "text/event-stream" : "application/x-ndjson");
+    req.response_handler = [&](const httplib::Response& r) {
+        status = r.status;
+        last_data = clock::now();
+        return true;
+    };
+    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+        last_data = clock::now();
+        received += n;
+        if (status != 200) {
+            error_body.append(data, std::min<size_t>(n, 400 - std::min<size_t>(400, error_body.size())));
+            return true;
+        }
+        try {
+            reader.feed(data, n);
+        } catch (const StreamFailure& f) {
+            failure = f;
+            return false;
+        }
+        return true;
+    };
+    sampler.start();
+    httplib::Response res;
+    httplib::Error err = httplib::Error::Success;
+    const bool sent = client.send(req, res, err);
+    s.total_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+    EnergyMeasurement e = sampler.stop();
+    apply_energy(s, e.joules, e.seconds, power);
+
+    auto failed = [&](const char* st, std::string message) {
+        s.status = st;
+        s.error = std::move(message);
+        return s;
+    };
+    if (failure) return failed(failure->status, failure->message);
+    if (status != 0 && status != 200) return failed(kStatusHttpError, fmt::format("HTTP {}: {}", status, error_body));
+    if (!sent) {
+        const double quiet_s = std::chrono::duration<double>(clock::now() - last_data).count();
+        if (err == httplib::Error::ConnectionTimeout || (err == httplib::Error::Read && quiet_s >= timeout_s * 0.9))
+            return failed(kStatusTimeout, fmt::format("nothing came from the server for {:g} s", timeout_s));
+        return failed(kStatusConnection, received > 0 ? fmt::format("the connection dropped after {} bytes of the stream ({})",
+                                                                   received, httplib::to_string(err))
+                                                      : fmt::format("request failed ({})", httplib::to_string(err)));
+    }
+    StreamStats st;
+    try {
+        st = reader.finish();
+    } catch (const StreamFailure& f) {
+        return failed(f.status, f.message);
+    }
+    s.prompt_tokens = st.prompt_tokens;
+    s.gen_tokens = st.gen_tokens;
+    s.tokens_reported = st.tokens_reported;
+    s.pp_ts = st.pp_ts;
+    s.tg_ts = st.tg_ts;
+    s.engine_pp_ts = st.engine_pp_ts;
+    s.engine_tg_ts = st.engine_tg_ts;
+    s.ttft_ms = st.ttft_ms;
+    s.stop = st.stop;
+    apply_energy(s, e.joules, e.seconds, power);  // again: per-token energy needs the token count
+    return s;
 }
 
 }  // namespace
@@ -172,79 +293,48 @@ nlohmann::json request_body(const Target& t, const std::string& prompt, int n_pr
 std::vector<CostSample> run_target(const Target& target, const std::vector<Prompt>& prompts,
                                    const RunOptions& options, PowerReader& power) {
     if (options.runs < 1) fail("--runs must be at least 1 (got {})", options.runs);
+    const double timeout_s = options.request_timeout_s > 0 ? options.request_timeout_s : 600;
     httplib::Client client(target.base);
-    client.set_connection_timeout(10);
-    client.set_read_timeout(600);
+    const auto timeout_us = static_cast<long>(timeout_s * 1e6);
+    client.set_connection_timeout(std::min<long>(timeout_us, 10'000'000) / 1'000'000, std::min<long>(timeout_us, 10'000'000) % 1'000'000);
+    client.set_read_timeout(timeout_us / 1'000'000, timeout_us % 1'000'000);
     PowerSampler sampler(power);
+    const std::string backend = !target.backend.empty() ? target.backend : target.api == TargetApi::OpenAI ? "openai" : "ollama";
     std::vector<CostSample> out;
+    auto pending = [&](const Prompt& p, int run) { return !options.skip || !options.skip({target.label, p.id, run}); };
+    bool any_pending = false;
+    for (int run = 0; run < options.runs; ++run)
+        for (const Prompt& p : prompts) any_pending = any_pending || pending(p, run);
+    if (!any_pending) return out;
+    if (options.warmup) {  // as for local models: one short unrecorded response first, its outcome ignored
+        const std::string body = request_body(target, prompts.front().text, 4, options.sampling, options.sampling.seed).dump();
+        measure_once(client, target, body, timeout_s, sampler, power);
+    }
     for (int run = 0; run < options.runs; ++run) {
         for (const Prompt& p : prompts) {
+            if (!pending(p, run)) continue;
+            if (should_stop(options, out.empty() ? nullptr : &out.back())) return out;
             const int n_predict = p.n_predict > 0 ? p.n_predict : options.n_predict;
             uint64_t seed = options.sampling.seed;
             if (seed != SamplingParams::kRandomSeed) seed += static_cast<uint64_t>(run);
             const std::string body = request_body(target, p.text, n_predict, options.sampling, seed).dump();
 
-            const auto t0 = clock::now();
-            StreamReader reader(target.api, t0);
-            std::string error_body;
-            int status = 0;
-            httplib::Request req;
-            req.method = "POST";
-            req.path = target.path;
-            req.body = body;
-            req.set_header("Content-Type", "application/json");
-            req.set_header("Accept", target.api == TargetApi::OpenAI ? "text/event-stream" : "application/x-ndjson");
-            req.response_handler = [&](const httplib::Response& r) {
-                status = r.status;
-                return true;
-            };
-            std::string parse_error;
-            req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
-                if (status != 200) {
-                    error_body.append(data, std::min<size_t>(n, 400 - std::min<size_t>(400, error_body.size())));
-                    return true;
-                }
-                try {
-                    reader.feed(data, n);
-                } catch (const Error& e) {
-                    parse_error = e.what();
-                    return false;
-                }
-                return true;
-            };
-            sampler.start();
-            httplib::Response res;
-            httplib::Error err = httplib::Error::Success;
-            const bool ok = client.send(req, res, err);
-            const double total_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
-            EnergyMeasurement e = sampler.stop();
-            if (!parse_error.empty()) fail("--target {}: prompt {}: {}", target.label, p.id, parse_error);
-            if (!ok && status == 0)
-                fail("--target {}: prompt {}: request failed ({})", target.label, p.id, httplib::to_string(err));
-            if (status != 200)
-                fail("--target {}: prompt {}: HTTP {}: {}", target.label, p.id, status, error_body);
-            StreamStats st;
-            try {
-                st = reader.finish();
-            } catch (const Error& ex) {
-                fail("--target {}: prompt {}: {}", target.label, p.id, ex.what());
-            }
-
             CostSample s;
+            for (int attempt = 1; attempt <= 1 + std::max(0, options.retries); ++attempt) {
+                s = measure_once(client, target, body, timeout_s, sampler, power);
+                s.attempts = attempt;
+                if (s.ok() || (options.stop && options.stop->load())) break;
+            }
             s.model = target.label;
-            s.backend = target.api == TargetApi::OpenAI ? "openai" : "ollama";
+            s.backend = backend;
             s.prompt_id = p.id;
             s.category = p.category;
             s.run = run;
-            s.prompt_tokens = st.prompt_tokens;
-            s.gen_tokens = st.gen_tokens;
-            s.pp_ts = st.pp_ts;
-            s.tg_ts = st.tg_ts;
-            s.ttft_ms = st.ttft_ms;
-            s.total_ms = total_ms;
+            s.max_tokens = n_predict;
             s.temperature = options.sampling.temperature;
-            s.stop = st.stop;
-            apply_energy(s, e.joules, e.seconds, power);
+            if (s.ok() && s.tokens_reported && s.gen_tokens > n_predict)
+                s.warning = fmt::format("the server returned {} tokens where {} were asked for: it ignored max_tokens",
+                                        s.gen_tokens, n_predict);
             if (options.on_sample) options.on_sample(s);
             out.push_back(std::move(s));
         }

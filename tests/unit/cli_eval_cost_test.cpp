@@ -62,6 +62,11 @@ TEST(CliEvalCost, TwoModelsWriteCsvJsonAndReport) {
         EXPECT_EQ(s["measured"], false);
         EXPECT_GT(s["prompt_tokens"].get<int>(), 1);
         EXPECT_LE(s["gen_tokens"].get<int>(), s["prompt_id"] == "dog" ? 4 : 8);
+        EXPECT_EQ(s["status"], "ok");
+        EXPECT_EQ(s["backend"], "hearth");
+        if (s["gen_tokens"].get<int>() > 1) {
+            EXPECT_GT(s["engine_tg_ts"].get<double>(), 0);  // hearth's engine reports its own timings
+        }
         if (s["gen_tokens"].get<int>() > 0) {
             EXPECT_GT(s["wh_per_token"].get<double>(), 0);
             // Energy per token is 50 W × the response's time over its tokens.
@@ -88,6 +93,64 @@ TEST(CliEvalCost, TwoModelsWriteCsvJsonAndReport) {
     const std::string html = read(out / "report.html");
     EXPECT_NE(html.find("id=\"plot-cost\""), std::string::npos);
     EXPECT_NE(html.find("PPL"), std::string::npos);
+}
+
+TEST(CliEvalCost, ViaServerPaysTheHttpPathAndReportsBothTimings) {
+    HEARTH_SHARED_OR_SKIP(a, "models/stories260K.gguf");
+    fs::path dir = test::temp_dir();
+    fs::path prompts = write(dir / "p.jsonl", "{\"id\": \"girl\", \"prompt\": \"Once upon a time, a girl\"}\n");
+    // The same file twice: two backends, told apart, each measured.
+    test::ProcessResult r = run_hearth({"eval-cost", "-m", a, "-m", a, "--via-server", "--prompts", prompts.string(),
+                                        "--runs", "2", "-n", "6", "--power-source", "fixed:30", "--out",
+                                        (dir / "o").string(), "--json", "-t", "2"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j["samples"].size(), 4u);
+    ASSERT_EQ(j["summary"].size(), 2u);
+    EXPECT_EQ(j["summary"][0]["model"], "stories260K.gguf via serve");
+    EXPECT_EQ(j["summary"][1]["model"], a + " via serve");
+    for (const auto& s : j["samples"]) {
+        EXPECT_EQ(s["backend"], "hearth serve");
+        EXPECT_EQ(s["status"], "ok");
+        EXPECT_TRUE(s["tokens_reported"].get<bool>());
+        EXPECT_LE(s["gen_tokens"].get<int>(), 6);
+        EXPECT_GT(s["prompt_tokens"].get<int>(), 1);
+        if (s["gen_tokens"].get<int>() > 1) {
+            EXPECT_GT(s["engine_tg_ts"].get<double>(), 0);
+            // Client side may be 0 (not measured): a tiny model's whole answer can arrive in one piece.
+            EXPECT_GE(s["tg_ts"].get<double>(), 0);
+        }
+    }
+}
+
+TEST(CliEvalCost, AnEngineErrorIsAFailedSample) {
+    HEARTH_SHARED_OR_SKIP(a, "models/stories260K.gguf");
+    fs::path dir = test::temp_dir();
+    // With -c 16 the long prompt does not fit: that response fails, the short one does not.
+    fs::path prompts = write(dir / "p.jsonl",
+                             "{\"id\": \"short\", \"prompt\": \"Hi\"}\n"
+                             "{\"id\": \"long\", \"prompt\": \"Once upon a time there was a little girl named Lily "
+                             "who loved to play in the park with her big red ball\"}\n");
+    test::ProcessResult r = run_hearth({"eval-cost", "-m", a, "-c", "16", "--prompts", prompts.string(), "--runs", "1",
+                                        "-n", "4", "--power-source", "fixed:30", "--no-warmup", "--out",
+                                        (dir / "o").string(), "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j["samples"].size(), 2u);
+    EXPECT_EQ(j["samples"][0]["status"], "ok");
+    EXPECT_EQ(j["samples"][1]["status"], "model_error");
+    EXPECT_NE(j["samples"][1]["error"].get<std::string>().find("context size 16"), std::string::npos) << j["samples"][1];
+    EXPECT_EQ(j["summary"][0]["n_failed"], 1);
+
+    // Only the long prompt: the model produced nothing, so the run is an error, written all the same.
+    fs::path only_long = write(dir / "l.jsonl",
+                               "{\"id\": \"long\", \"prompt\": \"Once upon a time there was a little girl named Lily "
+                               "who loved to play in the park with her big red ball\"}\n");
+    r = run_hearth({"eval-cost", "-m", a, "-c", "16", "--prompts", only_long.string(), "--runs", "1", "-n", "4",
+                    "--power-source", "fixed:30", "--out", (dir / "l").string()});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("stories260K.gguf: no successful response (1 failed: 1 model_error)"), std::string::npos) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(test::read_file(dir / "l/results.json"))["samples"].size(), 1u);
 }
 
 TEST(CliEvalCost, MeasuredRaplFixtureAndJsonOutput) {

@@ -40,6 +40,13 @@ std::vector<CostSample> fake_samples() {
             s.power_source = "fixed";
             out.push_back(s);
         }
+    // A failed response: counted and listed, never plotted.
+    CostSample failed = out.back();
+    failed.prompt_id = "p7";
+    failed.status = kStatusTimeout;
+    failed.error = "nothing came from the server for 5 s <b>";
+    failed.tg_ts = 1e6;
+    out.push_back(failed);
     return out;
 }
 
@@ -99,6 +106,12 @@ TEST(CostReport, HtmlIsSelfContainedWithThreePlots) {
     EXPECT_NE(h.find("12.500 ± 0.300"), std::string::npos);
     // The slow response is drawn as an outlier of the first model.
     EXPECT_NE(h.find("class=\"outlier\""), std::string::npos);
+    // Failures are listed with their errors, escaped, and the timings say which side they are.
+    EXPECT_NE(h.find("id=\"failures\""), std::string::npos);
+    EXPECT_NE(h.find("nothing came from the server for 5 s &lt;b&gt;"), std::string::npos);
+    EXPECT_NE(h.find("1 of 15 responses failed"), std::string::npos);
+    EXPECT_NE(h.find("<b>client side</b> in the box plots"), std::string::npos);
+    EXPECT_EQ(h.find("1000000"), std::string::npos);  // the failed response's numbers are not shown as speed
 }
 
 TEST(CostReport, BoxPlotPlacesMarksInOrder) {
@@ -141,6 +154,8 @@ TEST(CostReport, RendersInHeadlessChromiumWithoutConsoleErrors) {
     size_t rects = 0;
     for (size_t p = dom.out.find("class=\"iqr\""); p != std::string::npos; p = dom.out.find("class=\"iqr\"", p + 1)) ++rects;
     EXPECT_EQ(rects, 6u);  // two models in each of three plots
+    EXPECT_NE(dom.out.find("id=\"failures\""), std::string::npos);  // the failures table rendered
+    EXPECT_NE(dom.out.find("nothing came from the server"), std::string::npos);
     auto console = console_lines(dom.err);
     EXPECT_TRUE(console.empty()) << console.front();
 

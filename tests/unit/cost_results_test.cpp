@@ -2,18 +2,25 @@
 // summaries per model, CSV, prompt files and the cloud price table.
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <set>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "bench/stats.h"
 #include "common/error.h"
 #include "cost/prices.h"
 #include "cost/prompts.h"
 #include "cost/results.h"
+#include "cost/results_log.h"
 #include "cost/runner.h"
+#include "test_support.h"
 
 using namespace hearth::cost;
+namespace fs = std::filesystem;
 
 TEST(CostStats, BoxStatsFlagsTukeyOutliers) {
     // q1 = 2.75, q3 = 6.25 (numpy's linear quantiles), IQR 3.5, fences -2.5 and 11.5.
@@ -188,4 +195,103 @@ TEST(CostPrices, BadTablesAreRejected) {
     } catch (const hearth::Error& e) {
         EXPECT_NE(std::string(e.what()).find("p.json: prices[0]: \"model\""), std::string::npos) << e.what();
     }
+}
+
+TEST(CostResults, FailedResponsesAreCountedNotMeasured) {
+    std::vector<CostSample> v(4);
+    for (int i = 0; i < 4; ++i) {
+        v[i].model = "srv";
+        v[i].prompt_id = "p" + std::to_string(i);
+        v[i].gen_tokens = 10;
+        v[i].tg_ts = 20 + i;
+        v[i].engine_tg_ts = i == 0 ? 50 : 0;
+        v[i].wh_per_token = 0.001;
+        v[i].avg_watts = 30;
+    }
+    v[2].status = kStatusTimeout;
+    v[2].tg_ts = 1000;  // whatever a failed one holds is not measured
+    v[3].status = kStatusHttpError;
+    v[1].tokens_reported = false;
+    auto s = summarize_models(v, 0.2);
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_EQ(s[0].n, 4);
+    EXPECT_EQ(s[0].n_ok, 2);
+    EXPECT_EQ(s[0].failures, (std::map<std::string, int>{{"http_error", 1}, {"timeout", 1}}));
+    EXPECT_DOUBLE_EQ(s[0].tg_ts.summary.max, 21);
+    EXPECT_EQ(s[0].engine_tg_ts.summary.n, 1u);  // only the response whose engine reported it
+    EXPECT_EQ(s[0].n_tokens_unreported, 1);
+    auto j = summary_to_json(s[0]);
+    EXPECT_EQ(j["n_failed"], 2);
+    EXPECT_TRUE(j["median_engine_pp_ts"].is_null());
+    EXPECT_DOUBLE_EQ(j["median_engine_tg_ts"].get<double>(), 50);
+    EXPECT_NE(summary_table(s).find("2/2"), std::string::npos) << summary_table(s);
+}
+
+TEST(CostResults, SampleJsonRoundTripsAndBadFieldsAreNamed) {
+    CostSample s;
+    s.model = "m, \"quoted\"";
+    s.backend = "openai";
+    s.prompt_id = "p";
+    s.run = 2;
+    s.status = kStatusConnection;
+    s.error = "the connection dropped";
+    s.attempts = 3;
+    s.max_tokens = 16;
+    s.tokens_reported = false;
+    s.engine_tg_ts = 12.5;
+    s.warning = "w";
+    const CostSample back = sample_from_json(nlohmann::json::parse(sample_to_json(s).dump()));
+    EXPECT_EQ(sample_to_json(back), sample_to_json(s));
+    EXPECT_EQ(back.engine_pp_ts, 0);  // null: not reported
+    auto j = nlohmann::json::parse(sample_to_json(s).dump());
+    j["run"] = "two";
+    EXPECT_THROW(sample_from_json(j), hearth::Error);
+    j.erase("run");
+    try {
+        sample_from_json(j);
+        FAIL();
+    } catch (const hearth::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("'run'"), std::string::npos) << e.what();
+    }
+    // The CSV row has as many cells as the header, error text quoted.
+    const std::string row = sample_csv_row(s);
+    EXPECT_NE(row.find("\"m, \"\"quoted\"\"\""), std::string::npos) << row;
+    EXPECT_NE(row.find(",connection,the connection dropped,3,16,"), std::string::npos) << row;
+}
+
+TEST(CostResults, JsonlLogAppendsLoadsAndSurvivesATornLastLine) {
+    const fs::path dir = hearth::test::temp_dir();
+    CostSample a;
+    a.model = "m";
+    a.prompt_id = "a";
+    CostSample b = a;
+    b.prompt_id = "b";
+    b.status = kStatusHttpError;
+    {
+        ResultsLog log(dir.string(), {});
+        log.append(a);
+        log.append(b);
+        EXPECT_TRUE(log.done(key_of(a)));
+        EXPECT_FALSE(log.done(key_of(b)));  // failed: run again on resume
+        b.status = kStatusOk;
+        log.append(b);  // the retry replaces it
+        EXPECT_TRUE(log.done(key_of(b)));
+        ASSERT_EQ(log.samples().size(), 2u);
+    }
+    // As a kill -9 in the middle of a write leaves it.
+    std::ofstream(dir / "results.jsonl", std::ios::app) << "{\"model\": \"m\", \"prom";
+    auto loaded = load_results_jsonl((dir / "results.jsonl").string());
+    ASSERT_EQ(loaded.size(), 2u);
+    EXPECT_EQ(loaded[1].prompt_id, "b");
+    EXPECT_TRUE(loaded[1].ok());  // the later line of the key wins
+    EXPECT_EQ(hearth::test::read_file(dir / "results.csv").rfind("model,backend,prompt_id", 0), 0u);
+
+    std::ofstream(dir / "bad.jsonl") << sample_to_json(a).dump() << "\n[1, 2]\n" << sample_to_json(a).dump() << "\n";
+    try {
+        load_results_jsonl((dir / "bad.jsonl").string());
+        FAIL();
+    } catch (const hearth::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("bad.jsonl:2:"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(load_results_jsonl((dir / "missing.jsonl").string()), hearth::Error);
 }
