@@ -298,6 +298,9 @@ std::vector<CostSample> run_target(const Target& target, const std::vector<Promp
     const auto timeout_us = static_cast<long>(timeout_s * 1e6);
     client.set_connection_timeout(std::min<long>(timeout_us, 10'000'000) / 1'000'000, std::min<long>(timeout_us, 10'000'000) % 1'000'000);
     client.set_read_timeout(timeout_us / 1'000'000, timeout_us % 1'000'000);
+    // Headers and body go out as two writes: with Nagle's algorithm the body waits for the
+    // server's (delayed, ~40 ms) ACK of the headers, which would count against every runtime's TTFT.
+    client.set_tcp_nodelay(true);
     PowerSampler sampler(power);
     const std::string backend = !target.backend.empty() ? target.backend : target.api == TargetApi::OpenAI ? "openai" : "ollama";
     std::vector<CostSample> out;
