@@ -47,7 +47,8 @@ TEST_F(CliServe, HelpNamesTheFlagsAndRoutes) {
     ProcessResult r = hearth({"serve", "--help"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     for (const char* m : {"--host", "--port", "--parallel", "--max-queue", "--api-key", "--alias", "--ctx-size",
-                          "--max-body", "--temp", "--seed", "/v1/chat/completions", "/api/generate", "/health", "503"})
+                          "--max-body", "--temp", "--seed", "/v1/chat/completions", "/api/generate", "/health", "503",
+                          "--max-memory", "--max-loaded", "--keep-alive", "/api/pull", "/api/delete", "/api/copy"})
         EXPECT_NE(r.out.find(m), std::string::npos) << m << " not in:\n" << r.out;
 }
 
@@ -61,6 +62,14 @@ TEST_F(CliServe, BadValuesAreOneLineErrors) {
         {{"serve", "-m", *model_, "--seed", "x"}, "--seed"},
         {{"serve", "-m", *model_, "--host", "256.1.1.1", "--port", "0"}, "cannot listen"},
         {{"serve", "-m", "/nonexistent/model.gguf"}, "/nonexistent/model.gguf"},
+        // Without -m: the library's flags.
+        {{"serve", "--max-memory", "lots"}, "--max-memory"},
+        {{"serve", "--max-memory", "0"}, "--max-memory"},
+        {{"serve", "-m", *model_, "--max-memory", "12Q"}, "--max-memory"},
+        {{"serve", "--keep-alive", "soon"}, "--keep-alive"},
+        {{"serve", "--keep-alive", "5 m"}, "--keep-alive"},
+        {{"serve", "--max-loaded", "-1"}, "--max-loaded"},
+        {{"serve", "--alias", "x"}, "--alias"},
     };
     for (const auto& [args, message] : cases) {
         ProcessResult r = hearth(args);

@@ -5,6 +5,7 @@
 // is set by the test, so the budget arithmetic is exact.
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -125,6 +126,30 @@ TEST_F(Registry, AWaitingLoadProceedsWhenTheModelInUseIsReleased) {
     a.reset();
     t.join();
     EXPECT_EQ(loaded_names(r), (Names{"b"}));
+}
+
+TEST_F(Registry, LoadingOneModelDoesNotBlockRequestsToLoadedOnes) {
+    ModelSource s = source();
+    std::mutex gate;
+    std::unique_lock<std::mutex> closed(gate);  // b's load waits on this until the end
+    std::atomic<bool> b_loading{false};
+    auto real_load = s.load;
+    s.load = [&, real_load](const ModelSpec& spec) {
+        if (spec.name == "b") {
+            b_loading = true;
+            std::lock_guard<std::mutex> wait(gate);
+        }
+        return real_load(spec);
+    };
+    ModelRegistry r(s, RegistryOptions{});
+    r.acquire("a");
+    std::thread loading_b([&] { r.acquire("b"); });
+    while (!b_loading) std::this_thread::yield();
+    EXPECT_NE(r.acquire("a"), nullptr);  // answered while b is still loading
+    EXPECT_EQ(loaded_names(r), (Names{"a"}));  // b is not listed until loaded
+    closed.unlock();
+    loading_b.join();
+    EXPECT_EQ(loaded_names(r), (Names{"a", "b"}));
 }
 
 TEST_F(Registry, AModelLargerThanTheBudgetIsAClearError) {
