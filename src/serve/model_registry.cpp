@@ -77,6 +77,18 @@ std::vector<std::shared_ptr<ModelRegistry::Entry>> ModelRegistry::make_room(uint
         const bool count_ok = options_.max_loaded <= 0 || entries_.size() < static_cast<size_t>(options_.max_loaded);
         return memory_ok && count_ok;
     };
+    // Unload nothing when unloading every idle model would still not make room: the load has
+    // to wait for models in use anyway, and the idle ones may be asked for meanwhile.
+    uint64_t busy_bytes = 0;
+    size_t busy_models = 0;
+    for (const auto& [name, e] : entries_)
+        if (!e->model || e->in_use > 0 || e->pinned) busy_bytes += e->need, ++busy_models;
+    const bool could_fit = (options_.max_memory == 0 || busy_bytes + need <= options_.max_memory) &&
+                           (options_.max_loaded <= 0 || busy_models < static_cast<size_t>(options_.max_loaded));
+    if (!could_fit) {
+        fits = false;
+        return gone;
+    }
     while (!(fits = fits_now())) {
         std::shared_ptr<Entry> lru;
         for (const auto& [name, e] : entries_)

@@ -1,5 +1,6 @@
 #include "serve/served_model.h"
 
+#include <malloc.h>
 #include <thread>
 
 #include "common/error.h"
@@ -25,6 +26,11 @@ ServedModel::ServedModel(ModelSpec spec_in, LoadedModel model, const SchedulerOp
 ServedModel::~ServedModel() {
     embedder.reset();
     scheduler.reset();  // stops its thread before the weights it reads go away
+    vocab_.reset();
+    loaded = LoadedModel{};
+    // The KV caches and buffers just freed stay in malloc's arenas otherwise: hand them back, so
+    // an unloaded model's memory is the system's again (the budget assumes so).
+    malloc_trim(0);
 }
 
 std::shared_ptr<const grammar::VocabTrie> ServedModel::vocab_trie() {

@@ -116,6 +116,18 @@ TEST_F(Registry, ModelsInUseAreNeverEvicted) {
     EXPECT_EQ(loaded_names(r), (Names{"b"}));
 }
 
+TEST_F(Registry, IdleModelsStayWhenUnloadingThemWouldNotMakeRoom) {
+    RegistryOptions o;
+    o.max_memory = 250;
+    o.wait_for_memory = 50ms;
+    need_["c"] = 200;
+    ModelRegistry r(source(), o);
+    ModelRegistry::Lease a = r.acquire("a");
+    r.acquire("b");  // idle; a (in use) + c would exceed the budget even without b
+    EXPECT_THROW(r.acquire("c"), ApiError);
+    EXPECT_EQ(loaded_names(r), (Names{"a", "b"}));
+}
+
 TEST_F(Registry, AWaitingLoadProceedsWhenTheModelInUseIsReleased) {
     RegistryOptions o;
     o.max_memory = 150;
