@@ -75,8 +75,6 @@ int run(const ServeFlags& f) {
         o.registry.max_memory = f.max_memory.empty() ? serve::default_memory_budget()
                                                      : fit::parse_memory_size(f.max_memory, "--max-memory");
         if (o.registry.max_memory == 0) fail("--max-memory must be more than 0");
-    } else if (!f.max_memory.empty()) {
-        fit::parse_memory_size(f.max_memory, "--max-memory");  // checked, though one pinned model has no budget
     }
 
     // SIGINT/SIGTERM are taken by one thread with sigwait: blocked here, before any other
@@ -97,6 +95,13 @@ int run(const ServeFlags& f) {
         const library::ResolvedModel model = f.model.resolve();
         if (model.from_library && o.alias.empty()) o.alias = model.name;
         if (model.tmpl && o.chat_template.empty()) o.chat_template = *model.tmpl;
+        if (!f.max_memory.empty()) {  // -m with a budget: refuse at startup what could never fit
+            const uint64_t budget = fit::parse_memory_size(f.max_memory, "--max-memory");
+            const uint64_t need = serve::serving_memory_need(model.path, o.scheduler);
+            if (need > budget)
+                fail("{} needs {} loaded with these flags (-c, --parallel, --kv-type), more than --max-memory {}",
+                     model.name, library::human_size(need), library::human_size(budget));
+        }
         LoadedModel lm = load_model(model.path);
         print_warnings(lm);
         served = std::make_unique<serve::Server>(std::move(lm), o);

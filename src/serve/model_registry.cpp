@@ -37,6 +37,7 @@ ModelRegistry::ModelRegistry(std::unique_ptr<ServedModel> pinned, ModelSource so
     auto e = std::make_shared<Entry>();
     e->spec = pinned->spec;
     e->pinned = true;
+    if (source_.memory_need) e->need = source_.memory_need(e->spec);  // what /api/ps shows
     e->model = pinned_ = std::shared_ptr<ServedModel>(std::move(pinned));
     std::promise<std::shared_ptr<ServedModel>> p;
     p.set_value(e->model);

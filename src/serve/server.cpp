@@ -483,6 +483,8 @@ Server::Server(LoadedModel model, ServerOptions options) : options_(std::move(op
             return spec;
         return std::nullopt;
     };
+    const SchedulerOptions scheduler = options_.scheduler;
+    source.memory_need = [scheduler](const ModelSpec& s) { return serving_memory_need(s.path, scheduler); };
     registry_ = std::make_unique<ModelRegistry>(
         std::make_unique<ServedModel>(spec, std::move(model), options_.scheduler), std::move(source));
     http_ = std::make_unique<httplib::Server>();

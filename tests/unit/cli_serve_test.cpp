@@ -66,6 +66,7 @@ TEST_F(CliServe, BadValuesAreOneLineErrors) {
         {{"serve", "--max-memory", "lots"}, "--max-memory"},
         {{"serve", "--max-memory", "0"}, "--max-memory"},
         {{"serve", "-m", *model_, "--max-memory", "12Q"}, "--max-memory"},
+        {{"serve", "-m", *model_, "--max-memory", "1M"}, "more than --max-memory"},
         {{"serve", "--keep-alive", "soon"}, "--keep-alive"},
         {{"serve", "--keep-alive", "5 m"}, "--keep-alive"},
         {{"serve", "--max-loaded", "-1"}, "--max-loaded"},
