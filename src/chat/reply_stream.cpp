@@ -1,6 +1,7 @@
 #include "chat/reply_stream.h"
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 
 #include "chat/harmony.h"
@@ -10,23 +11,46 @@ namespace hearth::chat {
 using namespace harmony_markup;
 
 namespace {
-constexpr std::string_view kThinkOpen = "<think>", kThinkClose = "</think>";
+
+// The reasoning blocks a reply may open with, and how each ends.
+struct ThinkMarkers {
+    std::string_view open, close;
+    bool trim_newline;  // the block's text ends with a newline that belongs to the markup
+};
+constexpr ThinkMarkers kThinkTags = {"<think>", "</think>", false};  // Qwen 3, DeepSeek-R1, GLM, Kimi
+constexpr std::array<ThinkMarkers, 2> kThinkBlocks = {
+    kThinkTags,
+    ThinkMarkers{"<|channel>thought\n", "<channel|>", true},  // Gemma 4's thought channel
+};
+
 }  // namespace
 
-// Inside <think>…</think>: thinking up to the closing tag (held back while the text's end may
-// be the start of it), then the answer, without the blank lines that follow the tag.
+ReplyStream::ReplyStream(bool in_thinking) : think_close_(kThinkTags.close) {
+    if (in_thinking) {
+        state_ = State::Think;
+        part_ = ReplyPart::Thinking;
+    }
+}
+
+// Inside a reasoning block: thinking up to its closing marker (held back while the text's end
+// may be the start of it), then the answer, without the blank lines that follow the marker.
 void ReplyStream::push_think(std::vector<Piece>& out) {
-    const size_t close = pending_.find(kThinkClose);
+    const std::string_view close_marker = think_close_;
+    const size_t close = pending_.find(close_marker);
     if (close != std::string::npos) {
-        emit(out, std::string_view(pending_).substr(0, close));
-        pending_.erase(0, close + kThinkClose.size());
+        std::string_view body = std::string_view(pending_).substr(0, close);
+        if (think_trim_newline_ && body.ends_with('\n')) body.remove_suffix(1);
+        emit(out, body);
+        pending_.erase(0, close + close_marker.size());
         state_ = State::Plain;
         part_ = ReplyPart::Content;
         skip_newlines_ = true;
         return;
     }
-    size_t keep = std::min(pending_.size(), kThinkClose.size() - 1);
-    while (keep > 0 && !kThinkClose.starts_with(std::string_view(pending_).substr(pending_.size() - keep))) --keep;
+    size_t keep = std::min(pending_.size(), close_marker.size() - 1);
+    while (keep > 0 && !close_marker.starts_with(std::string_view(pending_).substr(pending_.size() - keep))) --keep;
+    // A newline that may be the last before the marker waits too.
+    if (think_trim_newline_ && pending_.size() > keep && pending_[pending_.size() - keep - 1] == '\n') ++keep;
     emit(out, std::string_view(pending_).substr(0, pending_.size() - keep));
     pending_.erase(0, pending_.size() - keep);
 }
@@ -75,12 +99,18 @@ std::vector<ReplyStream::Piece> ReplyStream::push(std::string_view text) {
         const size_t lead = pending_.find_first_not_of(" \t\r\n");
         if (lead == std::string::npos) return out;
         const std::string_view p = std::string_view(pending_).substr(lead);
-        if (p.starts_with(kThinkOpen)) {
+        const auto opens = std::find_if(kThinkBlocks.begin(), kThinkBlocks.end(),
+                                        [&](const ThinkMarkers& m) { return p.starts_with(m.open); });
+        const bool may_open = std::any_of(kThinkBlocks.begin(), kThinkBlocks.end(),
+                                          [&](const ThinkMarkers& m) { return m.open.starts_with(p); });
+        if (opens != kThinkBlocks.end()) {
             state_ = State::Think;
             part_ = ReplyPart::Thinking;
-            pending_.erase(0, lead + kThinkOpen.size());
-        } else if (kThinkOpen.starts_with(p) || kChannel.starts_with(p) || kStart.starts_with(p)) {
-            return out;  // may still become "<think>" or a harmony header
+            think_close_ = opens->close;
+            think_trim_newline_ = opens->trim_newline;
+            pending_.erase(0, lead + opens->open.size());
+        } else if (may_open || kChannel.starts_with(p) || kStart.starts_with(p)) {
+            return out;  // may still become a reasoning block or a harmony header
         } else {
             // Harmony only when it opens with its own markup: other "<|...|>" tokens at the start
             // (Llama's <|python_tag|>, Phi's <|tool_call|>) are text for the tool-call readers.
@@ -139,7 +169,7 @@ std::vector<ReplyStream::Piece> ReplyStream::flush() {
 
 bool prompt_opens_thinking(std::string_view prompt) {
     const size_t end = prompt.find_last_not_of(" \t\r\n");
-    return end != std::string_view::npos && prompt.substr(0, end + 1).ends_with(kThinkOpen);
+    return end != std::string_view::npos && prompt.substr(0, end + 1).ends_with(kThinkTags.open);
 }
 
 }  // namespace hearth::chat

@@ -3,7 +3,8 @@
 // and each run of text comes labelled with its part (reply_part.h). Two markups are read:
 //  - gpt-oss harmony (chat/harmony.h): a reply that starts with "<|";
 //  - thinking tags (Qwen 3, DeepSeek-R1 distills): a reply that starts with "<think>" is
-//    thinking up to "</think>", then the answer.
+//    thinking up to "</think>", then the answer;
+//  - Gemma 4's thought channel: "<|channel>thought\n" … "<channel|>", read the same way.
 // Anything else passes through as Content. Markup split across pushes is held back until it is
 // complete, so the result does not depend on how the text was cut.
 #include <string>
@@ -16,15 +17,10 @@ namespace hearth::chat {
 
 class ReplyStream {
 public:
-    ReplyStream() = default;
+    ReplyStream() : ReplyStream(false) {}
     // `in_thinking`: the prompt already opened the thinking block (templates that end their
     // generation prompt with "<think>\n", such as Qwen3.5's), so the reply starts as thinking.
-    explicit ReplyStream(bool in_thinking) {
-        if (in_thinking) {
-            state_ = State::Think;
-            part_ = ReplyPart::Thinking;
-        }
-    }
+    explicit ReplyStream(bool in_thinking);
     struct Piece {
         ReplyPart part;
         std::string text;
@@ -45,6 +41,8 @@ private:
     std::string header_;
     ReplyPart part_ = ReplyPart::Content;
     std::string tool_;
+    std::string_view think_close_;     // the marker that ends the open reasoning block
+    bool think_trim_newline_ = false;  // its last newline is markup (Gemma 4)
     bool skip_newlines_ = false;  // after </think>: the answer starts at its first non-newline
 };
 

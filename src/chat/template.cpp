@@ -233,6 +233,45 @@ std::string render_chat(const ChatTemplate& tmpl, const ChatInputs& in) {
     return tmpl.render(context, in.options);
 }
 
+void arguments_as_text(nlohmann::ordered_json& messages) {
+    if (!messages.is_array()) return;
+    for (auto& m : messages) {
+        if (!m.is_object() || !m.contains("tool_calls") || !m["tool_calls"].is_array()) continue;
+        for (auto& call : m["tool_calls"]) {
+            if (!call.is_object() || !call.contains("function") || !call["function"].is_object()) continue;
+            auto& f = call["function"];
+            if (f.contains("arguments") && !f["arguments"].is_string())
+                f["arguments"] = to_json(from_json(f["arguments"]), JsonStyle{});
+        }
+    }
+}
+
+bool wants_text_arguments(const ChatTemplate& tmpl) {
+    // A key no template writes by itself: it shows up only where the arguments were rendered.
+    constexpr const char* kProbeKey = "hearth_probe_argument";
+    const nlohmann::ordered_json call = {
+        {"id", "call_0"},
+        {"type", "function"},
+        {"function", {{"name", "hearth_probe"}, {"arguments", {{kProbeKey, 1}}}}}};
+    // Templates branch on the call's content (DeepSeek V3 renders calls only when it is null):
+    // probe both the OpenAI wire shape (null) and an empty string.
+    auto probe = [&](nlohmann::ordered_json content, bool text) {
+        ChatInputs in;
+        in.messages = nlohmann::ordered_json::array(
+            {{{"role", "user"}, {"content", "hi"}},
+             {{"role", "assistant"}, {"content", std::move(content)}, {"tool_calls", nlohmann::ordered_json::array({call})}},
+             {{"role", "tool"}, {"tool_call_id", "call_0"}, {"name", "hearth_probe"}, {"content", "1"}}});
+        if (text) arguments_as_text(in.messages);
+        try {
+            return render_chat(tmpl, in).find(kProbeKey) != std::string::npos;
+        } catch (const std::exception&) {
+            return false;
+        }
+    };
+    if (probe(nullptr, false) || probe("", false)) return false;
+    return probe(nullptr, true) || probe("", true);
+}
+
 ChatInputs chat_inputs_from_conversation(const nlohmann::ordered_json& conv) {
     if (!conv.is_object()) throw Error("a conversation must be a JSON object with \"messages\"");
     const auto messages = conv.find("messages");

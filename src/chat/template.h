@@ -69,6 +69,14 @@ struct ChatInputs {
 // bos_token, eos_token (when set) and every entry of kwargs.
 std::string render_chat(const ChatTemplate& tmpl, const ChatInputs& inputs);
 
+// Whether the template renders an assistant's tool call only when its arguments are JSON text
+// (DeepSeek V3's templates add them to strings and fail on an object), found by rendering a probe
+// call both ways. Servers keep arguments as objects (most templates `tojson` them) and convert
+// with arguments_as_text() for such templates.
+bool wants_text_arguments(const ChatTemplate& tmpl);
+// Every tool call's object `function.arguments` in `messages` as json.dumps text.
+void arguments_as_text(nlohmann::ordered_json& messages);
+
 // A conversation object as in shared/chat_templates/conversations.json ({"messages": [...],
 // optional "tools", "chat_template_kwargs" and "now"}) as ChatInputs (add_generation_prompt
 // true, no special tokens). Throws hearth::Error when it is not such an object.

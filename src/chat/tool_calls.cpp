@@ -3,13 +3,15 @@
 #include <algorithm>
 #include <optional>
 
+#include "chat/tool_call_reader.h"
+
 namespace hearth::chat {
 
 using ordered_json = nlohmann::ordered_json;
 
 namespace {
 
-bool has(std::string_view text, std::string_view what) { return text.find(what) != std::string_view::npos; }
+using namespace detail;
 
 // The texts that start a call, per family.
 std::vector<std::string_view> triggers(ToolCallFamily family) {
@@ -19,6 +21,10 @@ std::vector<std::string_view> triggers(ToolCallFamily family) {
         case ToolCallFamily::Llama3: return {"<|python_tag|>", "{\"name\"", "{ \"name\""};
         case ToolCallFamily::Mistral: return {"[TOOL_CALLS]"};
         case ToolCallFamily::Phi4Mini: return {"functools[", "<|tool_call|>"};
+        case ToolCallFamily::Gemma4: return {"<|tool_call>"};
+        case ToolCallFamily::Glm: return {"<tool_call>"};
+        case ToolCallFamily::DeepSeek: return {kDeepSeekCallsBegin, kDeepSeekCallBegin};
+        case ToolCallFamily::Kimi: return {kKimiSectionBegin, kKimiSectionBeginSingular, kKimiCallBegin};
         case ToolCallFamily::None:
         case ToolCallFamily::Harmony: break;
     }
@@ -43,67 +49,6 @@ size_t partial_trigger(ToolCallFamily family, std::string_view text) {
     return keep;
 }
 
-// A cursor over the text of the calls.
-struct Reader {
-    std::string_view text;
-    size_t pos = 0;
-
-    void skip_space() {
-        while (pos < text.size() && std::string_view(" \t\r\n").find(text[pos]) != std::string_view::npos) ++pos;
-    }
-    bool at_end() const { return pos >= text.size(); }
-    bool eat(std::string_view what) {
-        if (!text.substr(pos).starts_with(what)) return false;
-        pos += what.size();
-        return true;
-    }
-    bool peek(char c) const { return pos < text.size() && text[pos] == c; }
-    // The text up to `end` (npos when `end` never comes); moves past `end`.
-    std::optional<std::string_view> until(std::string_view end) {
-        const size_t at = text.find(end, pos);
-        if (at == std::string_view::npos) return std::nullopt;
-        std::string_view out = text.substr(pos, at - pos);
-        pos = at + end.size();
-        return out;
-    }
-    // One JSON object or array (balanced brackets, strings skipped), parsed; nullopt when it is
-    // unterminated or not JSON.
-    std::optional<ordered_json> json_value() {
-        skip_space();
-        if (!peek('{') && !peek('[')) return std::nullopt;
-        int depth = 0;
-        bool in_string = false;
-        for (size_t i = pos; i < text.size(); ++i) {
-            const char c = text[i];
-            if (in_string) {
-                if (c == '\\') ++i;
-                else if (c == '"') in_string = false;
-                continue;
-            }
-            if (c == '"') in_string = true;
-            else if (c == '{' || c == '[') ++depth;
-            else if ((c == '}' || c == ']') && --depth == 0) {
-                ordered_json j = ordered_json::parse(text.substr(pos, i + 1 - pos), nullptr, false);
-                if (j.is_discarded()) return std::nullopt;
-                pos = i + 1;
-                return j;
-            }
-        }
-        return std::nullopt;
-    }
-};
-
-// Arguments as JSON object text: an object, or a string holding one.
-std::optional<std::string> arguments_text(const ordered_json& args) {
-    if (args.is_null()) return "{}";
-    if (args.is_object()) return args.dump();
-    if (args.is_string()) {
-        ordered_json parsed = ordered_json::parse(args.get<std::string>(), nullptr, false);
-        if (!parsed.is_discarded() && parsed.is_object()) return parsed.dump();
-    }
-    return std::nullopt;
-}
-
 // {"name", "arguments" | "parameters"}, also wrapped as {"function": {...}}.
 std::optional<ParsedToolCall> call_from_json(const ordered_json& j) {
     if (!j.is_object()) return std::nullopt;
@@ -118,22 +63,12 @@ std::optional<ParsedToolCall> call_from_json(const ordered_json& j) {
     return ParsedToolCall{name->get<std::string>(), *text};
 }
 
-// Calls from one JSON value: an object, or an array of objects (all must be calls).
-bool add_json_calls(const ordered_json& j, std::vector<ParsedToolCall>& calls) {
-    if (j.is_array()) {
-        if (j.empty()) return false;
-        std::vector<ParsedToolCall> found;
-        for (const ordered_json& e : j) {
-            std::optional<ParsedToolCall> c = call_from_json(e);
-            if (!c) return false;
-            found.push_back(std::move(*c));
-        }
-        calls.insert(calls.end(), found.begin(), found.end());
-        return true;
-    }
-    std::optional<ParsedToolCall> c = call_from_json(j);
-    if (c) calls.push_back(std::move(*c));
-    return c.has_value();
+// The member `key` of `j` when `j` is an object that has it, else null.
+const ordered_json& member(const ordered_json& j, const char* key) {
+    static const ordered_json kNull;
+    if (!j.is_object()) return kNull;
+    auto it = j.find(key);
+    return it == j.end() ? kNull : *it;
 }
 
 // Each family's reader: reads calls from r until it meets something else, and returns whether
@@ -147,29 +82,6 @@ bool read_hermes(Reader& r, std::vector<ParsedToolCall>& calls) {
     r.skip_space();
     r.eat("</tool_call>");  // a missing close at the very end is forgiven
     return true;
-}
-
-// The member `key` of `j` when `j` is an object that has it, else null.
-const ordered_json& member(const ordered_json& j, const char* key) {
-    static const ordered_json kNull;
-    if (!j.is_object()) return kNull;
-    auto it = j.find(key);
-    return it == j.end() ? kNull : *it;
-}
-
-// The JSON type a parameter's schema asks for ("" when unknown, "any" for a list of types).
-std::string schema_type(const ordered_json& tools, std::string_view function, std::string_view parameter) {
-    if (!tools.is_array()) return "";
-    for (const ordered_json& t : tools) {
-        const ordered_json& f = member(t, "function").is_object() ? member(t, "function") : t;
-        const ordered_json& name = member(f, "name");
-        if (!name.is_string() || name.get<std::string>() != function) continue;
-        const ordered_json& props = member(member(f, "parameters"), "properties");
-        const ordered_json& type = member(member(props, std::string(parameter).c_str()), "type");
-        if (type.is_string()) return type.get<std::string>();
-        return type.is_array() ? "any" : "";
-    }
-    return "";
 }
 
 bool read_qwen_xml(Reader& r, std::vector<ParsedToolCall>& calls, const ordered_json& tools) {
@@ -189,13 +101,7 @@ bool read_qwen_xml(Reader& r, std::vector<ParsedToolCall>& calls, const ordered_
         if (!value || key->empty()) return false;
         if (value->starts_with("\n")) value->remove_prefix(1);
         if (value->ends_with("\n")) value->remove_suffix(1);
-        const std::string type = schema_type(tools, *name, *key);
-        ordered_json typed = std::string(*value);
-        if (!type.empty() && type != "string") {
-            ordered_json parsed = ordered_json::parse(*value, nullptr, false);
-            if (!parsed.is_discarded()) typed = std::move(parsed);
-        }
-        args[std::string(*key)] = std::move(typed);
+        args[std::string(*key)] = typed_value(tools, *name, *key, *value);
     }
     if (wrapped) {
         r.skip_space();
@@ -257,6 +163,10 @@ bool read_one(ToolCallFamily family, Reader& r, std::vector<ParsedToolCall>& cal
         case ToolCallFamily::Llama3: return read_llama3(r, calls);
         case ToolCallFamily::Mistral: return read_mistral(r, calls);
         case ToolCallFamily::Phi4Mini: return read_phi4_mini(r, calls);
+        case ToolCallFamily::Gemma4: return read_gemma4(r, calls);
+        case ToolCallFamily::Glm: return read_glm(r, calls, tools);
+        case ToolCallFamily::DeepSeek: return read_deepseek(r, calls);
+        case ToolCallFamily::Kimi: return read_kimi(r, calls);
         case ToolCallFamily::None:
         case ToolCallFamily::Harmony: break;
     }
@@ -265,9 +175,96 @@ bool read_one(ToolCallFamily family, Reader& r, std::vector<ParsedToolCall>& cal
 
 }  // namespace
 
+namespace detail {
+
+std::optional<ordered_json> Reader::json_value() {
+    skip_space();
+    if (!peek('{') && !peek('[')) return std::nullopt;
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = pos; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+            continue;
+        }
+        if (c == '"') in_string = true;
+        else if (c == '{' || c == '[') ++depth;
+        else if ((c == '}' || c == ']') && --depth == 0) {
+            ordered_json j = ordered_json::parse(text.substr(pos, i + 1 - pos), nullptr, false);
+            if (j.is_discarded()) return std::nullopt;
+            pos = i + 1;
+            return j;
+        }
+    }
+    return std::nullopt;
+}
+
+bool plain_name(std::string_view name) {
+    return !name.empty() && name.find_first_of(" \t\r\n<>{}[]\"'`:,;") == std::string_view::npos;
+}
+
+std::optional<std::string> arguments_text(const ordered_json& args) {
+    if (args.is_null()) return "{}";
+    if (args.is_object()) return args.dump();
+    if (args.is_string()) {
+        ordered_json parsed = ordered_json::parse(args.get<std::string>(), nullptr, false);
+        if (!parsed.is_discarded() && parsed.is_object()) return parsed.dump();
+    }
+    return std::nullopt;
+}
+
+bool add_json_calls(const ordered_json& j, std::vector<ParsedToolCall>& calls) {
+    if (j.is_array()) {
+        if (j.empty()) return false;
+        std::vector<ParsedToolCall> found;
+        for (const ordered_json& e : j) {
+            std::optional<ParsedToolCall> c = call_from_json(e);
+            if (!c) return false;
+            found.push_back(std::move(*c));
+        }
+        calls.insert(calls.end(), found.begin(), found.end());
+        return true;
+    }
+    std::optional<ParsedToolCall> c = call_from_json(j);
+    if (c) calls.push_back(std::move(*c));
+    return c.has_value();
+}
+
+std::string schema_type(const ordered_json& tools, std::string_view function, std::string_view parameter) {
+    if (!tools.is_array()) return "";
+    for (const ordered_json& t : tools) {
+        const ordered_json& f = member(t, "function").is_object() ? member(t, "function") : t;
+        const ordered_json& name = member(f, "name");
+        if (!name.is_string() || name.get<std::string>() != function) continue;
+        const ordered_json& props = member(member(f, "parameters"), "properties");
+        const ordered_json& type = member(member(props, std::string(parameter).c_str()), "type");
+        if (type.is_string()) return type.get<std::string>();
+        return type.is_array() ? "any" : "";
+    }
+    return "";
+}
+
+ordered_json typed_value(const ordered_json& tools, std::string_view function, std::string_view parameter,
+                         std::string_view text) {
+    const std::string type = schema_type(tools, function, parameter);
+    if (!type.empty() && type != "string") {
+        ordered_json parsed = ordered_json::parse(text, nullptr, false);
+        if (!parsed.is_discarded()) return parsed;
+    }
+    return std::string(text);
+}
+
+}  // namespace detail
+
 ToolCallFamily detect_tool_call_family(std::string_view s) {
     if (has(s, "<|channel|>")) return ToolCallFamily::Harmony;
-    if (has(s, "<arg_key>")) return ToolCallFamily::None;  // GLM's own XML: not read yet
+    // Before Hermes and Qwen XML: GLM's and Gemma 4's templates also write "<tool_call".
+    if (has(s, "<arg_key>")) return ToolCallFamily::Glm;
+    if (has(s, "<|tool_call>call:")) return ToolCallFamily::Gemma4;
+    if (has(s, kDeepSeekCallBegin)) return ToolCallFamily::DeepSeek;
+    if (has(s, kKimiSectionBegin)) return ToolCallFamily::Kimi;
     if (has(s, "<function=")) return ToolCallFamily::QwenXml;
     if (has(s, "<tool_call>")) return ToolCallFamily::Hermes;
     if (has(s, "[TOOL_CALLS]")) return ToolCallFamily::Mistral;
@@ -285,6 +282,10 @@ const char* tool_call_family_name(ToolCallFamily family) {
         case ToolCallFamily::Mistral: return "mistral";
         case ToolCallFamily::Phi4Mini: return "phi4-mini";
         case ToolCallFamily::Harmony: return "harmony";
+        case ToolCallFamily::Gemma4: return "gemma4";
+        case ToolCallFamily::Glm: return "glm";
+        case ToolCallFamily::DeepSeek: return "deepseek";
+        case ToolCallFamily::Kimi: return "kimi";
     }
     return "none";
 }

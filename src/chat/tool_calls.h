@@ -7,11 +7,18 @@
 //   Llama3   (Llama 3.1 / 3.2 / 4)    {"name": "f", "parameters": {...}}, optionally after <|python_tag|>
 //   Mistral  (v0.3, Nemo, Small 3.2)  [TOOL_CALLS][{"name": "f", "arguments": {...}}]  or  [TOOL_CALLS]f[ARGS]{...}
 //   Phi4Mini                          functools[{"name": "f", "arguments": {...}}]  or  <|tool_call|>...<|/tool_call|>
+//   Gemma4   (Gemma 4)                <|tool_call>call:f{key:<|"|>text<|"|>,n:3}<tool_call|>  (its own value syntax)
+//   Glm      (GLM 4.5 / 4.6 / 4.7)    <tool_call>f<arg_key>k</arg_key><arg_value>v</arg_value></tool_call>
+//   DeepSeek (V3, R1, V3.1)           <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>f<｜tool▁sep｜>{...}<｜tool▁call▁end｜>…
+//                                     (V3 / R1: function<｜tool▁sep｜>f\n```json\n{...}\n```)
+//   Kimi     (Kimi K2)                <|tool_calls_section_begin|><|tool_call_begin|>functions.f:0
+//                                     <|tool_call_argument_begin|>{...}<|tool_call_end|>…<|tool_calls_section_end|>
 //   Harmony  (gpt-oss)                read by chat::ReplyStream (harmony.h), nothing to do here
 //
 // A reply is text up to the family's first trigger ("<tool_call>", "[TOOL_CALLS]", ...), then
 // calls. What cannot be read as a call (unterminated JSON, garbage, a call without a name) stays
 // text: parsing never throws.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,7 +27,7 @@
 
 namespace hearth::chat {
 
-enum class ToolCallFamily { None, Hermes, QwenXml, Llama3, Mistral, Phi4Mini, Harmony };
+enum class ToolCallFamily { None, Hermes, QwenXml, Llama3, Mistral, Phi4Mini, Harmony, Gemma4, Glm, DeepSeek, Kimi };
 
 // The family whose calls `template_source` writes or describes; None when hearth does not know it.
 ToolCallFamily detect_tool_call_family(std::string_view template_source);
@@ -41,6 +48,11 @@ struct ToolCallReply {
 // parameter schemas to type values (a "string" parameter stays text, others are read as JSON).
 ToolCallReply parse_tool_calls(ToolCallFamily family, std::string_view reply,
                                const nlohmann::ordered_json& tools = nullptr);
+
+// Gemma 4's value syntax as JSON: strings between <|"|> delimiters (taken as written, no
+// escapes), numbers, true/false/null bare, objects {key:value,…} with bare (or <|"|>-quoted)
+// keys, arrays [value,…]. The whole text must be one value; nullopt otherwise.
+std::optional<nlohmann::ordered_json> gemma4_value_to_json(std::string_view text);
 
 // The same, as the reply streams in: push() returns the text that is certainly content (text from
 // a trigger on, or what may be the start of one, is held back); finish() parses what was held.

@@ -24,6 +24,7 @@ std::optional<std::string> token_text(const Tokenizer& tokenizer, TokenId id) {
 ChatFormat ChatFormat::with_template(std::string source, const Tokenizer& tokenizer) {
     ChatFormat f{chat::ChatTemplate::parse(std::move(source)), token_text(tokenizer, tokenizer.bos()),
                  token_text(tokenizer, tokenizer.eos()), false};
+    f.text_arguments = chat::wants_text_arguments(f.tmpl);
     return f;
 }
 
@@ -72,6 +73,7 @@ chat::ChatInputs ChatSession::inputs(bool add_generation_prompt) const {
     in.bos_token = format_.bos_token;
     in.eos_token = format_.eos_token;
     in.options.system_clock = true;
+    format_.adapt(in);
     return in;
 }
 

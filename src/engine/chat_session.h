@@ -31,6 +31,12 @@ struct ChatFormat {
     std::optional<std::string> bos_token;  // text of the model's BOS token (nullopt: none)
     std::optional<std::string> eos_token;
     bool is_default = false;  // the model carries no template: default_chat_template() is used
+    bool text_arguments = false;  // the template wants tool-call arguments as JSON text (chat::wants_text_arguments)
+
+    // Fits messages to what the template can render (tool-call arguments as text where needed).
+    void adapt(chat::ChatInputs& inputs) const {
+        if (text_arguments) chat::arguments_as_text(inputs.messages);
+    }
 
     // The model's `tokenizer.chat_template` (or the default) and its BOS/EOS texts. Throws
     // chat::TemplateError when the model's template does not parse.

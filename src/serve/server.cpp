@@ -118,6 +118,7 @@ struct Server::Impl {
             in.bos_token = m.chat_format->bos_token;
             in.eos_token = m.chat_format->eos_token;
             in.options.system_clock = true;
+            m.chat_format->adapt(in);
             ChatPrompt rendered;
             try {
                 rendered = render_chat_prompt(m.chat_format->tmpl, in, tok);

@@ -189,7 +189,8 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special, 
 
 std::string_view Tokenizer::token_to_piece(TokenId id, bool render_special) const {
     const TokenType type = vocab_.type(id);  // throws when out of range
-    if (!render_special && (type == TokenType::Control || type == TokenType::Unknown)) return {};
+    if (!render_special && (type == TokenType::Control || type == TokenType::Unknown) && !vocab_.is_reply_markup(id))
+        return {};
     return piece_cache_[id];
 }
 

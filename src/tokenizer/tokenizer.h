@@ -50,7 +50,7 @@ public:
 
     // The bytes a token stands for: byte tokens (<0x0A>) give that byte, ▁ in SentencePiece
     // pieces becomes a space. Control and Unknown tokens give "" unless render_special, then
-    // their text; Unused/Undefined tokens always "". The view stays valid as long as the
+    // their text (reply markup, Vocabulary::reply_markup, always gives its text); Unused/Undefined tokens always "". The view stays valid as long as the
     // Tokenizer. Throws hearth::Error for an id out of range.
     std::string_view token_to_piece(TokenId id, bool render_special = false) const;
 

@@ -37,6 +37,19 @@ constexpr std::array<std::string_view, 16> kEogTexts = {
 constexpr std::string_view kHarmonyReturn = "<|return|>", kHarmonyCall = "<|call|>", kHarmonyEnd = "<|end|>";
 constexpr std::array<std::string_view, 4> kHarmonyMarkup = {"<|channel|>", "<|message|>", "<|start|>",
                                                            "<|constrain|>"};
+// Reasoning and tool-call markers (Gemma 4, GLM, DeepSeek, Kimi K2, Mistral). Where the file
+// makes one a control token it would decode to nothing and chat::ReplyStream and the tool-call
+// readers would never see it: like the harmony markup, it is rendered (see reply_markup).
+constexpr std::array<std::string_view, 25> kReplyMarkup = {
+    "<|channel>", "<channel|>", "<|tool_call>", "<tool_call|>", "<|\"|>",  // Gemma 4
+    "<tool_call>", "</tool_call>", "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>",  // GLM
+    "<\uFF5Ctool\u2581calls\u2581begin\uFF5C>", "<\uFF5Ctool\u2581calls\u2581end\uFF5C>",  // DeepSeek
+    "<\uFF5Ctool\u2581call\u2581begin\uFF5C>", "<\uFF5Ctool\u2581call\u2581end\uFF5C>",
+    "<\uFF5Ctool\u2581sep\uFF5C>",
+    "<|tool_calls_section_begin|>", "<|tool_calls_section_end|>", "<|tool_call_begin|>",  // Kimi K2
+    "<|tool_call_argument_begin|>", "<|tool_call_end|>", "<|tool_call_section_begin|>",
+    "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]",  // Mistral
+};
 
 // A piece made safe for a one-line error message.
 std::string printable(std::string_view s) {
@@ -234,12 +247,16 @@ void Vocabulary::finalize() {
     }
     for (TokenId id : {special.eos, special.eot, special.eom})
         if (id != kNoToken) end_of_generation.push_back(id);
-    for (std::string_view text : kHarmonyMarkup)
-        if (TokenId id = find(text); id != kNoToken) types[id] = TokenType::UserDefined;
+    reply_markup.assign(pieces.size(), false);
+    auto mark = [&](std::string_view text) {
+        if (TokenId id = find(text); id != kNoToken && types[id] == TokenType::Control) reply_markup[id] = true;
+    };
+    for (std::string_view text : kHarmonyMarkup) mark(text);
+    for (std::string_view text : kReplyMarkup) mark(text);
     const TokenId harmony_end = find(kHarmonyEnd);
     if (harmony_end != kNoToken && find(kHarmonyReturn) != kNoToken && find(kHarmonyCall) != kNoToken) {
         std::erase(end_of_generation, harmony_end);
-        types[harmony_end] = TokenType::UserDefined;
+        mark(kHarmonyEnd);
     }
     std::sort(end_of_generation.begin(), end_of_generation.end());
     end_of_generation.erase(std::unique(end_of_generation.begin(), end_of_generation.end()),

@@ -64,6 +64,11 @@ struct Vocabulary {
     // Set by finalize(): every id that ends generation (eos, eot, eom and end-of-turn tokens
     // recognized by their text, as llama.cpp does), sorted.
     std::vector<TokenId> end_of_generation;
+    // Set by finalize(): reply markup (harmony channels, tool-call and thought markers, Mistral's
+    // [TOOL_CALLS]) as a flag per id. These stay Control, so the text of a message's content never
+    // becomes them (encode() matches them only with parse_special, outside literal ranges), but
+    // the decoder renders their text: the reply and tool-call readers must see them.
+    std::vector<bool> reply_markup;
 
     // Reads `tokenizer.ggml.*` from a GGUF file and finalizes. Defaults for keys the file lacks
     // follow llama.cpp: for model "llama" bos=1, eos=2, unk=0, add_bos=true, add_eos=false,
@@ -86,6 +91,7 @@ struct Vocabulary {
     TokenType type(TokenId id) const;
     float score(TokenId id) const;  // 0 when the vocabulary has no scores
     bool is_end_of_generation(TokenId id) const;
+    bool is_reply_markup(TokenId id) const { return contains(id) && id < static_cast<TokenId>(reply_markup.size()) && reply_markup[static_cast<size_t>(id)]; }
 
 private:
     void check_id(TokenId id) const;

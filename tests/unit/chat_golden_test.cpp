@@ -129,5 +129,46 @@ TEST(ChatTemplateGolden, ReproducesEveryExpectedRendering2026) {
     EXPECT_EQ(n.matched, n.total);
 }
 
+// DeepSeek V3's templates add tool-call arguments to strings: a server that keeps arguments as
+// objects (as hearth does, for the templates that `tojson` them) converts them to text for these
+// templates only, and then renders exactly what the template gives for the OpenAI wire shape.
+TEST(ChatTemplateGolden, TextArgumentsForTemplatesThatConcatenateThem) {
+    HEARTH_SHARED_OR_SKIP(expected_path, "chat_templates/expected-2026.jsonl");
+    const std::filesystem::path dir = std::filesystem::path(expected_path).parent_path();
+    auto tmpl = [&](const std::string& name) { return chat::ChatTemplate::parse(test::read_file(dir / (name + ".jinja"))); };
+    for (const char* name : {"deepseek-v3", "deepseek-v3.1"}) EXPECT_TRUE(chat::wants_text_arguments(tmpl(name))) << name;
+    for (const char* name : {"qwen3", "qwen2.5", "llama-3.1", "hermes-2-pro-tool-use", "mistral-v0.3", "gemma-4",
+                             "glm-4.7-flash", "kimi-k2", "gpt-oss", "smollm2"})
+        EXPECT_FALSE(chat::wants_text_arguments(tmpl(name))) << name;
+
+    ordered_json conversation;
+    for (const auto& c : ordered_json::parse(test::read_file(dir / "conversations.json")))
+        if (c.at("name") == "weather_tool_args_string") conversation = c;
+    ASSERT_FALSE(conversation.is_null());
+    std::istringstream lines(test::read_file(expected_path));
+    std::string line;
+    int checked = 0;
+    while (std::getline(lines, line)) {
+        const ordered_json row = ordered_json::parse(line);
+        const std::string name = row.at("template").get<std::string>();
+        if (row.at("conversation") != "weather_tool_args_string" || name.rfind("deepseek", 0) != 0) continue;
+        chat::ChatInputs in = chat::chat_inputs_from_conversation(conversation);
+        // As the server holds them: arguments parsed to an object.
+        for (auto& m : in.messages)
+            if (m.contains("tool_calls"))
+                for (auto& c : m["tool_calls"])
+                    c["function"]["arguments"] = ordered_json::parse(c["function"]["arguments"].get<std::string>());
+        in.add_generation_prompt = row.at("add_generation_prompt").get<bool>();
+        in.bos_token = row.at("bos_token").get<std::string>();
+        in.eos_token = row.at("eos_token").get<std::string>();
+        const chat::ChatTemplate t = tmpl(name);
+        EXPECT_THROW(chat::render_chat(t, in), chat::TemplateError) << name;
+        chat::arguments_as_text(in.messages);
+        EXPECT_EQ(chat::render_chat(t, in), row.at("output").get<std::string>()) << name;
+        ++checked;
+    }
+    EXPECT_EQ(checked, 4);
+}
+
 }  // namespace
 }  // namespace hearth

@@ -191,6 +191,36 @@ TEST(ChatReplyStream, ThinkTagsSplitThinkingFromTheAnswerAtAnySplit) {
     EXPECT_EQ(later[0].text, "Use <think> tags.");
 }
 
+// Gemma 4 thinks in a thought channel: "<|channel>thought\n" … "\n<channel|>", then the answer
+// (or a call). The newline before the closing marker is markup, as the template writes it.
+TEST(ChatReplyStream, Gemma4ThoughtChannelIsThinkingAtAnySplit) {
+    const std::string reply = "<|channel>thought\nThe user wants Oslo.\nCheck it.\n<channel|><|tool_call>call:f{}<tool_call|>";
+    for (size_t step : {size_t{1}, size_t{2}, size_t{3}, size_t{8}, reply.size()}) {
+        const Pieces p = stream_in_steps(reply, step);
+        ASSERT_EQ(p.size(), 2u) << "step " << step;
+        EXPECT_EQ(p[0].part, chat::ReplyPart::Thinking);
+        EXPECT_EQ(p[0].text, "The user wants Oslo.\nCheck it.");
+        EXPECT_EQ(p[1].part, chat::ReplyPart::Content);
+        EXPECT_EQ(p[1].text, "<|tool_call>call:f{}<tool_call|>");  // for the tool-call reader
+    }
+    // An empty thought (the template's own when thinking is off) and an unfinished one.
+    const Pieces empty = stream_in_steps("<|channel>thought\n<channel|>Hi.", 1);
+    ASSERT_EQ(empty.size(), 1u);
+    EXPECT_EQ(empty[0].part, chat::ReplyPart::Content);
+    EXPECT_EQ(empty[0].text, "Hi.");
+    const Pieces cut = stream_in_steps("<|channel>thought\nHmm\n<chan", 2);
+    ASSERT_EQ(cut.size(), 1u);
+    EXPECT_EQ(cut[0].part, chat::ReplyPart::Thinking);
+    EXPECT_EQ(cut[0].text, "Hmm\n<chan");
+    // Not at the start, or another channel name: the model's text.
+    for (std::string_view text : {"Say <|channel>thought\nx<channel|>", "<|channel>other\nx<channel|>"}) {
+        const Pieces p = stream_in_steps(text, 1);
+        ASSERT_EQ(p.size(), 1u) << text;
+        EXPECT_EQ(p[0].part, chat::ReplyPart::Content);
+        EXPECT_EQ(p[0].text, text);
+    }
+}
+
 // Templates such as Qwen3.5's end the generation prompt with "<think>\n": the reply starts as
 // thinking and only closes the tag.
 TEST(ChatReplyStream, APromptThatOpensThinkingStartsTheReplyInside) {

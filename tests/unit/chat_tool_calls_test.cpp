@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "chat/template.h"
 #include "chat/tool_calls.h"
 #include "test_support.h"
 
@@ -20,10 +21,10 @@ using F = ToolCallFamily;
 TEST(ToolCallFamily, EveryTemplateInShared) {
     HEARTH_SHARED_OR_SKIP(dir, "chat_templates");
     const std::map<std::string, F> expected = {
-        {"chatml-openhermes", F::None},   {"deepseek-v3.1", F::None},      {"deepseek-v3", F::None},
-        {"gemma-2", F::None},             {"gemma-4", F::None},            {"glm-4.7-flash", F::None},
+        {"chatml-openhermes", F::None},   {"deepseek-v3.1", F::DeepSeek},  {"deepseek-v3", F::DeepSeek},
+        {"gemma-2", F::None},             {"gemma-4", F::Gemma4},          {"glm-4.7-flash", F::Glm},
         {"gpt-oss", F::Harmony},          {"granite-4.0", F::Hermes},      {"hermes-2-pro-tool-use", F::Hermes},
-        {"kimi-k2", F::None},             {"llama-3.1", F::Llama3},        {"llama-3.2", F::Llama3},
+        {"kimi-k2", F::Kimi},             {"llama-3.1", F::Llama3},        {"llama-3.2", F::Llama3},
         {"llama-3", F::None},             {"llama-4", F::Llama3},          {"ministral-3-reasoning", F::Mistral},
         {"mistral-nemo", F::Mistral},     {"mistral-small-3.2", F::Mistral}, {"mistral-v0.1", F::None},
         {"mistral-v0.3", F::Mistral},     {"phi-3-mini", F::None},         {"phi-3.5-mini", F::None},
@@ -147,6 +148,144 @@ TEST(ToolCallParse, Phi4Mini) {
     check({F::Phi4Mini, R"(functools[{"name": "f")", R"(functools[{"name": "f")", {}});
 }
 
+TEST(ToolCallParse, Gemma4) {
+    check({F::Gemma4, "<|tool_call>call:get_weather{location:<|\"|>Oslo, \"NO\"<|\"|>,days:3}<tool_call|>", "",
+           {R"(get_weather {"location":"Oslo, \"NO\"","days":3})"}});
+    // Text before, two calls, nested values and an empty argument list.
+    check({F::Gemma4,
+           "Checking.\n<|tool_call>call:get_weather{extra:{tags:[<|\"|>a<|\"|>,1.5,null],on:true},metric:false}<tool_call|>"
+           "<|tool_call>call:now{}<tool_call|>",
+           "Checking.\n", {R"(get_weather {"extra":{"tags":["a",1.5,null],"on":true},"metric":false})", "now {}"}});
+    // A missing end at the very end is forgiven.
+    check({F::Gemma4, "<|tool_call>call:f{n:1}", "", {R"(f {"n":1})"}});
+    // Unterminated, no name, a bare word that is not a value, garbage: text.
+    for (const char* broken : {"<|tool_call>call:f{location:<|\"|>Oslo", "<|tool_call>call:{n:1}<tool_call|>",
+                               "<|tool_call>call:f{city:Oslo}<tool_call|>", "<|tool_call>}{", "<|tool_call>call:f[1]"})
+        check({F::Gemma4, broken, broken, {}});
+}
+
+TEST(ToolCallParse, Gemma4ValueSyntax) {
+    auto json_of = [](std::string_view gemma) {
+        std::optional<ordered_json> v = gemma4_value_to_json(gemma);
+        return v ? v->dump() : std::string("nullopt");
+    };
+    EXPECT_EQ(json_of("<|\"|>plain<|\"|>"), R"("plain")");
+    // Strings are taken as written: quotes, backslashes, braces and newlines need no escape.
+    EXPECT_EQ(json_of("<|\"|>a \"b\" \\n {c}\n<|\"|>"), R"("a \"b\" \\n {c}\n")");
+    EXPECT_EQ(json_of("-12.5e2"), "-1250.0");
+    EXPECT_EQ(json_of("7"), "7");
+    EXPECT_EQ(json_of("[true,false,null,None]"), "[true,false,null,null]");
+    EXPECT_EQ(json_of("{a:{b:[1,[2,{c:<|\"|>d<|\"|>}]]}}"), R"({"a":{"b":[1,[2,{"c":"d"}]]}})");
+    EXPECT_EQ(json_of("{<|\"|>quoted key<|\"|>:1, \"json\": \"x\\u00e9\"}"), R"({"quoted key":1,"json":"xé"})");
+    EXPECT_EQ(json_of(" { } "), "{}");
+    EXPECT_EQ(json_of("[]"), "[]");
+    for (const char* bad : {"", "{", "{a:1", "{a 1}", "{a:1,}", "[1 2]", "word", "<|\"|>open", "{:1}", "1 2", "{a:b}",
+                            "{a,b:1}"})
+        EXPECT_EQ(json_of(bad), "nullopt") << bad;
+    // Deep nesting is refused, not a stack overflow.
+    EXPECT_EQ(json_of(std::string(100000, '[') + std::string(100000, ']')), "nullopt");
+}
+
+TEST(ToolCallParse, Glm) {
+    check({F::Glm,
+           "<tool_call>get_weather<arg_key>location</arg_key><arg_value>Oslo</arg_value><arg_key>days</arg_key>"
+           "<arg_value>3</arg_value><arg_key>extra</arg_key><arg_value>{\"a\": [1]}</arg_value><arg_key>zip</arg_key>"
+           "<arg_value>02134</arg_value></tool_call>",
+           "", {R"(get_weather {"location":"Oslo","days":3,"extra":{"a":[1]},"zip":"02134"})"}});
+    // Text before, two calls (newlines between, as GLM 4.5 writes them), one without arguments.
+    check({F::Glm, "Sure.\n<tool_call>now</tool_call>\n<tool_call>get_weather\n<arg_key>location</arg_key>\n"
+                   "<arg_value>Bergen</arg_value>\n</tool_call>",
+           "Sure.\n", {"now {}", R"(get_weather {"location":"Bergen"})"}});
+    for (const char* broken : {"<tool_call>get_weather<arg_key>location</arg_key><arg_value>Os",
+                               "<tool_call><arg_key>a</arg_key><arg_value>1</arg_value></tool_call>",
+                               "<tool_call>f<arg_value>1</arg_value></tool_call>", "<tool_call>"})
+        check({F::Glm, broken, broken, {}});
+}
+
+TEST(ToolCallParse, DeepSeek) {
+    const std::string calls_begin = "<｜tool▁calls▁begin｜>", calls_end = "<｜tool▁calls▁end｜>";
+    const std::string begin = "<｜tool▁call▁begin｜>", sep = "<｜tool▁sep｜>", end = "<｜tool▁call▁end｜>";
+    // V3.1: name, separator, JSON.
+    check({F::DeepSeek, calls_begin + begin + "get_weather" + sep + "{\"location\": \"Oslo\"}" + end + calls_end, "",
+           {R"(get_weather {"location":"Oslo"})"}});
+    // V3 / R1: "function", separator, name, fenced JSON; two calls; text before.
+    check({F::DeepSeek,
+           "Let me look.\n" + calls_begin + begin + "function" + sep + "get_weather\n```json\n{\"days\": 2}\n```" + end +
+               "\n" + begin + "function" + sep + "now\n```json\n{}\n```" + end + calls_end,
+           "Let me look.\n", {R"(get_weather {"days":2})", "now {}"}});
+    // A good call then a broken one: the good one stands, the rest is text.
+    check({F::DeepSeek, calls_begin + begin + "f" + sep + "{}" + end + begin + "g" + sep + "{\"x\":",
+           begin + "g" + sep + "{\"x\":", {"f {}"}});
+    for (const std::string& broken : {calls_begin + begin + "f" + sep + "{\"a\":", calls_begin + begin + sep + "{}" + end,
+                                      calls_begin + begin + "f" + sep + "[1]" + end, calls_begin})
+        check({F::DeepSeek, broken, broken, {}});
+}
+
+TEST(ToolCallParse, Kimi) {
+    const std::string section = "<|tool_calls_section_begin|>", section_end = "<|tool_calls_section_end|>";
+    const std::string begin = "<|tool_call_begin|>", args = "<|tool_call_argument_begin|>", end = "<|tool_call_end|>";
+    check({F::Kimi, section + begin + "functions.get_weather:0" + args + "{\"location\": \"Oslo\"}" + end + section_end, "",
+           {R"(get_weather {"location":"Oslo"})"}});
+    check({F::Kimi,
+           "Two lookups.\n" + section + " " + begin + " functions.get_weather:0 " + args + "{\"days\": 1}" + end + "\n" +
+               begin + "now:1" + args + "{}" + end + section_end,
+           "Two lookups.\n", {R"(get_weather {"days":1})", "now {}"}});
+    // The singular spelling of the section marker some versions write.
+    check({F::Kimi, "<|tool_call_section_begin|>" + begin + "functions.f:0" + args + "{}" + end + "<|tool_call_section_end|>",
+           "", {"f {}"}});
+    for (const std::string& broken : {section + begin + "functions.f:0" + args + "{\"a\"", section + begin + args + "{}" + end,
+                                      section + begin + "functions.f:0" + "{}" + end, section})
+        check({F::Kimi, broken, broken, {}});
+}
+
+// The parser reads what the family's template writes: an assistant message with two calls,
+// rendered by the template, parses back into the same names and arguments.
+TEST(ToolCallParse, ReadsWhatEachTemplateWrites) {
+    HEARTH_SHARED_OR_SKIP(dir, "chat_templates");
+    const ordered_json tools = ordered_json::parse(R"([
+      {"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object",
+       "properties": {"location": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                      "days": {"type": "integer"}, "options": {"type": "object"}}, "required": ["location"]}}},
+      {"type": "function", "function": {"name": "now", "description": "Time", "parameters": {"type": "object", "properties": {}}}}])");
+    const ordered_json weather = ordered_json::parse(
+        R"({"location": "Paris, \"Île\" {1}", "unit": "celsius", "days": 3, "options": {"hourly": true, "fields": ["temp", "wind"]}})");
+    struct Row {
+        const char* name;
+        F family;
+        bool arguments_as_text;  // the DeepSeek templates concatenate the arguments as a string
+    };
+    for (const Row& row : {Row{"gemma-4", F::Gemma4, false}, Row{"glm-4.7-flash", F::Glm, false},
+                           Row{"kimi-k2", F::Kimi, false}, Row{"deepseek-v3", F::DeepSeek, true},
+                           Row{"deepseek-v3.1", F::DeepSeek, true}, Row{"qwen3", F::Hermes, false},
+                           Row{"qwen3.5", F::QwenXml, false}}) {
+        SCOPED_TRACE(row.name);
+        const std::string source = test::read_file(dir + "/" + row.name + ".jinja");
+        ASSERT_EQ(detect_tool_call_family(source), row.family);
+        auto call = [&](const char* name, const ordered_json& args) {
+            return ordered_json{{"id", std::string("call_") + name},
+                                {"type", "function"},
+                                {"function", {{"name", name}, {"arguments", row.arguments_as_text ? ordered_json(args.dump()) : args}}}};
+        };
+        ordered_json assistant = {{"role", "assistant"},
+                                  {"content", row.arguments_as_text ? ordered_json(nullptr) : ordered_json("")},
+                                  {"tool_calls", {call("get_weather", weather), call("now", ordered_json::object())}}};
+        const ordered_json conversation = {
+            {"messages", {{{"role", "user"}, {"content", "USER-ASKS"}}, assistant}}, {"tools", tools}};
+        ChatInputs in = chat_inputs_from_conversation(conversation);
+        in.add_generation_prompt = false;
+        const std::string rendered = render_chat(ChatTemplate::parse(source), in);
+        const size_t asked = rendered.find("USER-ASKS");
+        ASSERT_NE(asked, std::string::npos) << rendered;
+        const std::string reply = rendered.substr(asked + 9);
+        const ToolCallReply r = parse_tool_calls(row.family, reply, tools);
+        ASSERT_EQ(r.calls.size(), 2u) << reply;
+        EXPECT_EQ(r.calls[0].name, "get_weather");
+        EXPECT_EQ(nlohmann::json::parse(r.calls[0].arguments), nlohmann::json::parse(weather.dump())) << reply;
+        EXPECT_EQ(r.calls[1].name, "now");
+        EXPECT_EQ(r.calls[1].arguments, "{}");
+    }
+}
+
 TEST(ToolCallParse, UnknownFamilyIsText) {
     for (F f : {F::None, F::Harmony})
         check({f, "<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>",
@@ -172,13 +311,16 @@ TEST(ToolCallParse, RandomMarkupNeverThrowsAndStreamsAlike) {
         "<tool_call>", "</tool_call>", "<function=", "</function>", "<parameter=", "</parameter>", ">", "get_weather",
         "days", "{", "}", "[", "]", "\"", "\\", ":", ",", "\"name\"", "\"arguments\"", "\"parameters\"", "{\"name\"",
         "<|python_tag|>", "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]", "functools[", "<|tool_call|>", "<|/tool_call|>", ";",
-        "\n", " ", "text", "42", "true", "null", "\xff", "<", "<|"};
+        "\n", " ", "text", "42", "true", "null", "\xff", "<", "<|", "<|tool_call>", "call:", "<tool_call|>", "<|\"|>",
+        "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>", "<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>",
+        "<｜tool▁sep｜>", "<｜tool▁call▁end｜>", "function", "```json", "<|tool_calls_section_begin|>",
+        "<|tool_call_begin|>", "functions.now:0", "<|tool_call_argument_begin|>", "<|tool_call_end|>"};
     std::mt19937 rng(1234);
     for (int round = 0; round < 3000; ++round) {
         std::string reply;
         const int n = 1 + static_cast<int>(rng() % 24);
         for (int i = 0; i < n; ++i) reply += pieces[rng() % pieces.size()];
-        for (F family : {F::Hermes, F::QwenXml, F::Llama3, F::Mistral, F::Phi4Mini}) {
+        for (F family : {F::Hermes, F::QwenXml, F::Llama3, F::Mistral, F::Phi4Mini, F::Gemma4, F::Glm, F::DeepSeek, F::Kimi}) {
             SCOPED_TRACE(reply);
             ToolCallReply whole;
             ASSERT_NO_THROW(whole = parse_tool_calls(family, reply, kTools));

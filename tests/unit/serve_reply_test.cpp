@@ -93,6 +93,17 @@ void expect_same_when_streamed(const ReplyOptions& o, const std::string& text) {
     for (size_t step : {1, 2, 3, 5, 8, 1000}) EXPECT_EQ(without_ids(streamed(o, text, step)), without_ids(w)) << "step " << step;
 }
 
+// Gemma 4: the thought channel is reasoning_content, the call a tool call, nothing left as content.
+TEST(ServeReply, Gemma4ThoughtAndCall) {
+    const ordered_json m = whole(options(ToolCallFamily::Gemma4),
+                                 "<|channel>thought\nNeed Oslo.\n<channel|><|tool_call>call:get_weather{city:<|\"|>Oslo<|\"|>}"
+                                 "<tool_call|>");
+    EXPECT_EQ(m["reasoning_content"], "Need Oslo.");
+    ASSERT_EQ(m["tool_calls"].size(), 1u);
+    EXPECT_EQ(m["tool_calls"][0]["function"]["arguments"], R"({"city":"Oslo"})");
+    EXPECT_TRUE(m["content"].is_null() || m["content"] == "") << m.dump();
+}
+
 TEST(ServeReply, HermesCallsAreHeldBackAndReassemble) {
     const std::string text =
         "Checking.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>\n"
@@ -125,6 +136,18 @@ TEST(ServeReply, EveryFamilyStreamsLikeTheWholeAnswer) {
     expect_same_when_streamed(options(ToolCallFamily::Harmony),
                               "<|channel|>analysis<|message|>Need weather.<|end|><|start|>assistant to=functions.get_weather"
                               "<|channel|>commentary json<|message|>{\"city\": \"Oslo\"}<|call|>");
+    expect_same_when_streamed(options(ToolCallFamily::Gemma4),
+                              "<|channel>thought\nweather?\n<channel|><|tool_call>call:get_weather{city:<|\"|>Oslo<|\"|>,days:2}"
+                              "<tool_call|>");
+    expect_same_when_streamed(options(ToolCallFamily::Glm),
+                              "<think>weather?</think><tool_call>get_weather<arg_key>city</arg_key><arg_value>Oslo</arg_value>"
+                              "</tool_call>");
+    expect_same_when_streamed(options(ToolCallFamily::DeepSeek),
+                              "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{\"city\": \"Oslo\"}"
+                              "<｜tool▁call▁end｜><｜tool▁calls▁end｜>");
+    expect_same_when_streamed(options(ToolCallFamily::Kimi),
+                              "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
+                              "<|tool_call_argument_begin|>{\"city\": \"Oslo\"}<|tool_call_end|><|tool_calls_section_end|>");
     // Broken calls come back as text, streamed or not.
     expect_same_when_streamed(options(ToolCallFamily::Hermes), "<tool_call>\n{\"name\": \"get_weather\", \"argu");
     expect_same_when_streamed(options(ToolCallFamily::Mistral), "[TOOL_CALLS] nonsense");

@@ -45,12 +45,23 @@ std::string weather_call(ToolCallFamily family) {
         case ToolCallFamily::Llama3: return "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Oslo\", \"days\": 2}}";
         case ToolCallFamily::Phi4Mini:
             return "functools[{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\", \"days\": 2}}]";
+        case ToolCallFamily::Glm:
+            return "<tool_call>get_weather<arg_key>city</arg_key><arg_value>Oslo</arg_value><arg_key>days</arg_key>"
+                   "<arg_value>2</arg_value></tool_call>";
+        case ToolCallFamily::DeepSeek:
+            return "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{\"city\": \"Oslo\", \"days\": 2}"
+                   "<｜tool▁call▁end｜><｜tool▁calls▁end｜>";
+        case ToolCallFamily::Mistral: return "[TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\", \"days\": 2}}]";
+        case ToolCallFamily::Kimi:
+            return "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>"
+                   "{\"city\": \"Oslo\", \"days\": 2}<|tool_call_end|><|tool_calls_section_end|>";
         default: return "";
     }
 }
 
-const ToolCallFamily kTextFamilies[] = {ToolCallFamily::Hermes, ToolCallFamily::QwenXml, ToolCallFamily::Llama3,
-                                        ToolCallFamily::Phi4Mini};
+const ToolCallFamily kTextFamilies[] = {ToolCallFamily::Hermes,   ToolCallFamily::QwenXml, ToolCallFamily::Llama3,
+                                        ToolCallFamily::Phi4Mini, ToolCallFamily::Glm,     ToolCallFamily::DeepSeek,
+                                        ToolCallFamily::Kimi,     ToolCallFamily::Mistral};
 
 TEST(ServeToolGrammar, AcceptsTheCallsTheParserReads) {
     for (ToolCallFamily family : kTextFamilies) {
@@ -92,6 +103,44 @@ TEST(ServeToolGrammar, RefusesArgumentsOutsideTheSchema) {
                               "<parameter=unit>\nK\n</parameter>\n</function>\n</tool_call>"));
 }
 
+// DeepSeek V3 / R1 write the older form (function<｜tool▁sep｜>name, fenced JSON); the grammar allows
+// both, and GLM's and Kimi's refuse what their parsers would not read as the schema says.
+TEST(ServeToolGrammar, DeepSeekGlmAndKimiForms) {
+    const std::string deepseek = forced_tool_call_grammar(ToolCallFamily::DeepSeek, kTools, "", true);
+    const std::string v3 = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{\"city\": \"A\"}"
+                           "\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>now\n```json\n{}\n```"
+                           "<｜tool▁call▁end｜><｜tool▁calls▁end｜>";
+    EXPECT_TRUE(accepts(deepseek, v3));
+    EXPECT_EQ(chat::parse_tool_calls(ToolCallFamily::DeepSeek, v3, kTools).calls.size(), 2u);
+    EXPECT_FALSE(accepts(deepseek, "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{\"days\": 2}"
+                                   "<｜tool▁call▁end｜><｜tool▁calls▁end｜>"));  // city is required
+    const std::string glm = forced_tool_call_grammar(ToolCallFamily::Glm, kTools, "", false);
+    EXPECT_TRUE(accepts(glm, "<tool_call>get_weather<arg_key>city</arg_key><arg_value>San <Jose></arg_value>"
+                             "<arg_key>unit</arg_key><arg_value>F</arg_value></tool_call>"));
+    EXPECT_FALSE(accepts(glm, "<tool_call>get_weather<arg_key>days</arg_key><arg_value>2</arg_value></tool_call>"));
+    EXPECT_FALSE(accepts(glm, "<tool_call>get_weather<arg_key>city</arg_key><arg_value>A</arg_value>"
+                              "<arg_key>days</arg_key><arg_value>two</arg_value></tool_call>"));
+    const std::string kimi = forced_tool_call_grammar(ToolCallFamily::Kimi, kTools, "now", true);
+    EXPECT_TRUE(accepts(kimi, "<|tool_calls_section_begin|><|tool_call_begin|>functions.now:0<|tool_call_argument_begin|>{}"
+                              "<|tool_call_end|><|tool_calls_section_end|>"));
+    EXPECT_FALSE(accepts(kimi, weather_call(ToolCallFamily::Kimi)));  // only the named function
+}
+
+// Mistral's two forms: the JSON list (v0.3, Nemo) and name[ARGS]{...} per call (Small 3.2).
+TEST(ServeToolGrammar, MistralForms) {
+    const std::string parallel = forced_tool_call_grammar(ToolCallFamily::Mistral, kTools, "", true);
+    const std::string named = "[TOOL_CALLS]get_weather[ARGS]{\"city\": \"A\"}[TOOL_CALLS]now[ARGS]{}";
+    EXPECT_TRUE(accepts(parallel, named));
+    EXPECT_EQ(chat::parse_tool_calls(ToolCallFamily::Mistral, named, kTools).calls.size(), 2u);
+    EXPECT_TRUE(accepts(parallel, "[TOOL_CALLS][{\"name\": \"now\", \"arguments\": {}}, "
+                                  "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"B\"}}]"));
+    EXPECT_FALSE(accepts(parallel, "[TOOL_CALLS]get_weather[ARGS]{\"days\": 2}"));  // city is required
+    const std::string one = forced_tool_call_grammar(ToolCallFamily::Mistral, kTools, "now", true);
+    EXPECT_TRUE(accepts(one, "[TOOL_CALLS]now[ARGS]{}"));
+    EXPECT_FALSE(accepts(one, "[TOOL_CALLS]now[ARGS]{}[TOOL_CALLS]now[ARGS]{}"));
+    EXPECT_FALSE(accepts(one, "[TOOL_CALLS]get_weather[ARGS]{\"city\": \"A\"}"));
+}
+
 TEST(ServeToolGrammar, ANamedFunctionIsTheOnlyChoice) {
     const std::string gbnf = forced_tool_call_grammar(ToolCallFamily::Llama3, kTools, "now", true);
     EXPECT_TRUE(accepts(gbnf, R"({"name": "now", "parameters": {}})"));
@@ -99,9 +148,9 @@ TEST(ServeToolGrammar, ANamedFunctionIsTheOnlyChoice) {
     EXPECT_FALSE(accepts(gbnf, R"({"name": "now", "parameters": {}}; {"name": "now", "parameters": {}})"));
 }
 
-TEST(ServeToolGrammar, FamiliesThatOpenCallsWithAControlTokenHaveNone) {
-    EXPECT_EQ(forced_tool_call_grammar(ToolCallFamily::Mistral, kTools, "", true), "");
+TEST(ServeToolGrammar, FamiliesWithoutATextCallSyntaxHaveNone) {
     EXPECT_EQ(forced_tool_call_grammar(ToolCallFamily::Harmony, kTools, "", true), "");
+    EXPECT_EQ(forced_tool_call_grammar(ToolCallFamily::Gemma4, kTools, "", true), "");  // its own value syntax
     EXPECT_EQ(forced_tool_call_grammar(ToolCallFamily::None, kTools, "", true), "");
     EXPECT_EQ(forced_tool_call_grammar(ToolCallFamily::Hermes, nullptr, "", true), "");
 }
@@ -122,6 +171,10 @@ std::vector<std::string> char_vocab() {
     std::vector<std::string> v = {""};
     for (char c = 0x20; c < 0x7F; ++c) v.push_back(std::string(1, c));
     v.push_back("\n");
+    // DeepSeek's markers are not ASCII: whole tokens, as in its vocabulary, and their characters.
+    for (const char* marker : {"｜", "▁", "<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>", "<｜tool▁call▁begin｜>",
+                               "<｜tool▁call▁end｜>", "<｜tool▁sep｜>"})
+        v.push_back(marker);
     return v;
 }
 

@@ -306,13 +306,20 @@ TEST(TokenizerVocab, HarmonyEndIsNotEndOfGeneration) {
     EXPECT_TRUE(tok->is_end_of_generation(7));
     EXPECT_TRUE(tok->is_end_of_generation(2));
     EXPECT_EQ(tok->vocab().end_of_generation, (std::vector<TokenId>{2, 6, 7}));
-    for (TokenId id : {5, 8, 9, 10, 11}) EXPECT_EQ(tok->vocab().types[id], TokenType::UserDefined) << id;
+    for (TokenId id : {5, 8, 9, 10, 11}) {
+        EXPECT_EQ(tok->vocab().types[id], TokenType::Control) << id;
+        EXPECT_TRUE(tok->vocab().is_reply_markup(id)) << id;
+    }
     EXPECT_EQ(tok->token_to_piece(5), "<|end|>");
     EXPECT_EQ(tok->token_to_piece(8), "<|channel|>");
     EXPECT_EQ(tok->token_to_piece(6), "");  // the turn's end stays Control
     // The rendered prompt's markup still becomes the special tokens.
     EXPECT_EQ(tok->encode("<|start|>a<|channel|>a<|message|>a<|end|>", false, true),
               (std::vector<TokenId>{10, 4, 8, 4, 9, 4, 5}));
+    // The same text inside a message's content (a literal range) never becomes markup tokens.
+    const std::string content = "<|channel|>a<|end|>";
+    const TextRange all{0, content.size()};
+    for (TokenId id : tok->encode(content, false, true, {&all, 1})) EXPECT_FALSE(tok->vocab().is_reply_markup(id)) << id;
 }
 
 // Without <|return|>/<|call|> (Phi-3/Phi-4-mini: "<|assistant|>...<|end|>"), <|end|> ends the turn.
@@ -346,6 +353,33 @@ TEST(TokenizerVocab, Gemma4AndKimiEndTokens) {
     EXPECT_EQ(tok->vocab().end_of_generation, (std::vector<TokenId>{2, 5, 6, 8, 9}));
     EXPECT_EQ(tok->vocab().types[5], TokenType::Control);
     EXPECT_FALSE(tok->is_end_of_generation(7));  // <|turn> opens a turn
+}
+
+// Reasoning and tool-call markers (Gemma 4's thought channel and calls, Kimi's sections) that a
+// file makes control tokens keep their text, so the server's reply reader sees them; the end
+// tokens stay control.
+TEST(TokenizerVocab, ReplyMarkupKeepsItsText) {
+    GgufWriter w;
+    w.str("tokenizer.ggml.model", "llama")
+        .str_array("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "<|channel>", "<channel|>",
+                                             "<|tool_call>", "<|tool_calls_section_begin|>", "<turn|>", "<ctrl>"})
+        .f32_array("tokenizer.ggml.scores", std::vector<float>(11, 0))
+        .i32_array("tokenizer.ggml.token_type", {2, 3, 3, 1, 1, 3, 3, 3, 3, 3, 3})
+        .boolean("tokenizer.ggml.add_space_prefix", false);
+    auto tok = tokenizer_of(w);
+    for (TokenId id : {5, 6, 7, 8}) {
+        EXPECT_EQ(tok->vocab().types[id], TokenType::Control) << id;
+        EXPECT_EQ(tok->token_to_piece(id), tok->vocab().pieces[id]);
+    }
+    EXPECT_EQ(tok->token_to_piece(9), "");   // <turn|> ends the turn
+    EXPECT_EQ(tok->token_to_piece(10), "");  // other control tokens are untouched
+    EXPECT_FALSE(tok->vocab().is_reply_markup(9));
+    // Still control tokens: a prompt's markup becomes them, a message's content never does.
+    EXPECT_EQ(tok->encode("<|tool_call>a", false, true), (std::vector<TokenId>{7, 4}));
+    const std::string content = "<|tool_call>a<|channel>";
+    const TextRange all{0, content.size()};
+    for (TokenId id : tok->encode(content, false, true, {&all, 1})) EXPECT_FALSE(tok->vocab().is_reply_markup(id)) << id;
+    EXPECT_TRUE(tok->encode("<|tool_call>a", false, false) != (std::vector<TokenId>{7, 4}));
 }
 
 // encode()'s literal ranges: Control/Unknown text touching one is plain text; elsewhere it is
