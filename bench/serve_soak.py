@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -204,6 +205,8 @@ def main():
         time.sleep(0.1)
     rss["end"] = server.rss_kib()
     rc = server.stop()
+    if a.models > 1:
+        shutil.rmtree(os.environ["HEARTH_HOME"], ignore_errors=True)  # only manifests: models are imported by reference
 
     total = sum(counts.values())
     growth_mib = (rss["end"] - rss.get("warm", rss["end"])) / 1024
