@@ -11,7 +11,8 @@ class Server:
     """`hearth serve` on a free loopback port; stop() sends SIGTERM and returns the exit code."""
 
     def __init__(self, hearth, model, *args):
-        self.proc = subprocess.Popen([hearth, "serve", "-m", model, "--port", "0", "--json", *args],
+        which = ["-m", model] if model else []  # no model: the library ($HEARTH_HOME), loaded on demand
+        self.proc = subprocess.Popen([hearth, "serve", *which, "--port", "0", "--json", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line:

@@ -2,6 +2,7 @@
 """Bounded soak test of `hearth serve` (loopback only; stops by itself).
 
   bench/serve_soak.py [--hearth build/bin/hearth] [--model M.gguf] [--requests 1000] [--clients 8]
+                      [--models 3 [--budget-models 2]]
 
 Starts the server on a free port with a small model (default ../shared/models/stories260K.gguf,
 else a synthetic tiny one), first computes the greedy reference answer of each valid prompt
@@ -16,13 +17,22 @@ one at a time, then sends --requests requests from --clients concurrent clients,
 It checks that the server stays up, every slot is free at the end, and reports RSS (VmRSS)
 after warm-up and at the end; exits 1 on any wrong answer or when RSS grew by more than
 --rss-slack-mib.
+
+With --models N (> 1) the model is imported into a temporary library under N names and the
+server runs without -m, with --max-memory holding --budget-models of them (from the need its
+/api/ps reports), so requests spread over the names force loads and evictions; every answer
+must still equal the reference, RSS must stay within the budget plus the start's plus
+--rss-slack-mib (threads, malloc arenas), and the
+number of distinct loaded sets seen in /api/ps is reported.
 """
 import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -51,17 +61,18 @@ def valid_request(rng, i):
     return prompt, kind
 
 
-def answer(server, prompt, kind, n):
+def answer(server, prompt, kind, n, model=None):
+    named = {"model": model} if model else {}
     if kind == "completion":
-        status, j = post(server, "/v1/completions", {"prompt": prompt, "max_tokens": n, "temperature": 0})
+        status, j = post(server, "/v1/completions", {**named, "prompt": prompt, "max_tokens": n, "temperature": 0})
         assert status == 200, (status, j)
         assert j["usage"]["total_tokens"] == j["usage"]["prompt_tokens"] + j["usage"]["completion_tokens"]
         return j["choices"][0]["text"], j["usage"]["completion_tokens"]
     if kind == "completion-stream":
-        text, usage, _, _ = stream_completion(server, {"prompt": prompt, "max_tokens": n, "temperature": 0})
+        text, usage, _, _ = stream_completion(server, {**named, "prompt": prompt, "max_tokens": n, "temperature": 0})
         return text, usage["completion_tokens"]
     status, j = post(server, "/api/generate",
-                     {"prompt": prompt, "raw": True, "stream": False, "options": {"num_predict": n, "temperature": 0}})
+                     {**named, "prompt": prompt, "raw": True, "stream": False, "options": {"num_predict": n, "temperature": 0}})
     assert status == 200, (status, j)
     return j["response"], j["eval_count"]
 
@@ -76,6 +87,8 @@ def main():
     ap.add_argument("--max-body", type=int, default=65536)
     ap.add_argument("--rss-slack-mib", type=float, default=32)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--models", type=int, default=1, help="names the model is served under (> 1: the library)")
+    ap.add_argument("--budget-models", type=int, default=2, help="with --models: how many fit --max-memory")
     a = ap.parse_args()
 
     model = a.model
@@ -85,13 +98,36 @@ def main():
         if not os.path.exists(model):
             model = "/tmp/hearth-soak-tiny.gguf"
             subprocess.run([a.hearth, "synth", "--preset", "tiny", "--type", "F32", "-o", model, "-q"], check=True)
-    server = Server(a.hearth, model, "--parallel", "4", "--max-queue", "32", "-c", "512",
-                    "--max-body", str(a.max_body), "-t", "2")
+    flags = ["--parallel", "4", "--max-queue", "32", "-c", "512", "--max-body", str(a.max_body), "-t", "2"]
+    names = [None]
+    budget = 0
+    if a.models > 1:
+        os.environ["HEARTH_HOME"] = tempfile.mkdtemp(prefix="hearth-soak-home-")
+        names = [f"soak-{i}" for i in range(a.models)]
+        for n in names:
+            subprocess.run([a.hearth, "import", model, n], check=True, stdout=subprocess.DEVNULL)
+        sizing = Server(a.hearth, None, *flags)
+        answer(sizing, PROMPTS[0], "completion", 1, names[0])
+        c = sizing.conn(10)
+        c.request("GET", "/api/ps")
+        need = json.loads(c.getresponse().read())["models"][0]["size"]
+        sizing.stop()
+        budget = need * a.budget_models + need // 2
+        flags += ["--max-memory", str(budget)]
+    server = Server(a.hearth, model if a.models == 1 else None, *flags)
+    start_rss = server.rss_kib()
+    loaded_sets = set()
+
+    def watch_ps():
+        c = server.conn(10)
+        c.request("GET", "/api/ps")
+        loaded_sets.add(tuple(sorted(m["name"] for m in json.loads(c.getresponse().read())["models"])))
+        c.close()
     # Raw completions: the Ollama route gets raw=true so all three kinds see the same tokens.
     reference = {}
     for p in PROMPTS:
-        reference[p] = answer(server, p, "completion", a.tokens)
-        assert answer(server, p, "ollama-generate", a.tokens) == reference[p], "ollama raw != completion"
+        reference[p] = answer(server, p, "completion", a.tokens, names[0])
+        assert answer(server, p, "ollama-generate", a.tokens, names[0]) == reference[p], "ollama raw != completion"
 
     counts = {"valid": 0, "malformed": 0, "oversized": 0, "cancelled": 0}
     failures = []
@@ -117,7 +153,7 @@ def main():
             try:
                 if roll < 0.55:
                     prompt, kind = valid_request(rng, i)
-                    got = answer(server, prompt, kind, a.tokens)
+                    got = answer(server, prompt, kind, a.tokens, rng.choice(names))
                     if got != reference[prompt]:
                         raise AssertionError(f"{kind} {prompt!r}: {got!r} != reference {reference[prompt]!r}")
                     kind_name = "valid"
@@ -137,11 +173,14 @@ def main():
                         raise AssertionError(f"oversized: status {status}")
                     kind_name = "oversized"
                 else:
-                    stream_completion(server, {"prompt": PROMPTS[i % len(PROMPTS)], "max_tokens": 400,
+                    named = {"model": rng.choice(names)} if names[0] else {}
+                    stream_completion(server, {**named, "prompt": PROMPTS[i % len(PROMPTS)], "max_tokens": 400,
                                                "temperature": 1}, on_first=lambda: True)
                     kind_name = "cancelled"
                 with lock:
                     counts[kind_name] += 1
+                if names[0] and i % 10 == 0:
+                    watch_ps()
             except Exception as e:  # noqa: BLE001 - every failure is reported
                 with lock:
                     failures.append(f"request {i}: {e}")
@@ -166,6 +205,8 @@ def main():
         time.sleep(0.1)
     rss["end"] = server.rss_kib()
     rc = server.stop()
+    if a.models > 1:
+        shutil.rmtree(os.environ["HEARTH_HOME"], ignore_errors=True)  # only manifests: models are imported by reference
 
     total = sum(counts.values())
     growth_mib = (rss["end"] - rss.get("warm", rss["end"])) / 1024
@@ -176,9 +217,18 @@ def main():
           f"exit status after SIGTERM: {rc}")
     print(f"RSS: {rss.get('warm', 0) / 1024:.1f} MiB after warm-up (request {a.requests // 10}), "
           f"{rss['end'] / 1024:.1f} MiB at the end ({growth_mib:+.1f} MiB)")
+    within_budget = True
+    if budget:
+        # The budget counts models; connection threads and malloc arenas come on top (--rss-slack-mib).
+        limit_mib = (budget + start_rss * 1024) / 2**20 + a.rss_slack_mib
+        within_budget = rss["end"] / 1024 <= limit_mib and rss.get("warm", 0) / 1024 <= limit_mib
+        print(f"library: {a.models} names, --max-memory {budget / 2**20:.1f} MiB (holds {a.budget_models}); "
+              f"RSS limit (budget + start + slack) {limit_mib:.1f} MiB: {'kept' if within_budget else 'EXCEEDED'}; "
+              f"{len(loaded_sets)} distinct loaded sets seen in /api/ps: {sorted(loaded_sets)}")
     for f in failures[:10]:
         print("FAIL:", f)
-    ok = alive and not failures and health["slots_busy"] == 0 and rc == 0 and growth_mib <= a.rss_slack_mib
+    ok = (alive and not failures and health["slots_busy"] == 0 and rc == 0 and growth_mib <= a.rss_slack_mib and
+          within_budget)
     print("soak:", "passed" if ok else "FAILED")
     sys.exit(0 if ok else 1)
 

@@ -42,7 +42,7 @@ int run(const PsFlags& f) {
     try {
         r = library::http_get(url, {}, 10);
     } catch (const library::NetworkError&) {
-        fail("no hearth serve is running on {}:{} (start one with hearth serve -m MODEL, or pass --host/--port)",
+        fail("no hearth serve is running on {}:{} (start one with hearth serve, or pass --host/--port)",
              f.host, f.port);
     }
     if (r.status != 200) fail("{} answered HTTP {}; is that a hearth serve?", url, r.status);

@@ -23,7 +23,7 @@ void ModelFlag::add(CLI::App& cmd) {
     cmd_ = &cmd;
     auto* m = cmd.add_option("-m,--model", path, "GGUF model file, or a library name (see hearth list)");
     if (default_name) m->description(fmt::format("GGUF model file, or a library name (default: {})", default_name));
-    else m->required();
+    else if (!optional) m->required();
     cmd.add_option("--home", home, "model library folder (default: $HEARTH_HOME, else ~/.local/share/hearth)");
 }
 

@@ -27,6 +27,8 @@ struct ModelFlag {
     // When set (run, chat), -m is optional and this name is used without it; names missing
     // from the library are pulled on first use.
     const char* default_name = nullptr;
+    // When set (serve), -m is optional and resolve() is not called without it.
+    bool optional = false;
     void add(CLI::App& cmd);
     // The GGUF to load and the preset that came with the name. Throws hearth::Error.
     library::ResolvedModel resolve(bool quiet = false) const;  // quiet: no pull notes or progress bar

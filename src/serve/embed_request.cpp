@@ -98,15 +98,6 @@ std::vector<EmbedInput> read_inputs(const json& v, bool tokens_allowed) {
     return out;
 }
 
-// Ollama's keep_alive: a duration string ("5m") or seconds. One model stays loaded here, so it
-// is only checked for type.
-void check_keep_alive(const json& obj) {
-    const json* v = field(obj, "keep_alive");
-    if (v && !v->is_string() && !v->is_number())
-        bad(fmt::format("'keep_alive' must be a duration string or a number of seconds, got {}", kind_of(*v)),
-            "invalid_type");
-}
-
 }  // namespace
 
 EmbedRequest parse_embed_request(EmbedApi api, std::string_view body) {
@@ -137,7 +128,7 @@ EmbedRequest parse_embed_request(EmbedApi api, std::string_view body) {
         case EmbedApi::OllamaEmbed: {
             if (const json* input = field(j, "input")) req.inputs = read_inputs(*input, /*tokens_allowed=*/false);
             req.truncate = read_bool(j, "truncate", true);
-            check_keep_alive(j);
+            req.keep_alive = read_keep_alive(j);
             if (const json* o = field(j, "options"); o && !o->is_object())
                 bad(fmt::format("'options' must be an object, got {}", kind_of(*o)), "invalid_type");
             break;
@@ -148,7 +139,7 @@ EmbedRequest parse_embed_request(EmbedApi api, std::string_view body) {
                 req.inputs.push_back(text_input(*p, "prompt"));
             }
             req.truncate = read_bool(j, "truncate", false);
-            check_keep_alive(j);
+            req.keep_alive = read_keep_alive(j);
             if (const json* o = field(j, "options"); o && !o->is_object())
                 bad(fmt::format("'options' must be an object, got {}", kind_of(*o)), "invalid_type");
             break;

@@ -7,11 +7,11 @@
 //                         "float" | "base64" (little-endian f32 bytes), dimensions (must be the
 //                         model's), user; hearth's extension `truncate` (default false).
 //   POST /api/embed       Ollama: input = string | [string], truncate (default true, as Ollama),
-//                         keep_alive, options (accepted; one model stays loaded).
+//                         keep_alive (how long the model stays loaded), options (accepted).
 //   POST /api/embeddings  Ollama's older route: prompt = string; the vector is not normalised
 //                         (as Ollama), truncate default false.
-// An absent input (prompt) on the Ollama routes is their "load the model" request: an empty
-// answer. An empty string or array is a 400 on every route.
+// An absent input (prompt) on the Ollama routes is their "load (keep_alive 0: unload) the
+// model" request: an empty answer. An empty string or array is a 400 on every route.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "serve/keep_alive.h"
 #include "serve/request.h"
 
 namespace hearth::serve {
@@ -36,6 +37,7 @@ struct EmbedInput {
 struct EmbedRequest {
     EmbedApi api = EmbedApi::OpenAI;
     std::string model;                // as sent; "" when absent
+    std::optional<KeepAlive> keep_alive;  // Ollama's; nullopt: the server's default
     std::vector<EmbedInput> inputs;   // empty only for an Ollama load request
     bool truncate = false;            // cut inputs longer than the context instead of a 400
     bool base64 = false;              // OpenAI encoding_format "base64"

@@ -19,33 +19,33 @@
 
 namespace hearth::serve {
 
-nlohmann::ordered_json Server::embed(const EmbedRequest& request) {
+nlohmann::ordered_json Server::embed(ServedModel& model, const EmbedRequest& request) {
     const auto t0 = std::chrono::steady_clock::now();
     EmbedReply reply;
-    reply.model = name_;
-    if (request.inputs.empty()) return embed_response(request, reply);  // Ollama's "load the model"
+    reply.model = model.spec.name;
     if (stopping_) throw ApiError(503, "the server is shutting down", "server_error", "shutting_down");
 
-    std::lock_guard<std::mutex> lock(embed_mutex_);
-    if (!embedder_) {
+    std::lock_guard<std::mutex> lock(model.embed_mutex);
+    std::unique_ptr<Embedder>& embedder = model.embedder;
+    if (!embedder) {
         EmbedOptions o;
-        o.n_ctx = scheduler_->n_ctx();
+        o.n_ctx = model.scheduler->n_ctx();
         o.n_batch = options_.scheduler.n_batch;
         o.n_threads = options_.scheduler.n_threads;
         o.kv_type = options_.scheduler.kv_type;
         try {
-            embedder_ = std::make_unique<Embedder>(*model_.model, o);
+            embedder = std::make_unique<Embedder>(*model.loaded.model, o);
         } catch (const Error& e) {  // a reranker, an encoder: this model cannot embed
             throw ApiError(400, e.what(), "invalid_request_error", "embeddings_not_supported");
         }
     }
-    if (request.dimensions && *request.dimensions != embedder_->dim())
+    if (request.dimensions && *request.dimensions != embedder->dim())
         throw ApiError(400,
                        fmt::format("'dimensions' is {}, but this model's embeddings have {} (they cannot be shortened)",
-                                   *request.dimensions, embedder_->dim()));
+                                   *request.dimensions, embedder->dim()));
 
-    const Tokenizer& tok = *model_.tokenizer;
-    const int n_vocab = model_.model->hparams().n_vocab;
+    const Tokenizer& tok = *model.loaded.tokenizer;
+    const int n_vocab = model.loaded.model->hparams().n_vocab;
     std::vector<std::vector<TokenId>> inputs;
     inputs.reserve(request.inputs.size());
     for (size_t i = 0; i < request.inputs.size(); ++i) {
@@ -63,15 +63,15 @@ nlohmann::ordered_json Server::embed(const EmbedRequest& request) {
             inputs.push_back(tokenize_prompt(tok, in.text, /*add_special=*/true, options_.parse_special));
         }
         try {
-            embedder_->fit_to_context(inputs.back(), i, request.truncate);
+            embedder->fit_to_context(inputs.back(), i, request.truncate);
         } catch (const Error& e) {
             throw ApiError(400,
                            fmt::format("{} (\"truncate\": true embeds its first {} tokens)", e.what(),
-                                       embedder_->n_ctx()),
+                                       embedder->n_ctx()),
                            "invalid_request_error", "context_length_exceeded");
         }
     }
-    Embeddings e = embedder_->embed(inputs, /*normalize=*/request.api != EmbedApi::OllamaEmbeddings);
+    Embeddings e = embedder->embed(inputs, /*normalize=*/request.api != EmbedApi::OllamaEmbeddings);
     reply.vectors = std::move(e.vectors);
     reply.n_tokens = e.n_tokens;
     const auto elapsed = std::chrono::steady_clock::now() - t0;

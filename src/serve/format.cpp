@@ -140,8 +140,9 @@ ordered_json ollama_final(Api api, const std::string& model, const std::string& 
     return j;
 }
 
-std::string rfc3339_now() {
-    const auto now = std::chrono::system_clock::now();
+std::string rfc3339_now() { return rfc3339(std::chrono::system_clock::now()); }
+
+std::string rfc3339(std::chrono::system_clock::time_point now) {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
     const std::time_t secs = static_cast<std::time_t>(ns / 1000000000);
     std::tm tm{};

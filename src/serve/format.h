@@ -2,6 +2,7 @@
 // Response bodies of the OpenAI and Ollama APIs, and their streaming framing: Server-Sent
 // Events for OpenAI (`data: {json}\n\n` ... `data: [DONE]\n\n`), newline-delimited JSON for
 // Ollama. Pure functions, so the exact bytes are unit-tested.
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -99,5 +100,6 @@ ordered_json completion_logprobs(const std::vector<LogprobEntry>& entries, size_
 
 // Time as RFC 3339 with nanoseconds, UTC ("2026-11-22T04:21:25.123456789Z").
 std::string rfc3339_now();
+std::string rfc3339(std::chrono::system_clock::time_point t);
 
 }  // namespace hearth::serve

@@ -441,12 +441,17 @@ GenerationRequest parse_generation_request(Api api, std::string_view body, const
     req.sampling = defaults;
     req.api = api;
     req.model = read_string(j, "model");
+    req.keep_alive = read_keep_alive(j);
     if (is_ollama(api)) read_ollama(j, req);
     else read_openai(j, req);
 
     switch (api) {
         case Api::OpenAIChat:
         case Api::OllamaChat:
+            if (api == Api::OllamaChat) {  // no messages: Ollama's load / unload request
+                const json* m = field(j, "messages");
+                if (!m || (m->is_array() && m->empty())) break;
+            }
             req.messages = read_messages(j, is_ollama(api));
             req.tools = read_tools(j);
             read_tool_choice(j, req);

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "sample/sampler.h"
+#include "serve/keep_alive.h"
 
 namespace hearth::serve {
 
@@ -35,6 +36,7 @@ struct ApiError : Error {
 struct GenerationRequest {
     Api api = Api::OpenAIChat;
     std::string model;  // as sent; "" when absent
+    std::optional<KeepAlive> keep_alive;  // Ollama's keep_alive (any route); nullopt: the server's default
     // Chat APIs: the validated messages ({"role", "content": string} objects, content parts joined;
     // assistant "tool_calls" with "arguments" as an object, as Hugging Face templates expect;
     // tool messages with "tool_call_id" and "name").
@@ -45,6 +47,7 @@ struct GenerationRequest {
     ToolChoice tool_choice = ToolChoice::Auto;
     std::string tool_choice_name;
     bool parallel_tool_calls = true;
+    // Ollama chat: empty `messages` (or none) is a request to load or unload the model.
     // Completion APIs: the prompt text. OllamaGenerate: `system` and `raw` (no chat template).
     std::string prompt;
     std::string system;

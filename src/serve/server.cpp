@@ -17,10 +17,11 @@
 #include "engine/grammar_constraint.h"
 #include "engine/prompt.h"
 #include "grammar/grammar.h"
-#include "gguf/quantization.h"
+#include "library/store.h"
 #include "serve/access_log.h"
 #include "serve/format.h"
 #include "serve/metrics.h"
+#include "serve/model_info.h"
 #include "serve/reply.h"
 #include "serve/request.h"
 #include "serve/tool_grammar.h"
@@ -70,21 +71,15 @@ bool same_secret(std::string_view a, std::string_view b) {
     return diff == 0 && !b.empty();
 }
 
-std::string human_count(uint64_t n) {
-    if (n >= 1000000000) return fmt::format("{:.1f}B", n / 1e9);
-    if (n >= 1000000) return fmt::format("{:.1f}M", n / 1e6);
-    if (n >= 1000) return fmt::format("{:.1f}K", n / 1e3);
-    return std::to_string(n);
-}
-
 const char* finish_name(FinishReason r) { return r == FinishReason::Length ? "length" : "stop"; }
 
 // Keeps a request's job alive while its response streams; cancels it when the response goes
 // away (finished, or the client disconnected and the write failed).
 struct StreamState {
+    ModelRegistry::Lease model;  // first: destroyed last, after the job is cancelled
     std::shared_ptr<Job> job;
     Api api;
-    const Tokenizer* tokenizer = nullptr;  // the server's, which outlives every response
+    const Tokenizer* tokenizer = nullptr;  // the model's, which the lease keeps
     ResponseMeta meta;
     std::string created_at;
     bool include_usage = false;
@@ -107,8 +102,9 @@ struct StreamState {
 struct Server::Impl {
     // The prompt's tokens; `opens_thinking` says whether the rendered template left a <think>
     // block open for the reply.
-    static std::vector<TokenId> prompt_tokens(Server& s, const GenerationRequest& g, bool& opens_thinking) {
-        const Tokenizer& tok = *s.model_.tokenizer;
+    static std::vector<TokenId> prompt_tokens(const Server& s, const ServedModel& m, const GenerationRequest& g,
+                                              bool& opens_thinking) {
+        const Tokenizer& tok = *m.loaded.tokenizer;
         std::vector<TokenId> tokens;
         opens_thinking = false;
         if (uses_template(g)) {
@@ -122,14 +118,14 @@ struct Server::Impl {
             } else {
                 in.messages = g.messages;
             }
-            if (!g.tools.is_null()) pass_tools(s, g.tools, in);
-            in.bos_token = s.chat_format_->bos_token;
-            in.eos_token = s.chat_format_->eos_token;
+            if (!g.tools.is_null()) pass_tools(m, g.tools, in);
+            in.bos_token = m.chat_format->bos_token;
+            in.eos_token = m.chat_format->eos_token;
             in.options.system_clock = true;
-            s.chat_format_->adapt(in);
+            m.chat_format->adapt(in);
             ChatPrompt rendered;
             try {
-                rendered = render_chat_prompt(s.chat_format_->tmpl, in, tok);
+                rendered = render_chat_prompt(m.chat_format->tmpl, in, tok);
             } catch (const std::exception& e) {
                 throw ApiError(400, fmt::format("the chat template rejected the messages: {}", e.what()),
                                "invalid_request_error", "invalid_messages");
@@ -142,7 +138,7 @@ struct Server::Impl {
             tokens = tokenize_prompt(tok, g.prompt, /*add_special=*/true, s.options_.parse_special);
         }
         if (tokens.empty()) throw ApiError(400, "the prompt is empty", "invalid_request_error", "empty_prompt");
-        const int n_ctx = s.scheduler_->n_ctx();
+        const int n_ctx = m.scheduler->n_ctx();
         if (static_cast<int64_t>(tokens.size()) >= n_ctx)
             throw ApiError(400,
                            fmt::format("the prompt has {} tokens; the context holds {} (with room for at least one "
@@ -154,13 +150,13 @@ struct Server::Impl {
 
     // Tools reach the model through its template's `tools` variable; Phi-4-mini's template reads
     // them as JSON text from the system message instead (its model card's convention).
-    static void pass_tools(const Server& s, const ordered_json& tools, chat::ChatInputs& in) {
-        if (s.chat_format_->tmpl.source().find("tools") == std::string::npos)
+    static void pass_tools(const ServedModel& m, const ordered_json& tools, chat::ChatInputs& in) {
+        if (m.chat_format->tmpl.source().find("tools") == std::string::npos)
             throw ApiError(400, "this model's chat template does not take tools (it never reads a 'tools' variable); "
                                 "use --chat-template-file with one that does",
                            "invalid_request_error", "tools_not_supported");
         in.tools = tools;
-        if (s.tool_family_ != chat::ToolCallFamily::Phi4Mini) return;
+        if (m.tool_family != chat::ToolCallFamily::Phi4Mini) return;
         if (in.messages.empty() || in.messages[0]["role"] != "system")
             in.messages.insert(in.messages.begin(), ordered_json{{"role", "system"}, {"content", ""}});
         in.messages[0]["tools"] = tools.dump();
@@ -168,12 +164,12 @@ struct Server::Impl {
 
     // The grammar of the reply: a forced tool call, or the requested structured output (null for
     // free text). Parsed here, on the request's thread: a bad grammar is this request's 400.
-    static void constrain_reply(Server& s, const GenerationRequest& g, bool opens_thinking, BatchRequest& br) {
+    static void constrain_reply(ServedModel& m, const GenerationRequest& g, bool opens_thinking, BatchRequest& br) {
         std::string gbnf;
         const bool forced = g.tool_choice == ToolChoice::Required || g.tool_choice == ToolChoice::Named;
         if (forced && !g.tools.is_null()) {
             try {
-                gbnf = forced_tool_call_grammar(s.tool_family_, g.tools, g.tool_choice_name, g.parallel_tool_calls);
+                gbnf = forced_tool_call_grammar(m.tool_family, g.tools, g.tool_choice_name, g.parallel_tool_calls);
             } catch (const Error& e) {
                 throw ApiError(400, e.what(), "invalid_request_error", "invalid_schema");
             }
@@ -184,17 +180,16 @@ struct Server::Impl {
             grammar::Grammar parsed = grammar::parse_gbnf(gbnf);
             // The prompt opened a thinking block: the reply closes it first (no reasoning under a grammar).
             if (opens_thinking) parsed = grammar::with_prefix(std::move(parsed), "</think>\n\n");
-            std::call_once(s.vocab_once_, [&] { s.vocab_ = make_vocab_trie(*s.model_.tokenizer, s.model_.model->hparams().n_vocab); });
             br.grammar = std::make_shared<const grammar::Grammar>(std::move(parsed));
-            br.vocab = s.vocab_;
+            br.vocab = m.vocab_trie();
         } catch (const Error& e) {
             throw ApiError(400, e.what(), "invalid_request_error", "invalid_grammar");
         }
     }
 
     // Slots have a fixed context (-c): a request asking for more gets a 400, not less than it asked.
-    static void check_num_ctx(const Server& s, const GenerationRequest& g) {
-        const int n_ctx = s.scheduler_->n_ctx();
+    static void check_num_ctx(const ServedModel& m, const GenerationRequest& g) {
+        const int n_ctx = m.scheduler->n_ctx();
         if (g.num_ctx > n_ctx)
             throw ApiError(400,
                            fmt::format("options.num_ctx {} is more than this server's context per slot ({}); "
@@ -207,45 +202,43 @@ struct Server::Impl {
         return g.api == Api::OpenAIChat || g.api == Api::OllamaChat || (g.api == Api::OllamaGenerate && !g.raw);
     }
 
-    static void check_model(Server& s, const std::string& requested, bool ollama) {
-        if (requested.empty() || requested == s.name_ || requested == s.name_ + ":latest") return;
-        const std::string stem = std::filesystem::path(s.model_.file->path()).filename().string();
-        if (requested == stem) return;
-        throw ApiError(404,
-                       ollama ? fmt::format("model '{}' not found", requested)
-                              : fmt::format("The model '{}' does not exist (this server has '{}')", requested, s.name_),
-                       "invalid_request_error", "model_not_found");
-    }
-
     static void generate(Server& s, Api api, const httplib::Request& req, httplib::Response& res) {
         const bool ollama = is_ollama(api);
         const Clock::time_point t0 = Clock::now();
         GenerationRequest g;
         std::shared_ptr<Job> job;
+        ModelRegistry::Lease model;
         bool opens_thinking = false;
         try {
             g = parse_generation_request(api, req.body, s.options_.sampling);
-            check_model(s, g.model, ollama);
-            if (api == Api::OllamaGenerate && g.prompt.empty() && g.system.empty()) {
-                // Ollama's "load the model" request: nothing to generate.
-                ordered_json j = {{"model", s.name_}, {"created_at", rfc3339_now()}, {"response", ""},
-                                  {"done", true}, {"done_reason", "load"}};
+            const bool no_prompt = api == Api::OllamaGenerate ? g.prompt.empty() && g.system.empty()
+                                                               : api == Api::OllamaChat && g.messages.empty();
+            if (no_prompt) {
+                // Ollama's "load the model" (keep_alive 0: "unload") request: nothing to generate.
+                const std::string reason = s.load_or_unload(g.model, g.keep_alive);
+                ordered_json j = {{"model", g.model.empty() ? s.name_ : g.model}, {"created_at", rfc3339_now()}};
+                if (api == Api::OllamaChat) j["message"] = {{"role", "assistant"}, {"content", ""}};
+                else j["response"] = "";
+                j["done"] = true;
+                j["done_reason"] = reason;
                 send_json(res, 200, j);
                 return;
             }
-            check_num_ctx(s, g);
+            model = s.acquire(g.model, g.keep_alive);
+            ServedModel& m = *model;
+            check_num_ctx(m, g);
             BatchRequest br;
-            br.prompt = prompt_tokens(s, g, opens_thinking);
+            br.prompt = prompt_tokens(s, m, g, opens_thinking);
             br.n_predict = g.n_predict;
             br.sampling = g.sampling;
             br.presence_penalty = g.presence_penalty;
             br.frequency_penalty = g.frequency_penalty;
             br.stop = g.stop;
             br.top_logprobs = g.top_logprobs;
-            constrain_reply(s, g, opens_thinking, br);
-            current_access().model = s.name_;
+            constrain_reply(m, g, opens_thinking, br);
+            current_access().model = m.spec.name;
             try {
-                job = s.scheduler_->submit(std::move(br));
+                job = m.scheduler->submit(std::move(br));
             } catch (const Error& e) {
                 throw ApiError(400, e.what());
             }
@@ -254,7 +247,7 @@ struct Server::Impl {
                                s.stopping_ ? "the server is shutting down"
                                            : fmt::format("the server is busy: all {} slots are in use and the queue "
                                                          "is full; retry later",
-                                                         s.scheduler_->n_slots()),
+                                                         m.scheduler->n_slots()),
                                "server_error", "queue_full");
         } catch (const ApiError& e) {
             send_error(res, ollama, e);
@@ -262,10 +255,11 @@ struct Server::Impl {
         }
 
         auto st = std::make_shared<StreamState>();
+        st->model = model;
         st->job = job;
         st->api = api;
-        st->tokenizer = s.model_.tokenizer.get();
-        st->meta = {random_id(api == Api::OpenAICompletion ? "cmpl-" : "chatcmpl-"), s.name_, unix_now()};
+        st->tokenizer = model->loaded.tokenizer.get();
+        st->meta = {random_id(api == Api::OpenAICompletion ? "cmpl-" : "chatcmpl-"), model->spec.name, unix_now()};
         st->created_at = rfc3339_now();
         st->include_usage = g.include_usage;
         st->top_logprobs = is_ollama(api) ? -1 : g.top_logprobs;
@@ -275,7 +269,7 @@ struct Server::Impl {
             ReplyOptions ro;
             ro.opens_thinking = opens_thinking;
             ro.hide_thinking = g.think == false;
-            ro.family = s.tool_family_;
+            ro.family = model->tool_family;
             // tool_choice "none": the template still shows the tools, but calls are not read (as llama.cpp's server).
             if (g.tool_choice != ToolChoice::None) ro.tools = g.tools;
             ro.parallel_tool_calls = g.parallel_tool_calls;
@@ -300,7 +294,7 @@ struct Server::Impl {
     // A finished generation in the metrics and on this request's access-log record.
     static void account(Server& s, const StreamState& st, const JobResult& r) {
         if (r.finish == FinishReason::Error) return;
-        s.metrics_->count_tokens(s.name_, static_cast<uint64_t>(r.n_prompt), static_cast<uint64_t>(r.n_generated));
+        s.metrics_->count_tokens(st.meta.model, static_cast<uint64_t>(r.n_prompt), static_cast<uint64_t>(r.n_generated));
         if (r.n_generated > 0) s.metrics_->observe_time_to_first_token(st.submit_s + (r.queue_ms + r.prompt_ms) / 1e3);
         if (r.n_generated > 1)
             s.metrics_->observe_time_per_token(r.gen_ms / 1e3 / (r.n_generated - 1), static_cast<uint64_t>(r.n_generated - 1));
@@ -457,79 +451,71 @@ struct Server::Impl {
         return true;
     }
 
-    static ordered_json details(const Server& s) {
-        const gguf::File& f = *s.model_.file;
-        uint64_t n_params = 0;
-        for (const auto& t : f.tensors()) n_params += t.n_elements;
-        const std::string arch = f.get_string("general.architecture").value_or("unknown");
-        return {{"parent_model", ""},
-                {"format", "gguf"},
-                {"family", arch},
-                {"families", ordered_json::array({arch})},
-                {"parameter_size", human_count(n_params)},
-                {"quantization_level", gguf::quantization_label(f)}};
-    }
-
-    static ordered_json model_entry(const Server& s, bool running) {
-        const gguf::File& f = *s.model_.file;
-        const std::string name = s.name_ + ":latest";
-        ordered_json m = {{"name", name},
-                          {"model", name},
-                          {"modified_at", rfc3339_now()},
-                          {"size", f.file_size()},
-                          {"digest", fmt::format("{:064x}", std::hash<std::string>{}(f.path()))},
-                          {"details", details(s)}};
-        if (running) {
-            m["expires_at"] = "2999-01-01T00:00:00Z";
-            m["size_vram"] = 0;
+    // GET /api/ps: the loaded models, as Ollama lists them.
+    static ordered_json running(const Server& s) {
+        ordered_json models = ordered_json::array();
+        for (const LoadedInfo& info : s.registry_->loaded()) {
+            const ServedModel& m = *info.model;
+            models.push_back({{"name", m.spec.name},
+                              {"model", m.spec.name},
+                              {"size", info.memory_need},
+                              {"digest", bare_digest(m.spec.digest)},
+                              {"details", model_details(*m.loaded.file)},
+                              {"expires_at", info.expires_at ? rfc3339(*info.expires_at) : "2999-01-01T00:00:00Z"},
+                              {"size_vram", 0}});
         }
-        return m;
+        return {{"models", models}};
     }
 
-    // Ollama clients read "tools" here before they send tools.
-    static ordered_json capabilities(const Server& s) {
-        ordered_json c = ordered_json::array({"completion"});
-        if (s.chat_format_->tmpl.source().find("tools") != std::string::npos) c.push_back("tools");
-        return c;
-    }
-
-    static ordered_json show(const Server& s) {
-        const gguf::File& f = *s.model_.file;
-        ordered_json info = ordered_json::object();
-        for (const auto& kv : f.metadata()) {
-            if (kv.key.rfind("tokenizer.", 0) == 0) continue;  // large arrays; Ollama leaves them out too
-            const gguf::Value& v = kv.value;
-            if (v.type == gguf::ValueType::STRING) info[kv.key] = v.str;
-            else if (v.type == gguf::ValueType::BOOL) info[kv.key] = v.bits != 0;
-            else if (v.is_float()) info[kv.key] = v.real;
-            else if (v.is_integer()) {
-                const bool is_signed = v.type == gguf::ValueType::I8 || v.type == gguf::ValueType::I16 ||
-                                       v.type == gguf::ValueType::I32 || v.type == gguf::ValueType::I64;
-                if (is_signed) info[kv.key] = static_cast<int64_t>(v.bits);
-                else info[kv.key] = v.bits;
-            }
+    // POST /api/show: from the loaded model when it is, else from its file (nothing is loaded).
+    static ordered_json show(const Server& s, const std::string& requested) {
+        if (requested.empty() && s.name_.empty())
+            throw ApiError(400, "'model' is required", "invalid_request_error", "missing_field");
+        const std::optional<ModelSpec> spec = s.registry_->find(requested);
+        if (!spec) throw ApiError(404, fmt::format("model '{}' not found", requested), "invalid_request_error", "model_not_found");
+        for (const LoadedInfo& info : s.registry_->loaded())
+            if (info.model->spec.name == spec->name)
+                return show_body(*info.model->loaded.file, info.model->chat_format->tmpl.source());
+        try {
+            const auto file = gguf::File::open(spec->path);
+            std::string tmpl = spec->chat_template;
+            if (tmpl.empty()) tmpl = file->get_string("tokenizer.chat_template").value_or("");
+            return show_body(*file, tmpl);
+        } catch (const Error& e) {
+            throw ApiError(500, fmt::format("cannot read model '{}': {}", spec->name, e.what()), "server_error");
         }
-        return {{"modelfile", ""},
-                {"parameters", ""},
-                {"template", s.chat_format_->tmpl.source()},
-                {"details", details(s)},
-                {"model_info", info},
-                {"capabilities", capabilities(s)},
-                {"embedding_pooling", describe_pooling(f)},
-                {"modified_at", rfc3339_now()}};
     }
 };
 
-Server::Server(LoadedModel model, ServerOptions options) : model_(std::move(model)), options_(std::move(options)) {
-    if (!model_.model || !model_.tokenizer) fail("serve: the model was not fully loaded");
+Server::Server(LoadedModel model, ServerOptions options) : options_(std::move(options)) {
+    if (!model.model || !model.tokenizer) fail("serve: the model was not fully loaded");
     name_ = options_.alias;
-    if (name_.empty()) name_ = model_.file->get_string("general.name").value_or("");
-    if (name_.empty()) name_ = std::filesystem::path(model_.file->path()).stem().string();
-    chat_format_ = std::make_unique<ChatFormat>(
-        options_.chat_template.empty() ? ChatFormat::for_model(*model_.file, *model_.tokenizer)
-                                       : ChatFormat::with_template(options_.chat_template, *model_.tokenizer));
-    tool_family_ = chat::detect_tool_call_family(chat_format_->tmpl.source());
-    scheduler_ = std::make_unique<BatchScheduler>(*model_.model, *model_.tokenizer, options_.scheduler);
+    if (name_.empty()) name_ = model.file->get_string("general.name").value_or("");
+    if (name_.empty()) name_ = std::filesystem::path(model.file->path()).stem().string();
+    ModelSpec spec;
+    spec.name = name_;
+    spec.path = model.file->path();
+    spec.chat_template = options_.chat_template;
+    spec.digest = weights_digest("", spec.path);  // a file outside the library
+    const std::string stem = std::filesystem::path(spec.path).filename().string();
+    // The pinned model answers to its name, name:latest and its file name; any other is a 404.
+    ModelSource source;
+    source.find = [spec, stem](const std::string& requested) -> std::optional<ModelSpec> {
+        if (requested.empty() || requested == spec.name || requested == spec.name + ":latest" || requested == stem)
+            return spec;
+        return std::nullopt;
+    };
+    const SchedulerOptions scheduler = options_.scheduler;
+    source.memory_need = [scheduler](const ModelSpec& s) { return serving_memory_need(s.path, scheduler); };
+    registry_ = std::make_unique<ModelRegistry>(
+        std::make_unique<ServedModel>(spec, std::move(model), options_.scheduler), std::move(source));
+    metrics_ = std::make_unique<Metrics>();
+    http_ = std::make_unique<httplib::Server>();
+    routes();
+}
+
+Server::Server(ServerOptions options) : options_(std::move(options)) {
+    registry_ = std::make_unique<ModelRegistry>(library_source(), options_.registry);
     metrics_ = std::make_unique<Metrics>();
     http_ = std::make_unique<httplib::Server>();
     routes();
@@ -538,14 +524,72 @@ Server::Server(LoadedModel model, ServerOptions options) : model_(std::move(mode
 Server::~Server() {
     stop();
     http_.reset();
-    scheduler_.reset();
+    registry_.reset();
+}
+
+ModelRegistry::Lease Server::acquire(const std::string& requested, std::optional<KeepAlive> keep_alive) {
+    if (requested.empty() && name_.empty())
+        throw ApiError(400, "'model' is required: this server serves every model of its library (GET /api/tags lists them)",
+                       "invalid_request_error", "missing_field");
+    return registry_->acquire(requested, keep_alive);
+}
+
+std::string Server::load_or_unload(const std::string& requested, std::optional<KeepAlive> keep_alive) {
+    if (keep_alive && keep_alive->count() == 0) {
+        const std::optional<ModelSpec> spec = registry_->find(requested);
+        if (!spec)
+            throw ApiError(404, fmt::format("model '{}' not found", requested), "invalid_request_error", "model_not_found");
+        registry_->unload(spec->name);
+        return "unload";
+    }
+    acquire(requested, keep_alive);  // loaded; the lease ends here and the keep_alive starts
+    return "load";
+}
+
+ModelSource Server::library_source() const {
+    ModelSource source;
+    const std::string home = options_.library_home;
+    const std::string chat_template = options_.chat_template;
+    source.find = [home, chat_template](const std::string& requested) -> std::optional<ModelSpec> {
+        // Library names only: a request never names a file on this machine.
+        if (requested.empty() || library::is_file_path(requested)) return std::nullopt;
+        library::ModelName name;
+        try {
+            name = library::parse_model_name(requested);
+        } catch (const Error&) {
+            return std::nullopt;
+        }
+        library::Store store(library::Store::default_home(home));
+        const std::optional<library::Manifest> manifest = store.read_manifest(name);
+        if (!manifest) return std::nullopt;
+        ModelSpec spec;
+        spec.name = name.display();
+        spec.path = store.model_file(*manifest, name);
+        spec.chat_template = chat_template;
+        if (const library::Layer* l = manifest->find(library::media::kJinjaTemplate); l && spec.chat_template.empty())
+            spec.chat_template = store.read_layer_text(*l);
+        const library::Layer* weights = manifest->find(library::media::kModel);
+        spec.digest = weights_digest(weights ? weights->digest : "", spec.path);
+        return spec;
+    };
+    const SchedulerOptions scheduler = options_.scheduler;
+    source.memory_need = [scheduler](const ModelSpec& spec) { return serving_memory_need(spec.path, scheduler); };
+    source.load = [scheduler](const ModelSpec& spec) {
+        LoadedModel lm = load_model(spec.path);
+        for (const std::string& w : lm.warnings) std::fprintf(stderr, "hearth serve: %s: %s\n", spec.name.c_str(), w.c_str());
+        return std::make_unique<ServedModel>(spec, std::move(lm), scheduler);
+    };
+    return source;
 }
 
 void Server::routes() {
     httplib::Server& h = *http_;
     // Enough connection threads for every slot, every queued request and a few more, so a
     // request beyond the queue is still read and answered 503 rather than left waiting.
-    const size_t threads = static_cast<size_t>(options_.scheduler.n_slots + options_.scheduler.max_queue + 8);
+    // Each loaded model has its own slots and queue (up to --max-loaded of them; 4 when unlimited).
+    const int models = name_.empty() ? (options_.registry.max_loaded > 0 ? options_.registry.max_loaded : 4) : 1;
+    const size_t threads =
+        static_cast<size_t>((options_.scheduler.n_slots + options_.scheduler.max_queue) * models + 8);
     h.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     h.set_payload_max_length(options_.max_body_bytes);
     h.set_keep_alive_timeout(5);
@@ -618,9 +662,15 @@ void Server::routes() {
             const bool ollama = api != EmbedApi::OpenAI;
             try {
                 const EmbedRequest request = parse_embed_request(api, q.body);
-                Impl::check_model(*this, request.model, ollama);
-                current_access().model = name_;
-                send_json(r, 200, embed(request));
+                if (request.inputs.empty()) {  // Ollama's load / unload request
+                    load_or_unload(request.model, request.keep_alive);
+                    EmbedReply reply;
+                    reply.model = request.model.empty() ? name_ : request.model;
+                    return send_json(r, 200, embed_response(request, reply));
+                }
+                const ModelRegistry::Lease model = acquire(request.model, request.keep_alive);
+                current_access().model = model->spec.name;
+                send_json(r, 200, embed(*model, request));
             } catch (const ApiError& e) {
                 send_error(r, ollama, e);
             }
@@ -629,39 +679,41 @@ void Server::routes() {
     h.Post("/v1/embeddings", embed_route(EmbedApi::OpenAI));
     h.Post("/api/embed", embed_route(EmbedApi::OllamaEmbed));
     h.Post("/api/embeddings", embed_route(EmbedApi::OllamaEmbeddings));
-    h.Get("/v1/models", [this](const httplib::Request&, httplib::Response& r) {
-        ordered_json m = {{"id", name_}, {"object", "model"}, {"created", unix_now()}, {"owned_by", "hearth"}};
-        send_json(r, 200, {{"object", "list"}, {"data", ordered_json::array({m})}});
-    });
-    h.Get("/api/tags", [this](const httplib::Request&, httplib::Response& r) {
-        send_json(r, 200, {{"models", ordered_json::array({Impl::model_entry(*this, false)})}});
-    });
-    h.Get("/api/ps", [this](const httplib::Request&, httplib::Response& r) {
-        send_json(r, 200, {{"models", ordered_json::array({Impl::model_entry(*this, true)})}});
-    });
+    library_routes();
+    h.Get("/api/ps", [this](const httplib::Request&, httplib::Response& r) { send_json(r, 200, Impl::running(*this)); });
     h.Post("/api/show", [this](const httplib::Request& q, httplib::Response& r) {
         try {
-            Impl::check_model(*this, parse_show_request(q.body), true);
+            send_json(r, 200, Impl::show(*this, parse_show_request(q.body)));
         } catch (const ApiError& e) {
-            return send_error(r, true, e);
+            send_error(r, true, e);
         }
-        send_json(r, 200, Impl::show(*this));
     });
     h.Get("/api/version", [](const httplib::Request&, httplib::Response& r) {
         send_json(r, 200, {{"version", hearth::version()}});
     });
     h.Get("/health", [this](const httplib::Request&, httplib::Response& r) {
+        // Over every loaded model (with -m: the one).
+        int slots = 0, busy = 0, queued = 0, n_ctx = 0, loaded = 0;
+        uint64_t hits = 0, cached = 0;
+        registry_->for_each_loaded([&](ServedModel& m) {
+            ++loaded;
+            slots += m.scheduler->n_slots();
+            busy += m.scheduler->active();
+            queued += m.scheduler->queued();
+            n_ctx = std::max(n_ctx, m.scheduler->n_ctx());
+            hits += m.scheduler->cache_hits();
+            cached += m.scheduler->cached_tokens_total();
+        });
         send_json(r, 200,
                   {{"status", stopping_ ? "stopping" : "ok"},
-                   {"model", name_},
-                   {"slots", scheduler_->n_slots()},
-                   {"slots_busy", scheduler_->active()},
-                   {"queued", scheduler_->queued()},
-                   {"n_ctx", scheduler_->n_ctx()},
+                   {"model", name_.empty() ? ordered_json() : ordered_json(name_)},
+                   {"models_loaded", loaded},
+                   {"slots", slots},
+                   {"slots_busy", busy},
+                   {"queued", queued},
+                   {"n_ctx", n_ctx},
                    {"cache",
-                    {{"enabled", scheduler_->prompt_cache()},
-                     {"hits", scheduler_->cache_hits()},
-                     {"cached_tokens_total", scheduler_->cached_tokens_total()}}}});
+                    {{"enabled", options_.scheduler.prompt_cache}, {"hits", hits}, {"cached_tokens_total", cached}}}});
     });
     probe_routes();
 }
@@ -669,20 +721,24 @@ void Server::routes() {
 void Server::probe_routes() {
     httplib::Server& h = *http_;
     // Readiness, for load balancers and Kubernetes: 503 once a drain began, so traffic moves
-    // to other replicas while running requests finish. (Nothing listens while the model loads.)
+    // to other replicas while running requests finish. (Nothing listens while -m's model loads;
+    // without -m, models load on demand and the server is ready at once.)
     h.Get("/ready", [this](const httplib::Request&, httplib::Response& r) {
         const bool ready = !stopping_;
-        send_json(r, ready ? 200 : 503, {{"status", ready ? "ready" : "draining"}, {"model", name_}});
+        send_json(r, ready ? 200 : 503,
+                  {{"status", ready ? "ready" : "draining"}, {"model", name_.empty() ? ordered_json() : ordered_json(name_)}});
     });
     h.Get("/metrics", [this](const httplib::Request&, httplib::Response& r) {
         ServerGauges g;
-        g.slots = scheduler_->n_slots();
-        g.slots_busy = scheduler_->active();
-        g.queue_depth = scheduler_->queued();
         g.ready = !stopping_;
-        g.prompt_cache_hits = scheduler_->cache_hits();
-        g.prompt_cache_tokens = scheduler_->cached_tokens_total();
-        g.models.push_back({name_, model_.file->file_size()});
+        registry_->for_each_loaded([&](ServedModel& m) {
+            g.slots += m.scheduler->n_slots();
+            g.slots_busy += m.scheduler->active();
+            g.queue_depth += m.scheduler->queued();
+            g.prompt_cache_hits += m.scheduler->cache_hits();
+            g.prompt_cache_tokens += m.scheduler->cached_tokens_total();
+            g.models.push_back({m.spec.name, m.loaded.file->file_size()});
+        });
         r.set_content(metrics_->render(g), "text/plain; version=0.0.4; charset=utf-8");
     });
 }
@@ -704,11 +760,16 @@ void Server::listen() { http_->listen_after_bind(); }
 
 void Server::stop() {
     if (stopping_.exchange(true)) return;
-    scheduler_->stop(/*cancel_running=*/false);
+    registry_->stop();  // no more loads or expiries
+    registry_->for_each_loaded([](ServedModel& m) { m.scheduler->stop(/*cancel_running=*/false); });
+    auto busy = [this] {
+        bool any = false;
+        registry_->for_each_loaded([&](ServedModel& m) { any = any || m.scheduler->active() > 0 || m.scheduler->queued() > 0; });
+        return any;
+    };
     const auto deadline = Clock::now() + std::chrono::duration<double>(options_.shutdown_grace_s);
-    while (!hurry_ && Clock::now() < deadline && (scheduler_->active() > 0 || scheduler_->queued() > 0))
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    scheduler_->stop(/*cancel_running=*/true);
+    while (!hurry_ && Clock::now() < deadline && busy()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    registry_->for_each_loaded([](ServedModel& m) { m.scheduler->stop(/*cancel_running=*/true); });
     http_->stop();
 }
 

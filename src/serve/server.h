@@ -1,24 +1,20 @@
 #pragma once
 // The HTTP front of `hearth serve`: OpenAI routes (/v1/chat/completions, /v1/completions,
 // /v1/models, /v1/embeddings), Ollama routes (/api/generate, /api/chat, /api/embed,
-// /api/embeddings, /api/tags, /api/ps, /api/show, /api/version), /health (liveness), /ready
-// (readiness: 503 while draining) and /metrics (Prometheus), over one model
-// and a BatchScheduler. cpp-httplib serves each connection on its own thread; generation
-// happens on the scheduler's thread, and a request's thread only waits for its text and writes
-// it out (streaming flushes each piece).
+// /api/embeddings, /api/tags, /api/ps, /api/show, /api/pull, /api/delete, /api/copy,
+// /api/version), /health (liveness), /ready (readiness: 503 while draining) and /metrics
+// (Prometheus). The models come from a ModelRegistry: every model of the library,
+// loaded on demand (serve/model_registry.h), or one pinned model (-m). cpp-httplib serves each
+// connection on its own thread; generation happens on each model's scheduler thread, and a
+// request's thread only waits for its text and writes it out (streaming flushes each piece).
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 
-#include "chat/tool_calls.h"
-#include "engine/batch_scheduler.h"
-#include "engine/chat_session.h"
-#include "engine/embed.h"
 #include "engine/loader.h"
-#include "grammar/token_constraint.h"
 #include "sample/sampler.h"
 #include "serve/embed_request.h"
+#include "serve/model_registry.h"
 
 namespace httplib {
 class Server;
@@ -33,7 +29,9 @@ struct ServerOptions {
     int port = 8080;                    // 0: any free port (see Server::port())
     std::string api_key;                // "": no key needed
     std::string chat_template;          // Jinja2 source to use instead of the model's ("": the model's)
-    std::string alias;                  // model name in responses ("": general.name or the file name)
+    std::string alias;                  // -m: model name in responses ("": general.name or the file name)
+    std::string library_home;           // the model library (--home; "": $HEARTH_HOME or the default)
+    RegistryOptions registry;           // without -m: memory budget, models loaded at once, keep_alive
     size_t max_body_bytes = 4u << 20;   // larger request bodies get 413
     bool parse_special = true;          // special-token text in /v1/completions and raw /api/generate prompts
     double shutdown_grace_s = 10;       // on stop(): how long in-flight requests may finish
@@ -45,10 +43,13 @@ struct ServerOptions {
 
 class Server {
 public:
-    // Takes the loaded model (kept alive for the server's lifetime); starts the scheduler.
+    // Serves the one model given (kept loaded for the server's lifetime): hearth serve -m.
     Server(LoadedModel model, ServerOptions options);
+    // Serves every model of the library at options.library_home, each loaded on first use.
+    explicit Server(ServerOptions options);
     ~Server();
 
+    // The pinned model's name; "" when serving the library.
     const std::string& model_name() const { return name_; }
     // Binds the listening socket (throws hearth::Error when it cannot) and returns the port.
     int bind();
@@ -64,22 +65,20 @@ public:
 private:
     void routes();
     void probe_routes();  // /ready and /metrics
+    // /api/tags, /v1/models, /api/pull, /api/delete, /api/copy (library_routes.cpp).
+    void library_routes();
     // The embedding routes (embed_route.cpp): the response body, or ApiError.
-    nlohmann::ordered_json embed(const EmbedRequest& request);
+    nlohmann::ordered_json embed(ServedModel& model, const EmbedRequest& request);
+    // The model a request names, loaded and in use until the lease goes. Throws ApiError.
+    ModelRegistry::Lease acquire(const std::string& requested, std::optional<KeepAlive> keep_alive);
+    // Ollama's request without a prompt: loads the model (kept keep_alive), or with keep_alive 0
+    // unloads it. Returns "load" or "unload" (the done_reason).
+    std::string load_or_unload(const std::string& requested, std::optional<KeepAlive> keep_alive);
+    ModelSource library_source() const;
 
-    LoadedModel model_;
     ServerOptions options_;
-    std::string name_;
-    std::unique_ptr<ChatFormat> chat_format_;
-    chat::ToolCallFamily tool_family_ = chat::ToolCallFamily::None;  // how the template's model writes calls
-    std::unique_ptr<BatchScheduler> scheduler_;
-    // The vocabulary as a trie for grammar-constrained replies: built on the first such request.
-    std::once_flag vocab_once_;
-    std::shared_ptr<const grammar::VocabTrie> vocab_;
-    // Embeddings run beside the scheduler, not through it: their own threads and per-request KV
-    // caches over the shared read-only weights, one request at a time (embed_route.cpp says why).
-    std::mutex embed_mutex_;
-    std::unique_ptr<Embedder> embedder_;  // made on the first embedding request
+    std::string name_;  // the pinned model's name ("" when serving the library)
+    std::unique_ptr<ModelRegistry> registry_;
     std::unique_ptr<Metrics> metrics_;  // GET /metrics (serve/metrics.h)
     std::unique_ptr<httplib::Server> http_;
     int port_ = 0;

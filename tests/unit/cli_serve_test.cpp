@@ -49,7 +49,8 @@ TEST_F(CliServe, HelpNamesTheFlagsAndRoutes) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     for (const char* m : {"--host", "--port", "--parallel", "--max-queue", "--api-key", "--alias", "--ctx-size",
                           "--max-body", "--temp", "--seed", "--no-access-log", "--metrics-public", "/v1/chat/completions",
-                          "/api/generate", "/health", "/ready", "/metrics", "503"})
+                          "/api/generate", "/health", "/ready", "/metrics", "503", "--max-memory", "--max-loaded",
+                          "--keep-alive", "/api/pull", "/api/delete", "/api/copy"})
         EXPECT_NE(r.out.find(m), std::string::npos) << m << " not in:\n" << r.out;
 }
 
@@ -65,6 +66,15 @@ TEST_F(CliServe, BadValuesAreOneLineErrors) {
         {{"serve", "-m", "/nonexistent/model.gguf"}, "/nonexistent/model.gguf"},
         {{"serve", "-m", *model_, "--metrics-public=maybe"}, "--metrics-public"},
         {{"serve", "-m", *model_, "--no-access-log=maybe"}, "--no-access-log"},
+        // Without -m: the library's flags.
+        {{"serve", "--max-memory", "lots"}, "--max-memory"},
+        {{"serve", "--max-memory", "0"}, "--max-memory"},
+        {{"serve", "-m", *model_, "--max-memory", "12Q"}, "--max-memory"},
+        {{"serve", "-m", *model_, "--max-memory", "1M"}, "more than --max-memory"},
+        {{"serve", "--keep-alive", "soon"}, "--keep-alive"},
+        {{"serve", "--keep-alive", "5 m"}, "--keep-alive"},
+        {{"serve", "--max-loaded", "-1"}, "--max-loaded"},
+        {{"serve", "--alias", "x"}, "--alias"},
     };
     for (const auto& [args, message] : cases) {
         ProcessResult r = hearth(args);

@@ -3,9 +3,9 @@
 # model, drives it with curl (errors, auth, body limit, SSE framing, 503 on a full queue,
 # client disconnects, SIGTERM) and with the official `openai` and `ollama` npm packages
 # (test.mjs; tools.mjs for tool calling, structured.mjs for response_format / format, with ajv
-# validating answers; metrics.mjs parses GET /metrics with parse-prometheus-text-format; installed
-# with `npm ci` into WORK_DIR from package-lock.json). Also /ready while draining and the JSON
-# access log.
+# validating answers; metrics.mjs parses GET /metrics with parse-prometheus-text-format;
+# models.mjs for serving the library without -m; installed with `npm ci` into WORK_DIR from
+# package-lock.json). Also /ready while draining and the JSON access log.
 #
 #   tests/integration/serve/run.sh HEARTH_BINARY WORK_DIR
 #
@@ -20,7 +20,8 @@ for tool in node npm curl; do
 done
 
 mkdir -p "$work"
-cp "$here/package.json" "$here/package-lock.json" "$here/test.mjs" "$here/tools.mjs" "$here/structured.mjs" "$here/metrics.mjs" "$work/"
+cp "$here/package.json" "$here/package-lock.json" "$here/test.mjs" "$here/tools.mjs" "$here/structured.mjs" \
+    "$here/metrics.mjs" "$here/models.mjs" "$work/"
 if [ ! -d "$work/node_modules/openai" ] || [ ! -d "$work/node_modules/ollama" ] || [ ! -d "$work/node_modules/ajv" ] ||
    [ ! -d "$work/node_modules/parse-prometheus-text-format" ] ||
    ! cmp -s "$here/package-lock.json" "$work/node_modules/.package-lock.json.copy" 2>/dev/null; then
@@ -52,10 +53,13 @@ cleanup() {
 trap cleanup EXIT
 
 # start_server LOGFILE ARGS... : starts hearth serve on a free port; sets $url and $server_pid.
+# Serves $model unless the arguments start with --library (then: the library, no -m).
 start_server() {
     local log=$1
     shift
-    "$hearth" serve -m "$model" --port 0 --json -t 1 "$@" >"$log.out" 2>"$log.err" &
+    local which=(-m "$model")
+    if [ "${1:-}" = --library ]; then which=(); shift; fi
+    "$hearth" serve "${which[@]}" --port 0 --json -t 1 "$@" >"$log.out" 2>"$log.err" &
     server_pid=$!
     pids+=("$server_pid")
     for _ in $(seq 1 200); do
@@ -271,4 +275,44 @@ wait "$curl_pid" || fail "the cancelled request got no answer"
 node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); if (!(j.usage.completion_tokens < 4000)) process.exit(1)' \
     "$work/cancelled.json" || fail "the in-flight request was not cancelled: $(head -c 300 "$work/cancelled.json")"
 echo "ok - a second SIGTERM cancels in-flight requests, exit 0"
+# ---- the library without -m: models by name, loaded on demand, keep_alive, a memory budget -------
+# A fresh library: stories260K under two names and a larger synthetic model.
+export HEARTH_HOME=$work/home
+rm -rf "$HEARTH_HOME"
+[ -f "$work/tiny.gguf" ] || "$hearth" synth --preset tiny --type F32 -o "$work/tiny.gguf" >/dev/null
+"$hearth" import "$model" stories >/dev/null
+"$hearth" import "$model" tale:v2 >/dev/null
+"$hearth" import "$work/tiny.gguf" tiny >/dev/null
+export HEARTH_REGISTRY=http://127.0.0.1:1  # unreachable: pulls fail, quickly
+start_server "$work/library" --library --api-key "$key" --parallel 2 -c 256 --chat-template-file "$work/template.jinja"
+library_pid=$server_pid
+unset HEARTH_REGISTRY
+# The library routes need the key like every other.
+for route in "GET /api/tags" "GET /api/ps" "POST /api/pull" "DELETE /api/delete" "POST /api/copy" "POST /api/show"; do
+    expect_status 401 ${route% *} ${route#* } -d '{}'
+done
+expect_status 400 POST /api/generate "${auth[@]}" -d '{"prompt":"x"}'
+[ "$(json_expr "$body" '/model/.test(j.error)')" = true ] || fail "no model named: $body"
+expect_status 400 POST /api/generate "${auth[@]}" -d '{"model":"stories","prompt":"x","keep_alive":"soon"}'
+[ "$(json_expr "$body" '/keep_alive/.test(j.error)')" = true ] || fail "bad keep_alive: $body"
+expect_status 400 POST /api/copy "${auth[@]}" -d '{"source":"stories"}'
+expect_status 400 POST /api/pull "${auth[@]}" -d '{"model":"bad name"}'
+# A registry that cannot be reached: the stream ends in an error line, as Ollama's does.
+pull=$(curl -sS -N "${auth[@]}" "$url/api/pull" -d '{"model":"nosuch/model:v1"}')
+[ "$(printf '%s\n' "$pull" | head -n1 | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status))')" = "pulling manifest" ] ||
+    fail "pull stream start: $pull"
+printf '%s\n' "$pull" | tail -n1 | grep -q '"error"' || fail "pull stream end: $pull"
+library_out=$(cd "$work" && node models.mjs library "$url" "$key") || { printf '%s\n' "$library_out"; fail "models.mjs library"; }
+printf '%s\n' "$library_out" | grep -v '^GREEDY='
+greedy=$(printf '%s\n' "$library_out" | sed -n 's/^GREEDY=//p')
+expect_status 200 GET /api/ps "${auth[@]}"
+one_model=$(json_expr "$body" 'j.models.find(m => m.name === "stories:latest").size')
+kill "$library_pid"
+# A budget that holds one stories260K (not two, not the larger synthetic model).
+start_server "$work/budget" --library --parallel 2 -c 256 --max-memory $((one_model * 3 / 2)) \
+    --chat-template-file "$work/template.jinja"
+(cd "$work" && node models.mjs budget "$url" "$greedy")
+kill "$server_pid"
+unset HEARTH_HOME
+echo "ok - the library without -m"
 echo "serve integration: all passed"
