@@ -227,6 +227,18 @@ try {
   await shot("09-server-stopped");
   networkErrorsExpected = false;
 
+  // ---- keyboard only: Tab reaches every control of the chat in order ------------------------------
+  const reached = [];
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press("Tab");
+    reached.push(await page.evaluate(() => document.activeElement.id || document.activeElement.tagName.toLowerCase()));
+  }
+  const order = ["tab-chat", "new-conversation", "model", "summary", "system", "prompt", "send"];
+  const cycle = reached.slice(reached.indexOf("tab-chat"));  // Tab starts after the last focused control
+  const positions = order.map((id) => cycle.indexOf(id));
+  check(positions.every((p, i) => p >= 0 && (i === 0 || p > positions[i - 1])),
+    `Tab reaches ${order.join(", ")} in order (${reached.join(" ")})`);
+
   // ---- a phone-sized screen, and dark mode ----------------------------------------------------------
   await page.setViewport({ width: 390, height: 844 });
   const [overflow, widest] = await page.evaluate(() => {
