@@ -49,7 +49,8 @@ server_pid=""
 cleanup() { [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true; }
 trap cleanup EXIT
 key=webui-test-key
-"$hearth" serve --port 0 --json -t 1 -c 4096 --parallel 2 --api-key "$key" >"$work/server.out" 2>"$work/server.err" &
+# A registry that cannot be reached: the page's pull fails, quickly, and no test reaches the internet.
+HEARTH_REGISTRY=http://127.0.0.1:1 "$hearth" serve --port 0 --json -t 1 -c 4096 --parallel 2 --api-key "$key" >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 for _ in $(seq 1 200); do
     if grep -q '"port"' "$work/server.out" 2>/dev/null; then break; fi

@@ -192,6 +192,11 @@ try {
     `the library shows quantization, architecture, context and loaded state (${JSON.stringify(rows)})`);
   await shot("06-library");
   await axe("the library");
+  // run.sh points the server at a registry nobody answers: the pull's NDJSON ends in an error line.
+  await page.type("#pull-name", "nosuch/model:v1");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => /pull of nosuch\/model:v1 failed/.test(document.querySelector("#error").textContent));
+  check(await page.$eval("#pull-progress", (p) => p.hidden), `a failed pull is shown as an error (${await text("#error")})`);
   page.once("dialog", (d) => d.accept());
   await page.click('#models button[aria-label="Delete tale:v2"]');
   await page.waitForFunction(() => document.querySelectorAll("#models tbody tr").length === 1);
