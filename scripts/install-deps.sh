@@ -15,6 +15,10 @@ packages=(
   libedit-dev                           # line editing and history in `hearth chat`
   libcpp-httplib-dev                    # HTTP server of `hearth serve`, client of eval-cost --target
   libcurl4-openssl-dev                  # HTTPS downloads for `hearth pull`, `hearth ps`
+  # The web page of `hearth serve` embeds these at build time (versions pinned by Debian 12):
+  libjs-marked                          #   Markdown rendering of answers
+  node-dompurify                        #   sanitising that rendered HTML
+  libjs-highlight.js                    #   code highlighting in answers
 )
 case "${1:-}" in
   "") ;;
@@ -22,7 +26,7 @@ case "${1:-}" in
     packages+=(
       curl                              # integration tests of `hearth serve`
       tmux                              # terminal-driven test of `hearth chat` (tests/tmux)
-      chromium                          # headless rendering test of the eval-cost HTML report
+      chromium                          # headless test of the eval-cost HTML report; browser test of the web page
       clang libclang-rt-14-dev          # libFuzzer target for the GGUF reader
       nginx                             # two replicas behind deploy/nginx/hearth.conf (balancer test)
       python3-yaml                      # parses deploy/kubernetes/*.yaml (deploy_files test)

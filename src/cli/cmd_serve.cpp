@@ -41,6 +41,7 @@ struct ServeFlags {
     bool no_prompt_cache = false;
     bool no_access_log = false;
     bool metrics_public = false;
+    bool no_webui = false;
     std::string max_memory;       // "" : the default budget
     int max_loaded = 3;
     std::string keep_alive = "5m";
@@ -56,6 +57,7 @@ int run(const ServeFlags& f) {
     o.parse_special = !f.no_parse_special;
     o.access_log = !f.no_access_log;
     o.metrics_public = f.metrics_public;
+    o.webui = !f.no_webui;
     if (!f.template_file.empty()) o.chat_template = read_input_file(f.template_file, "chat template file");
     const SessionOptions so = f.session.to_options();
     o.scheduler.n_slots = f.parallel;
@@ -168,6 +170,7 @@ CommandRunner add_serve_command(CLI::App& app) {
         "        DELETE /api/delete, POST /api/copy, GET /api/version (Ollama); GET /health (never\n"
         "        needs the key), GET /ready (readiness: 503 while draining; never needs the key),\n"
         "        GET /metrics (Prometheus; needs the key unless --metrics-public).\n"
+        "GET / is a web page (chat, model library; --no-webui: off); it asks for --api-key's key.\n"
         "Each answered request is logged to stderr as one JSON line (--no-access-log: off).\n"
         "Without -m every library model is served: a request's \"model\" picks it; it is loaded on\n"
         "first use and unloaded --keep-alive after its last request (a request's keep_alive\n"
@@ -204,6 +207,7 @@ CommandRunner add_serve_command(CLI::App& app) {
     cmd->add_flag("--no-access-log", flags->no_access_log, "do not log each request as a JSON line on stderr");
     cmd->add_flag("--metrics-public", flags->metrics_public,
                   "serve GET /metrics without the API key (for a Prometheus that does not send it)");
+    cmd->add_flag("--no-webui", flags->no_webui, "do not serve the web page at / (chat and model library)");
     cmd->add_option("--max-memory", flags->max_memory,
                     fmt::format("memory all loaded models may need together, e.g. 16G (default: the RAM hearth fit "
                                 "counts as usable, less {}%)",

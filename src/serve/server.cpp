@@ -25,6 +25,7 @@
 #include "serve/reply.h"
 #include "serve/request.h"
 #include "serve/tool_grammar.h"
+#include "serve/webui.h"
 #include "tensor/types.h"
 
 namespace hearth::serve {
@@ -600,8 +601,11 @@ void Server::routes() {
 
     h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
         begin_access();
-        // Probes and (with --metrics-public) the scraper come without the key.
-        const bool open = req.path == "/health" || req.path == "/ready" || (options_.metrics_public && req.path == "/metrics");
+        // Probes, (with --metrics-public) the scraper and the web page's static files come
+        // without the key: the page holds no data, asks for the key and sends it on API calls.
+        const bool open = req.path == "/health" || req.path == "/ready" ||
+                          (options_.metrics_public && req.path == "/metrics") ||
+                          (options_.webui && (req.path == "/" || req.path.rfind("/webui/", 0) == 0));
         if (options_.api_key.empty() || open) return httplib::Server::HandlerResponse::Unhandled;
         const std::string auth = req.get_header_value("Authorization");
         const std::string prefix = "Bearer ";
@@ -716,6 +720,27 @@ void Server::routes() {
                     {{"enabled", options_.scheduler.prompt_cache}, {"hits", hits}, {"cached_tokens_total", cached}}}});
     });
     probe_routes();
+    if (options_.webui) webui_routes();
+}
+
+void Server::webui_routes() {
+    // One exact route per file (httplib's patterns are regexes: dots escaped), so an unknown path
+    // stays unmatched and is counted as "other" in /metrics, never as a label of its own.
+    for (const WebAsset& asset : web_assets()) {
+        std::string pattern;
+        for (char c : asset.url) {
+            if (c == '.') pattern += '\\';
+            pattern += c;
+        }
+        http_->Get(pattern, [&asset](const httplib::Request&, httplib::Response& res) {
+            res.set_header("Content-Security-Policy", std::string(kWebUiCsp));
+            res.set_header("X-Content-Type-Options", "nosniff");
+            res.set_header("Referrer-Policy", "no-referrer");
+            // The page changes with the binary: revalidate rather than run an old app.js against a new server.
+            res.set_header("Cache-Control", "no-cache");
+            res.set_content(asset.body.data(), asset.body.size(), std::string(asset.content_type));
+        });
+    }
 }
 
 void Server::probe_routes() {

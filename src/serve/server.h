@@ -3,7 +3,7 @@
 // /v1/models, /v1/embeddings), Ollama routes (/api/generate, /api/chat, /api/embed,
 // /api/embeddings, /api/tags, /api/ps, /api/show, /api/pull, /api/delete, /api/copy,
 // /api/version), /health (liveness), /ready (readiness: 503 while draining) and /metrics
-// (Prometheus). The models come from a ModelRegistry: every model of the library,
+// (Prometheus), and a web page at / (serve/webui.h). The models come from a ModelRegistry: every model of the library,
 // loaded on demand (serve/model_registry.h), or one pinned model (-m). cpp-httplib serves each
 // connection on its own thread; generation happens on each model's scheduler thread, and a
 // request's thread only waits for its text and writes it out (streaming flushes each piece).
@@ -37,6 +37,7 @@ struct ServerOptions {
     double shutdown_grace_s = 10;       // on stop(): how long in-flight requests may finish
     bool access_log = true;             // one JSON line per request on stderr (serve/access_log.h)
     bool metrics_public = false;        // GET /metrics without the API key (for a scraper without it)
+    bool webui = true;                  // the web page at / and /webui/... (serve/webui.h)
     SchedulerOptions scheduler;
     SamplingParams sampling;            // defaults for values a request does not set
 };
@@ -65,6 +66,7 @@ public:
 private:
     void routes();
     void probe_routes();  // /ready and /metrics
+    void webui_routes();  // / and /webui/... (serve/webui.h)
     // /api/tags, /v1/models, /api/pull, /api/delete, /api/copy (library_routes.cpp).
     void library_routes();
     // The embedding routes (embed_route.cpp): the response body, or ApiError.

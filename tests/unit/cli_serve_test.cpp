@@ -50,7 +50,7 @@ TEST_F(CliServe, HelpNamesTheFlagsAndRoutes) {
     for (const char* m : {"--host", "--port", "--parallel", "--max-queue", "--api-key", "--alias", "--ctx-size",
                           "--max-body", "--temp", "--seed", "--no-access-log", "--metrics-public", "/v1/chat/completions",
                           "/api/generate", "/health", "/ready", "/metrics", "503", "--max-memory", "--max-loaded",
-                          "--keep-alive", "/api/pull", "/api/delete", "/api/copy"})
+                          "--keep-alive", "/api/pull", "/api/delete", "/api/copy", "--no-webui"})
         EXPECT_NE(r.out.find(m), std::string::npos) << m << " not in:\n" << r.out;
 }
 
