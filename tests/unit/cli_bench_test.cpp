@@ -8,13 +8,7 @@
 namespace hearth {
 namespace {
 
-test::ProcessResult run_hearth(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{HEARTH_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    test::ProcessOptions options;
-    options.timeout_seconds = 120;
-    return test::run_process(argv, options);
-}
+using test::run_hearth;
 
 TEST(CliBench, JsonHasLlamaBenchFieldsAndOurOwn) {
     HEARTH_SHARED_OR_SKIP(model, "models/stories260K.gguf");

@@ -14,11 +14,7 @@ namespace {
 
 using test::ProcessResult;
 
-ProcessResult hearth(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{HEARTH_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return test::run_process(argv);
-}
+ProcessResult hearth(const std::vector<std::string>& args) { return test::run_hearth(args, {"", 60}); }
 
 void expect_one_line_error(const ProcessResult& r, const std::string& needle) {
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;

@@ -30,13 +30,7 @@ namespace fs = std::filesystem;
 namespace hearth {
 namespace {
 
-test::ProcessResult run_hearth(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{HEARTH_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    test::ProcessOptions options;
-    options.timeout_seconds = 120;
-    return test::run_process(argv, options);
-}
+using test::run_hearth;
 
 fs::path write(const fs::path& p, const std::string& text) {
     fs::create_directories(p.parent_path());

@@ -23,11 +23,7 @@ namespace {
 using test::ProcessResult;
 
 ProcessResult hearth(const std::vector<std::string>& args, double timeout = 60) {
-    std::vector<std::string> argv{HEARTH_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    test::ProcessOptions o;
-    o.timeout_seconds = timeout;
-    return test::run_process(argv, o);
+    return test::run_hearth(args, {"", timeout});
 }
 
 class CliServe : public ::testing::Test {

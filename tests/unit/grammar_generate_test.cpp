@@ -77,12 +77,7 @@ TEST(GrammarSampler, MaskComposesWithEverySetting) {
 }
 
 test::ProcessResult run_hearth(const std::vector<std::string>& args, const std::string& stdin_data = "") {
-    std::vector<std::string> argv{HEARTH_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    test::ProcessOptions options;
-    options.timeout_seconds = 120;
-    options.stdin_data = stdin_data;
-    return test::run_process(argv, options);
+    return test::run_hearth(args, {stdin_data, 120});
 }
 
 const char* kPersonSchema = R"({"type":"object","properties":{

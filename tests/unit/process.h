@@ -153,4 +153,13 @@ inline ProcessResult run_process(const std::vector<std::string>& argv, const Pro
     return r;
 }
 
+#ifdef HEARTH_BINARY
+// The hearth binary under test (the build's bin/hearth) with `args`.
+inline ProcessResult run_hearth(const std::vector<std::string>& args, ProcessOptions options = {"", 120}) {
+    std::vector<std::string> argv{HEARTH_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_process(argv, options);
+}
+#endif
+
 }  // namespace hearth::test
